@@ -1,0 +1,152 @@
+/**
+ * A normalised security-group change, and how a group's rule set moves under it. A change is
+ * plain JSON: it travels from the member account to the hub and is stored in the request.
+ */
+import type { GovernedEventName } from "./cloudtrail.js";
+import type { Requester } from "./requester.js";
+import { type Direction, type Rule, type RuleBody, ruleKey } from "./rule.js";
+
+export interface ChangeBase {
+  eventName: GovernedEventName;
+  eventId: string;
+  eventTime: string;
+  account: string;
+  region: string;
+  groupId: string;
+  requester: Requester;
+}
+
+/** Rules added; `ruleId`s are the ones EC2 gave them, when the event carried them. */
+export interface AddChange extends ChangeBase {
+  kind: "add";
+  direction: Direction;
+  rules: Rule[];
+}
+
+/**
+ * Rules removed. A revoke by permissions names the rules; a revoke by rule id names only
+ * `ruleIds`, and `rules` is filled from the group's baseline by `resolveChange`.
+ */
+export interface RemoveChange extends ChangeBase {
+  kind: "remove";
+  direction: Direction;
+  rules: Rule[];
+  ruleIds: string[];
+}
+
+export interface Modification {
+  ruleId: string;
+  /** The rule's new content, as the caller sent it. */
+  rule: RuleBody;
+  /** The rule as it was, from the baseline (filled by `resolveChange`). */
+  before?: Rule;
+}
+
+/** Rules edited in place (ModifySecurityGroupRules). Directions come from the baseline. */
+export interface ModifyChange extends ChangeBase {
+  kind: "modify";
+  modifications: Modification[];
+}
+
+export type Change = AddChange | RemoveChange | ModifyChange;
+export type ChangeKind = Change["kind"];
+
+export class BaselineGapError extends Error {
+  override readonly name = "BaselineGapError";
+  constructor(
+    readonly groupId: string,
+    readonly missingRuleIds: string[],
+  ) {
+    super(
+      `the baseline of ${groupId} lacks ${missingRuleIds.join(", ")}: the old rule cannot be known, so the change cannot be reverted exactly (run the baseline sweep)`,
+    );
+  }
+}
+
+/** True when the change needs nothing more from a baseline to be reverted. */
+export function isResolved(change: Change): boolean {
+  if (change.kind === "add") return true;
+  if (change.kind === "remove")
+    return change.ruleIds.length === 0 || change.rules.length === change.ruleIds.length;
+  return change.modifications.every((m) => m.before !== undefined);
+}
+
+/**
+ * Fills what a revoke by rule id or a modify does not carry: the old rules, from `baseline` (the
+ * group's rules as they were before the change, with their ids). Throws BaselineGapError naming
+ * every rule id the baseline lacks.
+ */
+export function resolveChange(change: Change, baseline: readonly Rule[]): Change {
+  if (isResolved(change)) return change;
+  const byId = new Map(baseline.filter((r) => r.ruleId).map((r) => [r.ruleId as string, r]));
+  const ids =
+    change.kind === "remove"
+      ? change.ruleIds
+      : change.kind === "modify"
+        ? change.modifications.map((m) => m.ruleId)
+        : [];
+  const missing = ids.filter((id) => !byId.has(id));
+  if (missing.length > 0) throw new BaselineGapError(change.groupId, missing);
+  if (change.kind === "remove") {
+    const rules = change.ruleIds.map((id) => byId.get(id) as Rule);
+    const wrong = rules.filter((r) => r.direction !== change.direction);
+    if (wrong.length > 0) {
+      throw new BaselineGapError(
+        change.groupId,
+        wrong.map((r) => `${r.ruleId} (an ${r.direction} rule, revoked as ${change.direction})`),
+      );
+    }
+    return { ...change, rules };
+  }
+  if (change.kind === "modify") {
+    return {
+      ...change,
+      modifications: change.modifications.map((m) => ({ ...m, before: byId.get(m.ruleId) })),
+    };
+  }
+  return change;
+}
+
+/** The direction of a change; for a modify, that of its first resolved rule. */
+export function changeDirection(change: Change): Direction | undefined {
+  if (change.kind !== "modify") return change.direction;
+  return change.modifications.find((m) => m.before)?.before?.direction;
+}
+
+/** The rules as the change left them: added rules, removed rules, or the new content of modified ones. */
+export function changedRules(change: Change): Rule[] {
+  if (change.kind !== "modify") return change.rules;
+  return change.modifications.map((m) => afterRule(m));
+}
+
+/** A modification's resulting rule: the new content, keeping the old rule's id and direction. */
+export function afterRule(m: Modification): Rule {
+  return { ...m.rule, direction: m.before?.direction ?? "ingress", ruleId: m.ruleId };
+}
+
+/**
+ * The group's rule set after the person's change, from the set before it. `rules` must be
+ * resolved for removes by id and modifies.
+ */
+export function applyChangeToRules(state: readonly Rule[], change: Change): Rule[] {
+  switch (change.kind) {
+    case "add":
+      return [...state, ...change.rules];
+    case "remove": {
+      const ids = new Set(change.ruleIds);
+      const keys = new Set(change.rules.map(ruleKey));
+      return state.filter(
+        (r) =>
+          !(r.ruleId && ids.has(r.ruleId)) &&
+          !(change.ruleIds.length === 0 && keys.has(ruleKey(r))),
+      );
+    }
+    case "modify": {
+      const byId = new Map(change.modifications.map((m) => [m.ruleId, m]));
+      return state.map((r) => {
+        const m = r.ruleId ? byId.get(r.ruleId) : undefined;
+        return m ? { ...m.rule, direction: r.direction, ruleId: m.ruleId } : r;
+      });
+    }
+  }
+}

@@ -1,0 +1,324 @@
+/**
+ * CloudTrail "AWS API Call via CloudTrail" events (as EventBridge delivers them) for the five
+ * security-group write calls, turned into a normalised change. Anything else is ignored with a
+ * reason; input that cannot be an event at all is a MalformedEventError.
+ */
+import type { Change, ChangeBase, RemoveChange } from "./change.js";
+import { type Requester, requesterFromCloudTrail } from "./requester.js";
+import {
+  type Direction,
+  type Ec2IpPermission,
+  type Rule,
+  RuleModelError,
+  ruleBodyFromRequest,
+  ruleFromSecurityGroupRule,
+  ruleKey,
+  rulesFromIpPermission,
+} from "./rule.js";
+
+export const GOVERNED_EVENT_NAMES = [
+  "AuthorizeSecurityGroupIngress",
+  "AuthorizeSecurityGroupEgress",
+  "RevokeSecurityGroupIngress",
+  "RevokeSecurityGroupEgress",
+  "ModifySecurityGroupRules",
+] as const;
+export type GovernedEventName = (typeof GOVERNED_EVENT_NAMES)[number];
+
+export const CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail";
+
+export class MalformedEventError extends Error {
+  override readonly name = "MalformedEventError";
+}
+
+export type ParseResult =
+  | { ignored: true; reason: string; eventId?: string }
+  | { ignored: false; change: Change };
+
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+
+function isGoverned(name: string): name is GovernedEventName {
+  return (GOVERNED_EVENT_NAMES as readonly string[]).includes(name);
+}
+
+/**
+ * CloudTrail writes a list as `{items: [...]}`, an empty one as `{}` (or leaves it out), and a few
+ * newer APIs as a plain array or a single object. All become an array.
+ */
+function items(value: unknown, where: string): unknown[] {
+  if (value === undefined || value === null) return [];
+  if (Array.isArray(value)) return value;
+  if (isObject(value)) {
+    if (Array.isArray(value.items)) return value.items;
+    if (value.items === undefined && Object.keys(value).length === 0) return [];
+    if (value.items === undefined) return [value];
+  }
+  throw new MalformedEventError(`${where} is neither a list nor {items: [...]}`);
+}
+
+function objects(value: unknown, where: string): Json[] {
+  return items(value, where).map((v, i) => {
+    if (!isObject(v)) throw new MalformedEventError(`${where}[${i}] is not an object`);
+    return v;
+  });
+}
+
+/** A CloudTrail `ipPermissions` item (camelCase) as an EC2 IpPermission. */
+function ipPermissionFromCloudTrail(item: Json, where: string): Ec2IpPermission {
+  const protocol = item.ipProtocol;
+  if (typeof protocol !== "string" && typeof protocol !== "number") {
+    throw new MalformedEventError(`${where}.ipProtocol is missing`);
+  }
+  const port = (v: unknown) =>
+    v === undefined || v === null || v === "" ? undefined : (v as number);
+  return {
+    IpProtocol: String(protocol),
+    FromPort: port(item.fromPort),
+    ToPort: port(item.toPort),
+    IpRanges: objects(item.ipRanges, `${where}.ipRanges`).map((r) => ({
+      CidrIp: str(r.cidrIp),
+      Description: str(r.description),
+    })),
+    Ipv6Ranges: objects(item.ipv6Ranges, `${where}.ipv6Ranges`).map((r) => ({
+      CidrIpv6: str(r.cidrIpv6),
+      Description: str(r.description),
+    })),
+    PrefixListIds: objects(item.prefixListIds, `${where}.prefixListIds`).map((r) => ({
+      PrefixListId: str(r.prefixListId),
+      Description: str(r.description),
+    })),
+    UserIdGroupPairs: objects(item.groups, `${where}.groups`).map((g) => ({
+      GroupId: str(g.groupId),
+      UserId: str(g.userId),
+      VpcPeeringConnectionId: str(g.vpcPeeringConnectionId),
+      Description: str(g.description),
+    })),
+  };
+}
+
+function rulesFromPermissions(direction: Direction, params: Json): Rule[] {
+  const perms = objects(params.ipPermissions, "requestParameters.ipPermissions");
+  const rules = perms.flatMap((p, i) =>
+    rulesFromIpPermission(direction, ipPermissionFromCloudTrail(p, `ipPermissions[${i}]`)),
+  );
+  // The legacy flat form: cidrIp/fromPort/toPort/ipProtocol at the top, ipPermissions empty.
+  if (rules.length === 0 && (params.cidrIp !== undefined || params.ipProtocol !== undefined)) {
+    const cidr = str(params.cidrIp);
+    if (!cidr) {
+      throw new MalformedEventError(
+        "the flat form names a source group by name only; only cidrIp is supported",
+      );
+    }
+    return rulesFromIpPermission(direction, {
+      IpProtocol: String(params.ipProtocol ?? "-1"),
+      FromPort: params.fromPort as number | undefined,
+      ToPort: params.toPort as number | undefined,
+      IpRanges: [{ CidrIp: cidr }],
+    });
+  }
+  return rules;
+}
+
+/** responseElements rule sets (securityGroupRuleSet) carry the ids EC2 gave the new rules. */
+function rulesFromResponseSet(set: unknown): Rule[] {
+  return objects(set, "responseElements.securityGroupRuleSet").map((r) =>
+    ruleFromSecurityGroupRule({
+      SecurityGroupRuleId: str(r.securityGroupRuleId),
+      GroupId: str(r.groupId),
+      IsEgress: r.isEgress === true || r.isEgress === "true",
+      IpProtocol: String(r.ipProtocol ?? ""),
+      FromPort: r.fromPort as number | undefined,
+      ToPort: r.toPort as number | undefined,
+      CidrIpv4: str(r.cidrIpv4),
+      CidrIpv6: str(r.cidrIpv6),
+      PrefixListId: str(r.prefixListId),
+      ReferencedGroupInfo: isObject(r.referencedGroupInfo)
+        ? {
+            GroupId: str(r.referencedGroupInfo.groupId),
+            UserId: str(r.referencedGroupInfo.userId),
+            VpcPeeringConnectionId: str(r.referencedGroupInfo.vpcPeeringConnectionId),
+          }
+        : undefined,
+      Description: str(r.description),
+    }),
+  );
+}
+
+function withRuleIds(rules: Rule[], fromResponse: Rule[]): Rule[] {
+  const ids = new Map(fromResponse.filter((r) => r.ruleId).map((r) => [ruleKey(r), r.ruleId]));
+  return rules.map((r) => {
+    const ruleId = ids.get(ruleKey(r));
+    return ruleId ? { ...r, ruleId } : r;
+  });
+}
+
+/** The ids of a revoke by rule id: `securityGroupRuleIds` as `{items:[{securityGroupRuleId}]}` or strings. */
+function ruleIdsFrom(value: unknown): string[] {
+  return items(value, "requestParameters.securityGroupRuleIds").map((v, i) => {
+    const id = typeof v === "string" ? v : isObject(v) ? str(v.securityGroupRuleId) : undefined;
+    if (!id) throw new MalformedEventError(`securityGroupRuleIds[${i}] has no rule id`);
+    return id;
+  });
+}
+
+function parseModify(base: Omit<ChangeBase, "groupId">, params: Json): Change {
+  const req = params.ModifySecurityGroupRulesRequest;
+  if (!isObject(req)) {
+    throw new MalformedEventError("requestParameters.ModifySecurityGroupRulesRequest is missing");
+  }
+  const groupId = str(req.GroupId);
+  if (!groupId) throw new MalformedEventError("ModifySecurityGroupRulesRequest.GroupId is missing");
+  const entries = objects(
+    req.SecurityGroupRule,
+    "ModifySecurityGroupRulesRequest.SecurityGroupRule",
+  );
+  if (entries.length === 0) throw new MalformedEventError("ModifySecurityGroupRules names no rule");
+  const modifications = entries.map((e, i) => {
+    const ruleId = str(e.SecurityGroupRuleId);
+    const body = e.SecurityGroupRule;
+    if (!ruleId || !isObject(body)) {
+      throw new MalformedEventError(
+        `SecurityGroupRule[${i}] needs SecurityGroupRuleId and SecurityGroupRule`,
+      );
+    }
+    const num = (v: unknown) => (v === undefined || v === null || v === "" ? undefined : Number(v));
+    return {
+      ruleId,
+      rule: ruleBodyFromRequest({
+        IpProtocol: String(body.IpProtocol ?? ""),
+        FromPort: num(body.FromPort),
+        ToPort: num(body.ToPort),
+        CidrIpv4: str(body.CidrIpv4),
+        CidrIpv6: str(body.CidrIpv6),
+        PrefixListId: str(body.PrefixListId),
+        ReferencedGroupId: str(body.ReferencedGroupId),
+        Description: typeof body.Description === "string" ? body.Description : undefined,
+      }),
+    };
+  });
+  return { ...base, groupId, kind: "modify", modifications };
+}
+
+function groupIdFrom(params: Json, responseRules: Rule[], eventName: string): string {
+  const id = str(params.groupId) ?? str(params.GroupId);
+  if (id) return id;
+  throw new MalformedEventError(
+    `${eventName} has no requestParameters.groupId${responseRules.length ? "" : " (a group named only by groupName cannot be governed)"}`,
+  );
+}
+
+/**
+ * The heart of the parser. `event` is what EventBridge hands the Lambda; a bare CloudTrail
+ * record (no envelope) is accepted too.
+ */
+export function parseCloudTrailEvent(event: unknown): ParseResult {
+  if (!isObject(event)) throw new MalformedEventError("the event is not a JSON object");
+  const enveloped = isObject(event.detail);
+  const detail = enveloped ? (event.detail as Json) : event;
+  if (enveloped) {
+    if (event["detail-type"] !== CLOUDTRAIL_DETAIL_TYPE) {
+      return {
+        ignored: true,
+        reason: `detail-type is ${JSON.stringify(event["detail-type"])}, not a CloudTrail API call`,
+      };
+    }
+    if (event.source !== "aws.ec2") {
+      return { ignored: true, reason: `source is ${JSON.stringify(event.source)}, not aws.ec2` };
+    }
+  } else if (detail.eventSource === undefined && detail.eventName === undefined) {
+    throw new MalformedEventError(
+      "the event has neither an EventBridge detail nor a CloudTrail record",
+    );
+  }
+
+  const eventName = str(detail.eventName);
+  if (!eventName) throw new MalformedEventError("detail.eventName is missing");
+  const eventId = str(detail.eventID) ?? str(event.id);
+  const ignore = (reason: string): ParseResult => ({
+    ignored: true,
+    reason,
+    ...(eventId ? { eventId } : {}),
+  });
+
+  if (detail.eventSource !== undefined && detail.eventSource !== "ec2.amazonaws.com") {
+    return ignore(`eventSource is ${String(detail.eventSource)}, not ec2.amazonaws.com`);
+  }
+  if (!isGoverned(eventName)) return ignore(`${eventName} does not change security group rules`);
+  if (detail.readOnly === true) return ignore(`${eventName} was recorded as read-only`);
+  if (detail.errorCode !== undefined && detail.errorCode !== null) {
+    const msg = str(detail.errorMessage);
+    return ignore(
+      `the call failed (${String(detail.errorCode)}${msg ? `: ${msg}` : ""}); nothing changed`,
+    );
+  }
+
+  if (!eventId) throw new MalformedEventError("detail.eventID is missing");
+  const eventTime = str(detail.eventTime) ?? str(event.time);
+  if (!eventTime || Number.isNaN(Date.parse(eventTime))) {
+    throw new MalformedEventError("detail.eventTime is missing or not a time");
+  }
+  const account = str(detail.recipientAccountId) ?? str(event.account);
+  if (!account) throw new MalformedEventError("the account (recipientAccountId) is missing");
+  const region = str(detail.awsRegion) ?? str(event.region);
+  if (!region) throw new MalformedEventError("the region (awsRegion) is missing");
+  const params = detail.requestParameters;
+  if (!isObject(params)) throw new MalformedEventError(`${eventName} has no requestParameters`);
+  const response = isObject(detail.responseElements) ? detail.responseElements : {};
+  const requester: Requester = requesterFromCloudTrail(detail);
+  const base = { eventName, eventId, eventTime, account, region, requester };
+
+  try {
+    if (eventName === "ModifySecurityGroupRules")
+      return { ignored: false, change: parseModify(base, params) };
+
+    const direction: Direction = eventName.endsWith("Egress") ? "egress" : "ingress";
+    if (eventName.startsWith("Authorize")) {
+      const responseRules = rulesFromResponseSet(response.securityGroupRuleSet);
+      const groupId = groupIdFrom(params, responseRules, eventName);
+      const rules = withRuleIds(rulesFromPermissions(direction, params), responseRules);
+      if (rules.length === 0) throw new MalformedEventError(`${eventName} names no rule`);
+      return { ignored: false, change: { ...base, groupId, kind: "add", direction, rules } };
+    }
+
+    // Revoke: by rule ids, or by permissions.
+    const groupId = groupIdFrom(params, [], eventName);
+    const ruleIds = ruleIdsFrom(params.securityGroupRuleIds);
+    if (ruleIds.length > 0) {
+      const change: RemoveChange = {
+        ...base,
+        groupId,
+        kind: "remove",
+        direction,
+        rules: [],
+        ruleIds,
+      };
+      return { ignored: false, change };
+    }
+    // EC2 answers a revoke of rules that do not exist with success and lists them as unknown.
+    const unknown = new Set(
+      objects(response.unknownIpPermissionSet, "responseElements.unknownIpPermissionSet").flatMap(
+        (p, i) =>
+          rulesFromIpPermission(
+            direction,
+            ipPermissionFromCloudTrail(p, `unknownIpPermissionSet[${i}]`),
+          ).map(ruleKey),
+      ),
+    );
+    const requested = rulesFromPermissions(direction, params);
+    if (requested.length === 0) throw new MalformedEventError(`${eventName} names no rule`);
+    const rules = requested.filter((r) => !unknown.has(ruleKey(r)));
+    if (rules.length === 0) return ignore(`${eventName} matched no existing rule; nothing changed`);
+    return {
+      ignored: false,
+      change: { ...base, groupId, kind: "remove", direction, rules, ruleIds: [] },
+    };
+  } catch (err) {
+    if (err instanceof RuleModelError)
+      throw new MalformedEventError(`${eventName}: ${err.message}`);
+    throw err;
+  }
+}

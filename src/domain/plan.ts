@@ -1,0 +1,181 @@
+/**
+ * Revert and apply plans: the EC2 calls that undo a change, and those that make it again. One
+ * call per direction (EC2 takes ingress and egress separately), one ModifySecurityGroupRules for
+ * all edited rules. Each operation also names the rules it touches, so a baseline can follow it.
+ */
+import {
+  afterRule,
+  BaselineGapError,
+  type Change,
+  isResolved,
+  type ModifyChange,
+} from "./change.js";
+import {
+  type Direction,
+  type Ec2IpPermission,
+  type Ec2SecurityGroupRuleRequest,
+  type Rule,
+  ruleKey,
+  toIpPermissions,
+  toSecurityGroupRuleRequest,
+} from "./rule.js";
+
+export type Ec2Operation =
+  | {
+      action: "authorize";
+      groupId: string;
+      direction: Direction;
+      ipPermissions: Ec2IpPermission[];
+      rules: Rule[];
+    }
+  | {
+      action: "revoke";
+      groupId: string;
+      direction: Direction;
+      securityGroupRuleIds: string[];
+      rules: Rule[];
+    }
+  | {
+      action: "revoke";
+      groupId: string;
+      direction: Direction;
+      ipPermissions: Ec2IpPermission[];
+      rules: Rule[];
+    }
+  | {
+      action: "modify";
+      groupId: string;
+      securityGroupRules: {
+        SecurityGroupRuleId: string;
+        SecurityGroupRule: Ec2SecurityGroupRuleRequest;
+      }[];
+      /** The rules as they will be after the call, ids kept. */
+      rules: Rule[];
+    };
+
+const DIRECTIONS: Direction[] = ["ingress", "egress"];
+
+function byDirection(rules: readonly Rule[]): [Direction, Rule[]][] {
+  return DIRECTIONS.map(
+    (d) => [d, rules.filter((r) => r.direction === d)] as [Direction, Rule[]],
+  ).filter(([, rs]) => rs.length > 0);
+}
+
+function authorize(groupId: string, rules: readonly Rule[]): Ec2Operation[] {
+  return byDirection(rules).map(([direction, rs]) => ({
+    action: "authorize",
+    groupId,
+    direction,
+    ipPermissions: toIpPermissions(rs.map(({ ruleId: _id, ...r }) => r)),
+    rules: rs.map(({ ruleId: _id, ...r }) => r),
+  }));
+}
+
+/** Revoke by rule id when every rule's id is known (exact, and immune to look-alikes), else by content. */
+function revoke(groupId: string, rules: readonly Rule[]): Ec2Operation[] {
+  return byDirection(rules).map(([direction, rs]): Ec2Operation => {
+    const ids = rs.map((r) => r.ruleId);
+    if (ids.every((id): id is string => id !== undefined)) {
+      return { action: "revoke", groupId, direction, securityGroupRuleIds: ids, rules: rs };
+    }
+    return { action: "revoke", groupId, direction, ipPermissions: toIpPermissions(rs), rules: rs };
+  });
+}
+
+function modify(groupId: string, rules: Rule[]): Ec2Operation[] {
+  return [
+    {
+      action: "modify",
+      groupId,
+      securityGroupRules: rules.map((r) => ({
+        SecurityGroupRuleId: r.ruleId as string,
+        SecurityGroupRule: toSecurityGroupRuleRequest(r),
+      })),
+      rules,
+    },
+  ];
+}
+
+function requireResolved(change: Change): void {
+  if (isResolved(change)) return;
+  const ids =
+    change.kind === "remove"
+      ? change.ruleIds
+      : change.kind === "modify"
+        ? change.modifications.filter((m) => !m.before).map((m) => m.ruleId)
+        : [];
+  throw new BaselineGapError(change.groupId, ids);
+}
+
+function beforeRules(change: ModifyChange): Rule[] {
+  return change.modifications.map((m) => m.before as Rule);
+}
+
+/** The calls that undo `change` in the member account. */
+export function revertPlan(change: Change): Ec2Operation[] {
+  requireResolved(change);
+  switch (change.kind) {
+    case "add":
+      return revoke(change.groupId, change.rules);
+    case "remove":
+      // The removed rules come back with new ids; their descriptions are restored too.
+      return authorize(change.groupId, change.rules);
+    case "modify":
+      return modify(change.groupId, beforeRules(change));
+  }
+}
+
+/**
+ * The calls that make `change` again after it was reverted. Removed rules are revoked by content:
+ * the revert gave them new ids, which the change does not know.
+ */
+export function applyPlan(change: Change): Ec2Operation[] {
+  requireResolved(change);
+  switch (change.kind) {
+    case "add":
+      return authorize(change.groupId, change.rules);
+    case "remove":
+      return byDirection(change.rules).map(([direction, rs]) => ({
+        action: "revoke",
+        groupId: change.groupId,
+        direction,
+        ipPermissions: toIpPermissions(rs),
+        rules: rs,
+      }));
+    case "modify":
+      return modify(change.groupId, change.modifications.map(afterRule));
+  }
+}
+
+/**
+ * A group's rule set after one EC2 operation. `created` are the rules EC2 reported creating
+ * (with their new ids) for an authorize; without it the planned rules are added without ids.
+ */
+export function applyOperationToRules(
+  state: readonly Rule[],
+  op: Ec2Operation,
+  created?: readonly Rule[],
+): Rule[] {
+  switch (op.action) {
+    case "authorize":
+      return [...state, ...(created ?? op.rules)];
+    case "revoke": {
+      if ("securityGroupRuleIds" in op) {
+        const ids = new Set(op.securityGroupRuleIds);
+        return state.filter((r) => !(r.ruleId && ids.has(r.ruleId)));
+      }
+      const keys = new Set(op.rules.map(ruleKey));
+      return state.filter((r) => !keys.has(ruleKey(r)));
+    }
+    case "modify": {
+      const byId = new Map(op.rules.map((r) => [r.ruleId, r]));
+      return state.map((r) => (r.ruleId && byId.get(r.ruleId)) || r);
+    }
+  }
+}
+
+/** An operation as the explain CLI and logs show it: the EC2 call's parameters, no bookkeeping. */
+export function describeOperation(op: Ec2Operation): Record<string, unknown> {
+  const { rules: _rules, ...call } = op;
+  return call;
+}
