@@ -123,10 +123,16 @@ function rulesFromPermissions(direction: Direction, params: Json): Rule[] {
   return rules;
 }
 
-/** responseElements rule sets (securityGroupRuleSet) carry the ids EC2 gave the new rules. */
-function rulesFromResponseSet(set: unknown): Rule[] {
-  return objects(set, "responseElements.securityGroupRuleSet").map((r) =>
-    ruleFromSecurityGroupRule({
+/**
+ * responseElements rule sets carry what EC2 did, rule ids included: `securityGroupRuleSet` for an
+ * authorize (the new rules), `revokedSecurityGroupRuleSet` for a revoke (the removed rules, whose
+ * group references are `referencedGroupId` rather than `referencedGroupInfo`).
+ */
+function rulesFromResponseSet(set: unknown, where: string): Rule[] {
+  return objects(set, `responseElements.${where}`).map((r) => {
+    const info = isObject(r.referencedGroupInfo) ? r.referencedGroupInfo : undefined;
+    const referencedGroupId = str(info?.groupId) ?? str(r.referencedGroupId);
+    return ruleFromSecurityGroupRule({
       SecurityGroupRuleId: str(r.securityGroupRuleId),
       GroupId: str(r.groupId),
       IsEgress: r.isEgress === true || r.isEgress === "true",
@@ -136,16 +142,16 @@ function rulesFromResponseSet(set: unknown): Rule[] {
       CidrIpv4: str(r.cidrIpv4),
       CidrIpv6: str(r.cidrIpv6),
       PrefixListId: str(r.prefixListId),
-      ReferencedGroupInfo: isObject(r.referencedGroupInfo)
+      ReferencedGroupInfo: referencedGroupId
         ? {
-            GroupId: str(r.referencedGroupInfo.groupId),
-            UserId: str(r.referencedGroupInfo.userId),
-            VpcPeeringConnectionId: str(r.referencedGroupInfo.vpcPeeringConnectionId),
+            GroupId: referencedGroupId,
+            UserId: str(info?.userId),
+            VpcPeeringConnectionId: str(info?.vpcPeeringConnectionId),
           }
         : undefined,
       Description: str(r.description),
-    }),
-  );
+    });
+  });
 }
 
 function withRuleIds(rules: Rule[], fromResponse: Rule[]): Rule[] {
@@ -277,7 +283,10 @@ export function parseCloudTrailEvent(event: unknown): ParseResult {
 
     const direction: Direction = eventName.endsWith("Egress") ? "egress" : "ingress";
     if (eventName.startsWith("Authorize")) {
-      const responseRules = rulesFromResponseSet(response.securityGroupRuleSet);
+      const responseRules = rulesFromResponseSet(
+        response.securityGroupRuleSet,
+        "securityGroupRuleSet",
+      );
       const groupId = groupIdFrom(params, responseRules, eventName);
       const rules = withRuleIds(rulesFromPermissions(direction, params), responseRules);
       if (rules.length === 0) throw new MalformedEventError(`${eventName} names no rule`);
@@ -286,16 +295,17 @@ export function parseCloudTrailEvent(event: unknown): ParseResult {
 
     // Revoke: by rule ids, or by permissions.
     const groupId = groupIdFrom(params, [], eventName);
+    const revoked = rulesFromResponseSet(
+      response.revokedSecurityGroupRuleSet,
+      "revokedSecurityGroupRuleSet",
+    );
     const ruleIds = ruleIdsFrom(params.securityGroupRuleIds);
     if (ruleIds.length > 0) {
-      const change: RemoveChange = {
-        ...base,
-        groupId,
-        kind: "remove",
-        direction,
-        rules: [],
-        ruleIds,
-      };
+      // The response names the removed rules; without it, resolveChange fills them from the baseline.
+      const byId = new Map(revoked.map((r) => [r.ruleId, r]));
+      const known = ruleIds.map((id) => byId.get(id)).filter((r): r is Rule => r !== undefined);
+      const rules = known.length === ruleIds.length ? known : [];
+      const change: RemoveChange = { ...base, groupId, kind: "remove", direction, rules, ruleIds };
       return { ignored: false, change };
     }
     // EC2 answers a revoke of rules that do not exist with success and lists them as unknown.
@@ -310,7 +320,10 @@ export function parseCloudTrailEvent(event: unknown): ParseResult {
     );
     const requested = rulesFromPermissions(direction, params);
     if (requested.length === 0) throw new MalformedEventError(`${eventName} names no rule`);
-    const rules = requested.filter((r) => !unknown.has(ruleKey(r)));
+    const rules = withRuleIds(
+      requested.filter((r) => !unknown.has(ruleKey(r))),
+      revoked,
+    );
     if (rules.length === 0) return ignore(`${eventName} matched no existing rule; nothing changed`);
     return {
       ignored: false,

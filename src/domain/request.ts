@@ -72,7 +72,10 @@ export interface ApprovalRequest {
   /** Why policy decided, for auto_approved / auto_denied. */
   policyReason?: string;
   appliedAt?: string;
+  /** The apply's EC2 error, for status failed. */
   error?: ApplyError;
+  /** The member could not revert the change: it is still live. */
+  revertError?: ApplyError;
   slack?: { approval?: SlackMessageRef; monitoring?: SlackMessageRef };
   history: HistoryEntry[];
 }
@@ -166,6 +169,7 @@ export interface NewRequest {
   expiresAt: string;
   accountAlias?: string;
   groupName?: string;
+  revertError?: ApplyError;
   /** A policy decision made at creation: the request starts auto_approved / auto_denied. */
   policy?: { status: "auto_approved" | "auto_denied"; rule: string; reason: string };
 }
@@ -184,6 +188,7 @@ export function createRequest(input: NewRequest): ApprovalRequest {
   };
   if (input.accountAlias) request.accountAlias = input.accountAlias;
   if (input.groupName) request.groupName = input.groupName;
+  if (input.revertError) request.revertError = input.revertError;
   if (input.policy) {
     request.decidedBy = by;
     request.decidedAt = input.now;

@@ -1,0 +1,381 @@
+/**
+ * The hub account's work: store each request and post it to Slack, take the approver's click,
+ * and report outcomes. Everything outside comes in through `HubDeps`.
+ */
+import { z } from "zod";
+import { isApprover, isSelf } from "../domain/approval.js";
+import type { Change } from "../domain/change.js";
+import type {
+  ApplyMessage,
+  ChangeMessage,
+  DenyMessage,
+  ResultMessage,
+} from "../domain/messages.js";
+import {
+  type Actor,
+  type ApprovalRequest,
+  createRequest,
+  IllegalTransitionError,
+  REQUEST_ID_PATTERN,
+  type RequestEvent,
+  type SlackMessageRef,
+  transition,
+} from "../domain/request.js";
+import {
+  APPROVE_ACTION_ID,
+  alreadyDecidedText,
+  type ChannelKind,
+  DENY_ACTION_ID,
+  requestMessage,
+} from "../domain/slack/index.js";
+import { ConflictError } from "../ports/errors.js";
+import type { Log } from "../ports/log.js";
+import type { Notifier, SlackUser } from "../ports/notifier.js";
+import type { Publisher } from "../ports/publisher.js";
+import type { RequestStore } from "../ports/requests.js";
+
+export interface HubDeps {
+  requests: RequestStore;
+  notifier: Notifier;
+  publisher: Publisher;
+  clock: () => Date;
+  log: Log;
+  /** The request id for a change: the same event always gets the same id (redelivery is a no-op). */
+  requestIdFor(change: Change): string;
+  config: {
+    approvalChannel: string;
+    monitoringChannel: string;
+    approverUserIds: readonly string[];
+    approverUserGroup?: string;
+    denyTopicArn: string;
+    memberApplyTopicArn(account: string, region: string): string;
+    expiryHours: number;
+    accountAliases: Readonly<Record<string, string>>;
+  };
+}
+
+const HOUR_MS = 3_600_000;
+
+/** Posts or updates the request's message in one channel; returns the new ref when it posted. */
+async function show(
+  deps: HubDeps,
+  request: ApprovalRequest,
+  kind: ChannelKind,
+): Promise<SlackMessageRef | undefined> {
+  const ref = request.slack?.[kind];
+  const message = requestMessage(request, kind);
+  if (ref) {
+    await deps.notifier.update(ref, message);
+    return undefined;
+  }
+  const channel = kind === "approval" ? deps.config.approvalChannel : deps.config.monitoringChannel;
+  return deps.notifier.post(channel, message);
+}
+
+/** Brings both Slack messages up to date with the request; a failure is logged, not thrown. */
+async function refreshMessages(deps: HubDeps, request: ApprovalRequest): Promise<void> {
+  const kinds: ChannelKind[] = ["approval", "monitoring"];
+  await Promise.all(
+    kinds
+      .filter((k) => request.slack?.[k])
+      .map((k) =>
+        show(deps, request, k).catch((err: unknown) =>
+          deps.log.error("could not update the Slack message", {
+            requestId: request.requestId,
+            channel: k,
+            error: String(err),
+          }),
+        ),
+      ),
+  );
+}
+
+// ---- storeSecurityGroupRequest ----
+
+export interface StoreResult {
+  request: ApprovalRequest;
+  created: boolean;
+  posted: ChannelKind[];
+}
+
+/**
+ * Creates the request (once per event), then posts whatever Slack messages it still lacks: the
+ * approval message for a pending request, the monitoring message always. A Slack failure throws
+ * after the request is stored, so a retry posts what is missing and nothing twice.
+ */
+export async function storeRequest(deps: HubDeps, message: ChangeMessage): Promise<StoreResult> {
+  const now = deps.clock();
+  const { change } = message;
+  const draft = createRequest({
+    requestId: deps.requestIdFor(change),
+    change,
+    now: now.toISOString(),
+    expiresAt: new Date(now.getTime() + deps.config.expiryHours * HOUR_MS).toISOString(),
+    accountAlias: message.accountAlias ?? deps.config.accountAliases[change.account],
+    groupName: message.groupName,
+    revertError: message.revertError,
+    policy: message.policy,
+  });
+  const created = await deps.requests.create(draft);
+  const request = created ? draft : await deps.requests.get(draft.requestId);
+  if (!request) throw new Error(`request ${draft.requestId} vanished after a conflicting create`);
+
+  const posted: ChannelKind[] = [];
+  const refs: { approval?: SlackMessageRef; monitoring?: SlackMessageRef } = {};
+  const wanted: ChannelKind[] =
+    request.status === "pending" ? ["approval", "monitoring"] : ["monitoring"];
+  for (const kind of wanted) {
+    if (request.slack?.[kind]) continue;
+    const ref = await show(deps, request, kind);
+    if (!ref) continue;
+    refs[kind] = ref;
+    posted.push(kind);
+    // Saved at once, so a failure of the next post does not make a retry post this one again.
+    await deps.requests.setSlackRefs(request.requestId, { ...request.slack, ...refs });
+  }
+  const stored = { ...request, slack: { ...request.slack, ...refs } };
+  deps.log.info("request stored", {
+    requestId: request.requestId,
+    created,
+    status: request.status,
+    posted,
+  });
+  return { request: stored, created, posted };
+}
+
+// ---- buttonClick ----
+
+export interface HttpResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const json = (statusCode: number, body: unknown): HttpResponse => ({
+  statusCode,
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
+const ok = (): HttpResponse => ({ statusCode: 200, headers: {}, body: "" });
+
+const blockActionsSchema = z.object({
+  type: z.literal("block_actions"),
+  user: z.object({
+    id: z.string().min(1),
+    username: z.string().optional(),
+    name: z.string().optional(),
+  }),
+  channel: z.object({ id: z.string() }).optional(),
+  container: z.object({ channel_id: z.string().optional() }).optional(),
+  actions: z
+    .array(
+      z.object({
+        action_id: z.string(),
+        value: z.string().optional(),
+        block_id: z.string().optional(),
+      }),
+    )
+    .min(1),
+});
+
+export interface ClickResult {
+  response: HttpResponse;
+  /** What happened, for logs and tests. */
+  outcome:
+    | "approved"
+    | "denied"
+    | "already_decided"
+    | "not_approver"
+    | "self_approval"
+    | "unknown_request"
+    | "bad_request"
+    | "ssl_check";
+  requestId?: string;
+}
+
+/**
+ * Handles one verified Slack interactivity request (`rawBody` as Slack sent it; the signature
+ * has been checked by the caller). Records the decision with one conditional write, updates the
+ * messages, then sends the change on: to the member to apply, or to the deny topic.
+ */
+export async function handleInteraction(deps: HubDeps, rawBody: string): Promise<ClickResult> {
+  const form = new URLSearchParams(rawBody);
+  if (form.get("ssl_check") === "1") return { response: ok(), outcome: "ssl_check" };
+  const payloadText = form.get("payload");
+  const bad = (message: string): ClickResult => ({
+    response: json(400, { error: message }),
+    outcome: "bad_request",
+  });
+  if (payloadText === null) return bad("expected a form-encoded body with a payload field");
+  let payloadJson: unknown;
+  try {
+    payloadJson = JSON.parse(payloadText);
+  } catch {
+    return bad("payload is not JSON");
+  }
+  const type = (payloadJson as { type?: unknown })?.type;
+  if (type !== "block_actions") return bad(`unsupported interaction type ${JSON.stringify(type)}`);
+  const parsed = blockActionsSchema.safeParse(payloadJson);
+  if (!parsed.success)
+    return bad(`malformed block_actions payload: ${parsed.error.issues[0]?.message}`);
+  const payload = parsed.data;
+  const action = payload.actions[0];
+  if (!action || (action.action_id !== APPROVE_ACTION_ID && action.action_id !== DENY_ACTION_ID)) {
+    return bad(`unknown action ${JSON.stringify(action?.action_id)}`);
+  }
+  const requestId = action.value ?? "";
+  if (!REQUEST_ID_PATTERN.test(requestId))
+    return bad(`not a request id: ${JSON.stringify(requestId)}`);
+
+  const request = await deps.requests.get(requestId);
+  if (!request)
+    return {
+      response: json(404, { error: `unknown request ${requestId}` }),
+      outcome: "unknown_request",
+      requestId,
+    };
+
+  const user = payload.user.id;
+  const channel =
+    payload.channel?.id ?? payload.container?.channel_id ?? deps.config.approvalChannel;
+  const tell = (text: string) =>
+    deps.notifier
+      .postEphemeral(channel, user, text)
+      .catch((err: unknown) =>
+        deps.log.warn("could not send the ephemeral reply", { requestId, error: String(err) }),
+      );
+
+  const approve = action.action_id === APPROVE_ACTION_ID;
+  if (!(await mayDecide(deps, user))) {
+    await tell("You are not an approver for security group changes; nothing was changed.");
+    return { response: ok(), outcome: "not_approver", requestId };
+  }
+  if (approve) {
+    const who = await deps.notifier.userInfo(user).catch((): SlackUser => ({ id: user }));
+    if (isSelf(request.change.requester, who)) {
+      await tell("You made this change, so someone else must approve it; nothing was changed.");
+      return { response: ok(), outcome: "self_approval", requestId };
+    }
+  }
+
+  const by: Actor = { id: user, ...(payload.user.username ? { name: payload.user.username } : {}) };
+  const event: RequestEvent = {
+    type: approve ? "approve" : "deny",
+    by,
+    at: deps.clock().toISOString(),
+  };
+  let next: ApprovalRequest;
+  try {
+    next = transition(request, event);
+    await deps.requests.transition(request.status, next);
+  } catch (err) {
+    if (!(err instanceof IllegalTransitionError || err instanceof ConflictError)) throw err;
+    const current = (await deps.requests.get(requestId)) ?? request;
+    await tell(alreadyDecidedText(current));
+    return { response: ok(), outcome: "already_decided", requestId };
+  }
+  deps.log.info(approve ? "request approved" : "request denied", { requestId, by: user });
+
+  await refreshMessages(deps, next);
+  if (approve) {
+    const apply: ApplyMessage = { type: "apply", requestId, change: next.change };
+    await deps.publisher.publish(
+      deps.config.memberApplyTopicArn(next.change.account, next.change.region),
+      JSON.stringify(apply),
+      { type: "apply" },
+    );
+  } else {
+    const deny: DenyMessage = { type: "deny", requestId };
+    await deps.publisher.publish(deps.config.denyTopicArn, JSON.stringify(deny), { type: "deny" });
+  }
+  return { response: ok(), outcome: approve ? "approved" : "denied", requestId };
+}
+
+async function mayDecide(deps: HubDeps, user: string): Promise<boolean> {
+  if (isApprover(user, { userIds: deps.config.approverUserIds })) return true;
+  if (!deps.config.approverUserGroup) return false;
+  const members = await deps.notifier.userGroupMembers(deps.config.approverUserGroup);
+  return isApprover(user, { userIds: [], groupMembers: members });
+}
+
+// ---- denySecurityGroupChange ----
+
+/** Reports a denial: both messages say who denied it and that the change stays reverted. */
+export async function reportDenied(
+  deps: HubDeps,
+  message: DenyMessage,
+): Promise<ApprovalRequest | undefined> {
+  const request = await deps.requests.get(message.requestId);
+  if (!request) {
+    deps.log.error("deny for an unknown request", { requestId: message.requestId });
+    return undefined;
+  }
+  if (request.status !== "denied") {
+    deps.log.warn("deny message for a request that is not denied", {
+      requestId: request.requestId,
+      status: request.status,
+    });
+  }
+  await refreshMessages(deps, request);
+  return request;
+}
+
+// ---- errorHandlerSecurityGroupChange ----
+
+/** Records the member's apply result (applied, or failed with the EC2 error) and reports it. */
+export async function recordResult(
+  deps: HubDeps,
+  message: ResultMessage,
+): Promise<ApprovalRequest | undefined> {
+  const request = await deps.requests.get(message.requestId);
+  if (!request) {
+    deps.log.error("result for an unknown request", { requestId: message.requestId });
+    return undefined;
+  }
+  const event: RequestEvent =
+    message.outcome === "applied"
+      ? { type: "applied", at: message.at }
+      : {
+          type: "failed",
+          at: message.at,
+          error: message.error ?? { code: "Unknown", message: "no error given" },
+        };
+  let next: ApprovalRequest;
+  try {
+    next = transition(request, event);
+    await deps.requests.transition(request.status, next);
+  } catch (err) {
+    if (!(err instanceof IllegalTransitionError || err instanceof ConflictError)) throw err;
+    deps.log.warn("result ignored: the request has moved on", {
+      requestId: request.requestId,
+      status: request.status,
+      outcome: message.outcome,
+    });
+    return request;
+  }
+  deps.log.info(`request ${next.status}`, { requestId: next.requestId, error: next.error });
+  await refreshMessages(deps, next);
+  return next;
+}
+
+// ---- expireRequests ----
+
+/** Expires pending requests past their time; each is one conditional write, so a click racing it is safe. */
+export async function expireRequests(deps: HubDeps): Promise<string[]> {
+  const now = deps.clock();
+  const expired: string[] = [];
+  for (const request of await deps.requests.listByStatus("pending", 500)) {
+    if (Date.parse(request.expiresAt) > now.getTime()) continue;
+    try {
+      const next = transition(request, { type: "expire", at: now.toISOString() });
+      await deps.requests.transition("pending", next);
+      expired.push(next.requestId);
+      await refreshMessages(deps, next);
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+    }
+  }
+  if (expired.length)
+    deps.log.info("requests expired", { count: expired.length, requestIds: expired });
+  return expired;
+}

@@ -1,0 +1,246 @@
+/**
+ * The member account's work: revert a change and file it with the hub, apply an approved change,
+ * and keep each group's baseline. Everything outside (EC2, DynamoDB, SNS, the clock) comes in
+ * through `MemberDeps`, so the same code runs on Lambda, in the sandbox and in tests.
+ */
+import { diffRuleSets, type PerformedOperation, ruleSetAfter } from "../domain/baseline.js";
+import { BaselineGapError, type Change, isResolved, resolveChange } from "../domain/change.js";
+import { parseCloudTrailEvent } from "../domain/cloudtrail.js";
+import type { ApplyMessage, ChangeMessage, ResultMessage } from "../domain/messages.js";
+import { applyPlan, type Ec2Operation, revertPlan } from "../domain/plan.js";
+import { evaluatePolicy, type PolicyConfig } from "../domain/policy.js";
+import type { ApplyError } from "../domain/request.js";
+import type { Rule } from "../domain/rule.js";
+import type { Baselines, EventLedger } from "../ports/baselines.js";
+import { OUTCOME_ERROR_CODES, SecurityGroupApiError } from "../ports/errors.js";
+import type { Log } from "../ports/log.js";
+import type { Publisher } from "../ports/publisher.js";
+import type { SecurityGroups } from "../ports/security-groups.js";
+
+export interface MemberDeps {
+  securityGroups: SecurityGroups;
+  baselines: Baselines;
+  ledger: EventLedger;
+  publisher: Publisher;
+  clock: () => Date;
+  log: Log;
+  config: {
+    hubChangeTopicArn: string;
+    hubResultTopicArn: string;
+    policy: PolicyConfig;
+    accountAlias?: string;
+  };
+}
+
+export type RevertOutcome =
+  | { status: "ignored"; reason: string }
+  | { status: "exempt"; reason: string }
+  | { status: "duplicate"; eventId: string; republished: boolean }
+  | { status: "reverted"; message: ChangeMessage; calls: number }
+  | { status: "revert_failed"; message: ChangeMessage; calls: number };
+
+/** EC2 errors that mean a revert step is already done (a redelivered event, or a race). */
+function alreadyDone(op: Ec2Operation, err: unknown): boolean {
+  if (!(err instanceof SecurityGroupApiError)) return false;
+  if (op.action === "revoke")
+    return (
+      err.code === "InvalidPermission.NotFound" ||
+      err.code === "InvalidSecurityGroupRuleId.NotFound"
+    );
+  if (op.action === "authorize") return err.code === "InvalidPermission.Duplicate";
+  return false;
+}
+
+function toApplyError(err: unknown): ApplyError {
+  if (err instanceof SecurityGroupApiError) return { code: err.code, message: err.detail };
+  if (err instanceof BaselineGapError) return { code: "BaselineGap", message: err.message };
+  return { code: "InternalError", message: err instanceof Error ? err.message : String(err) };
+}
+
+interface Performed {
+  done: PerformedOperation[];
+  /** Steps EC2 said were done already: the baseline must be re-read from EC2. */
+  resync: boolean;
+  error?: ApplyError;
+}
+
+async function perform(
+  deps: MemberDeps,
+  ops: Ec2Operation[],
+  tolerateDone: boolean,
+): Promise<Performed> {
+  const result: Performed = { done: [], resync: false };
+  for (const op of ops) {
+    try {
+      const { created } = await deps.securityGroups.execute(op);
+      result.done.push({ op, created });
+    } catch (err) {
+      if (tolerateDone && alreadyDone(op, err)) {
+        result.resync = true;
+        continue;
+      }
+      if (
+        !(err instanceof SecurityGroupApiError) ||
+        (!OUTCOME_ERROR_CODES.has(err.code) && err.retryable)
+      )
+        throw err;
+      result.error = toApplyError(err);
+      result.resync = result.done.length > 0;
+      break;
+    }
+  }
+  return result;
+}
+
+/** Re-reads one group's rules from EC2 into its baseline (after anything unexpected). */
+export async function resyncGroup(deps: MemberDeps, groupId: string): Promise<number> {
+  const rules: Rule[] = [];
+  for await (const { rule } of deps.securityGroups.describeRules([groupId])) rules.push(rule);
+  await deps.baselines.replace(groupId, rules, deps.clock().toISOString());
+  return rules.length;
+}
+
+async function updateBaseline(
+  deps: MemberDeps,
+  groupId: string,
+  before: Rule[] | undefined,
+  change: Change | undefined,
+  performed: Performed,
+): Promise<void> {
+  if (performed.resync) {
+    await resyncGroup(deps, groupId);
+    return;
+  }
+  const after = ruleSetAfter(before ?? [], change, performed.done);
+  const delta = diffRuleSets(before ?? [], after);
+  if (delta.put.length || delta.removeIds.length) await deps.baselines.update(groupId, delta);
+}
+
+/** A baseline is read only when the change needs one: no DynamoDB read for a plain add. */
+function needsBaseline(change: Change): boolean {
+  return change.kind !== "add";
+}
+
+async function publishOutbox(deps: MemberDeps, eventId: string, message: string): Promise<void> {
+  await deps.publisher.publish(deps.config.hubChangeTopicArn, message, { type: "change" });
+  await deps.ledger.markPublished(eventId);
+}
+
+/**
+ * revertSecurityGroup: undo a governed change at once, then file it with the hub. The revert
+ * never waits on the hub: the request is kept in the ledger's outbox until it is published.
+ */
+export async function revertChange(deps: MemberDeps, event: unknown): Promise<RevertOutcome> {
+  const parsed = parseCloudTrailEvent(event);
+  if (parsed.ignored) return { status: "ignored", reason: parsed.reason };
+  let change = parsed.change;
+  const started = deps.clock();
+
+  const decision = evaluatePolicy(change, deps.config.policy, started);
+  if (decision.action === "ignore") return { status: "ignored", reason: decision.reason };
+  if (decision.action === "exempt") return { status: "exempt", reason: decision.reason };
+
+  const seen = await deps.ledger.get(change.eventId);
+  if (seen) {
+    if (seen.pending) await publishOutbox(deps, seen.eventId, seen.pending);
+    return { status: "duplicate", eventId: seen.eventId, republished: seen.pending !== undefined };
+  }
+
+  const before = needsBaseline(change) ? await deps.baselines.get(change.groupId) : undefined;
+  let performed: Performed = { done: [], resync: false };
+  let calls = 0;
+  try {
+    if (!isResolved(change)) change = resolveChange(change, before ?? []);
+    const ops = revertPlan(change);
+    performed = await perform(deps, ops, true);
+    calls = ops.length;
+  } catch (err) {
+    if (!(err instanceof BaselineGapError)) throw err;
+    // The old rule is unknown: the change stays; the baseline learns the group's rules now.
+    performed = { done: [], resync: true, error: toApplyError(err) };
+  }
+  await updateBaseline(deps, change.groupId, before, change, performed);
+
+  const finished = deps.clock();
+  const message: ChangeMessage = {
+    type: "change",
+    change,
+    revertedAt: finished.toISOString(),
+    revertMs: finished.getTime() - started.getTime(),
+    ...(deps.config.accountAlias ? { accountAlias: deps.config.accountAlias } : {}),
+    ...(performed.error ? { revertError: performed.error } : {}),
+    ...(decision.action === "auto_deny"
+      ? { policy: { status: "auto_denied" as const, rule: decision.rule, reason: decision.reason } }
+      : {}),
+  };
+
+  const raw = JSON.stringify(message);
+  const recorded = await deps.ledger.record({
+    eventId: change.eventId,
+    pending: raw,
+    handledAt: finished.toISOString(),
+  });
+  if (!recorded) return { status: "duplicate", eventId: change.eventId, republished: false };
+  await publishOutbox(deps, change.eventId, raw);
+  return performed.error
+    ? { status: "revert_failed", message, calls }
+    : { status: "reverted", message, calls };
+}
+
+/** applySecurityGroupChange: make an approved change again and report the result to the hub. */
+export async function applyChange(deps: MemberDeps, message: ApplyMessage): Promise<ResultMessage> {
+  const started = deps.clock();
+  const { change } = message;
+  const ops = applyPlan(change);
+  const before = change.kind === "add" ? undefined : await deps.baselines.get(change.groupId);
+  const performed = await perform(deps, ops, false);
+  await updateBaseline(deps, change.groupId, before, undefined, performed);
+  const at = deps.clock();
+  const result: ResultMessage = {
+    type: "result",
+    requestId: message.requestId,
+    outcome: performed.error ? "failed" : "applied",
+    at: at.toISOString(),
+    applyMs: at.getTime() - started.getTime(),
+    ...(performed.error ? { error: performed.error } : {}),
+  };
+  await deps.publisher.publish(deps.config.hubResultTopicArn, JSON.stringify(result), {
+    type: "result",
+  });
+  return result;
+}
+
+export interface SweepResult {
+  groups: number;
+  rules: number;
+  republished: number;
+}
+
+/**
+ * The baseline sweep: every group's rules in the region (or the given groups) into the baseline,
+ * then any outbox message the hub has not received yet.
+ */
+export async function sweepBaselines(
+  deps: MemberDeps,
+  groupIds?: readonly string[],
+): Promise<SweepResult> {
+  const byGroup = new Map<string, Rule[]>((groupIds ?? []).map((id) => [id, []]));
+  for await (const { groupId, rule } of deps.securityGroups.describeRules(groupIds)) {
+    const rules = byGroup.get(groupId) ?? [];
+    rules.push(rule);
+    byGroup.set(groupId, rules);
+  }
+  const sweptAt = deps.clock().toISOString();
+  let rules = 0;
+  for (const [groupId, groupRules] of byGroup) {
+    await deps.baselines.replace(groupId, groupRules, sweptAt);
+    rules += groupRules.length;
+  }
+  let republished = 0;
+  for await (const entry of deps.ledger.unpublished()) {
+    if (!entry.pending) continue;
+    await publishOutbox(deps, entry.eventId, entry.pending);
+    republished += 1;
+  }
+  return { groups: byGroup.size, rules, republished };
+}

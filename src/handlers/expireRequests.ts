@@ -1,0 +1,11 @@
+/** Hub account, every 15 minutes: expire pending requests past their time. */
+import { expireRequests, type HubDeps } from "../app/hub.js";
+import { hubDeps } from "./runtime.js";
+
+export function createExpireHandler(getDeps: () => HubDeps | Promise<HubDeps>) {
+  return async (): Promise<{ expired: string[] }> => ({
+    expired: await expireRequests(await getDeps()),
+  });
+}
+
+export const handler = createExpireHandler(hubDeps);

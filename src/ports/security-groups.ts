@@ -1,0 +1,26 @@
+import type { Ec2Operation } from "../domain/plan.js";
+import type { Rule } from "../domain/rule.js";
+
+export interface OperationResult {
+  /** Rules EC2 reported creating (authorize), with their new ids. */
+  created: Rule[];
+}
+
+export interface GroupInfo {
+  groupId: string;
+  groupName?: string;
+  vpcId?: string;
+}
+
+/**
+ * The EC2 security-group API of one account and region. Implementations throw
+ * SecurityGroupApiError for EC2 errors; throttling is retried inside.
+ */
+export interface SecurityGroups {
+  /** Performs one planned operation: exactly one EC2 write call. */
+  execute(op: Ec2Operation): Promise<OperationResult>;
+  /** Every rule of the given groups, or of all groups in the region when none are given. */
+  describeRules(groupIds?: readonly string[]): AsyncIterable<{ groupId: string; rule: Rule }>;
+  /** Name and VPC of a group, or undefined when it does not exist. */
+  describeGroup(groupId: string): Promise<GroupInfo | undefined>;
+}

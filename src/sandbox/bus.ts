@@ -1,0 +1,129 @@
+/**
+ * In-process stand-ins for SNS and EventBridge: a message published to a topic is delivered to
+ * its subscribers asynchronously, as an SNS -> Lambda event of the real shape, with Lambda's
+ * async retries (two more tries, with a pause) and a dead-letter list after that.
+ */
+import { randomUUID } from "node:crypto";
+import type { SNSEvent } from "aws-lambda";
+import type { Publisher } from "../ports/publisher.js";
+
+export type Subscriber<E> = (event: E) => Promise<unknown>;
+
+export interface DeadLetter {
+  target: string;
+  event: unknown;
+  error: string;
+}
+
+export interface DeliveryOptions {
+  /** Tries in all, as Lambda's async invocation: 1 + 2 retries. */
+  attempts?: number;
+  /** Pause before retry n (1-based), in ms. */
+  backoffMs?: (retry: number) => number;
+  onError?: (target: string, error: unknown, attempt: number) => void;
+}
+
+/** Runs deliveries in the background, retries them, and lets a caller wait until all are done. */
+export class Deliveries {
+  private readonly inFlight = new Set<Promise<void>>();
+  readonly deadLetters: DeadLetter[] = [];
+  private readonly attempts: number;
+  private readonly backoffMs: (retry: number) => number;
+
+  constructor(private readonly options: DeliveryOptions = {}) {
+    this.attempts = options.attempts ?? 3;
+    this.backoffMs = options.backoffMs ?? ((n) => 200 * 2 ** (n - 1));
+  }
+
+  deliver<E>(target: string, subscriber: Subscriber<E>, event: E): void {
+    const run = async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await subscriber(event);
+          return;
+        } catch (err) {
+          this.options.onError?.(target, err, attempt);
+          if (attempt >= this.attempts) {
+            this.deadLetters.push({
+              target,
+              event,
+              error: err instanceof Error ? err.message : String(err),
+            });
+            if (this.deadLetters.length > 1000) this.deadLetters.shift();
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, this.backoffMs(attempt)));
+        }
+      }
+    };
+    const p = run().finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
+  /** Resolves when nothing is in flight, including deliveries started by deliveries. */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+}
+
+/** SNS topics and their Lambda subscriptions, in process. */
+export class LocalSns implements Publisher {
+  private readonly subscribers = new Map<string, { name: string; fn: Subscriber<SNSEvent> }[]>();
+  readonly published: { topicArn: string; message: string }[] = [];
+
+  constructor(private readonly deliveries: Deliveries) {}
+
+  subscribe(topicArn: string, name: string, fn: Subscriber<SNSEvent>): void {
+    const list = this.subscribers.get(topicArn) ?? [];
+    list.push({ name, fn });
+    this.subscribers.set(topicArn, list);
+  }
+
+  async publish(
+    topicArn: string,
+    message: string,
+    attributes: Record<string, string> = {},
+  ): Promise<void> {
+    const subscribers = this.subscribers.get(topicArn);
+    if (!subscribers) throw new Error(`NotFound: Topic does not exist: ${topicArn}`);
+    this.published.push({ topicArn, message });
+    if (this.published.length > 1000) this.published.shift();
+    for (const { name, fn } of subscribers)
+      this.deliveries.deliver(name, fn, snsEvent(topicArn, message, attributes));
+  }
+}
+
+/** The SNS -> Lambda event for one message, as Lambda receives it. */
+export function snsEvent(
+  topicArn: string,
+  message: string,
+  attributes: Record<string, string> = {},
+): SNSEvent {
+  const region = topicArn.split(":")[3] || "us-east-1";
+  const subscription = `${topicArn}:${randomUUID()}`;
+  return {
+    Records: [
+      {
+        EventSource: "aws:sns",
+        EventVersion: "1.0",
+        EventSubscriptionArn: subscription,
+        Sns: {
+          Type: "Notification",
+          MessageId: randomUUID(),
+          TopicArn: topicArn,
+          Subject: "",
+          Message: message,
+          Timestamp: new Date().toISOString(),
+          SignatureVersion: "1",
+          Signature: "",
+          SigningCertUrl: `https://sns.${region}.amazonaws.com/SimpleNotificationService-local.pem`,
+          UnsubscribeUrl: `https://sns.${region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${subscription}`,
+          MessageAttributes: Object.fromEntries(
+            Object.entries(attributes).map(([k, v]) => [k, { Type: "String", Value: v }]),
+          ),
+        },
+      },
+    ],
+  };
+}
