@@ -335,3 +335,31 @@ export function parseCloudTrailEvent(event: unknown): ParseResult {
     throw err;
   }
 }
+
+/**
+ * The member account's EventBridge rule: the five governed calls from EC2, every identity type,
+ * failed calls dropped. The CDK app deploys it; the sandbox routes events by it.
+ */
+export const GOVERNED_EVENT_PATTERN = {
+  source: ["aws.ec2"],
+  "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
+  detail: {
+    eventSource: ["ec2.amazonaws.com"],
+    eventName: [...GOVERNED_EVENT_NAMES],
+    errorCode: [{ exists: false }],
+  },
+} as const;
+
+/** True when an event matches GOVERNED_EVENT_PATTERN (as EventBridge would decide). */
+export function matchesGovernedPattern(event: unknown): boolean {
+  if (!isObject(event) || !isObject(event.detail)) return false;
+  const d = event.detail;
+  return (
+    event.source === "aws.ec2" &&
+    event["detail-type"] === CLOUDTRAIL_DETAIL_TYPE &&
+    d.eventSource === "ec2.amazonaws.com" &&
+    typeof d.eventName === "string" &&
+    isGoverned(d.eventName) &&
+    d.errorCode === undefined
+  );
+}

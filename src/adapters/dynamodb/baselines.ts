@@ -1,0 +1,201 @@
+/**
+ * A member's baselines and event ledger, in one table (BASELINES_TABLE): one item per rule, so
+ * updates to different rules of a group never overwrite each other.
+ */
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import type { Rule } from "../../domain/rule.js";
+import type { Baselines, EventLedger, ProcessedEvent } from "../../ports/baselines.js";
+import { NotFoundError } from "../../ports/errors.js";
+import { batchWrite, type WriteRequest } from "./batch.js";
+import { withoutUndefined } from "./client.js";
+import { call, conditional } from "./errors.js";
+import { BASELINES_TABLE, EVENT_RETENTION_DAYS, ttlAfter } from "./tables.js";
+
+type Item = Record<string, unknown>;
+
+export const groupPk = (groupId: string) => `group#${groupId}`;
+export const ruleSk = (ruleId: string) => `rule#${ruleId}`;
+export const META_SK = "meta";
+export const EVENT_PK_PREFIX = "event#";
+export const eventPk = (eventId: string) => `${EVENT_PK_PREFIX}${eventId}`;
+export const EVENT_SK = "event";
+
+const KEY_ATTRIBUTES = ["pk", "sk"] as const;
+
+function ruleIdOf(groupId: string, rule: Rule): string {
+  if (!rule.ruleId) {
+    throw new Error(`a baseline rule of ${groupId} has no ruleId: ${JSON.stringify(rule)}`);
+  }
+  return rule.ruleId;
+}
+
+function putRule(groupId: string, rule: Rule): WriteRequest {
+  const Item = { pk: groupPk(groupId), sk: ruleSk(ruleIdOf(groupId, rule)), rule };
+  return { PutRequest: { Item: withoutUndefined(Item) } };
+}
+
+function deleteKey(pk: string, sk: string): WriteRequest {
+  return { DeleteRequest: { Key: { pk, sk } } };
+}
+
+export class DynamoBaselines implements Baselines {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string = BASELINES_TABLE.defaultName,
+  ) {}
+
+  async get(groupId: string): Promise<Rule[] | undefined> {
+    const items = await this.groupItems(groupId);
+    if (items.length === 0) return undefined;
+    return items.filter((i) => String(i.sk).startsWith("rule#")).map((i) => i.rule as Rule);
+  }
+
+  /** Removals first, then puts: a rule id in both ends up stored with the put's content. */
+  async update(
+    groupId: string,
+    changes: { put?: readonly Rule[]; removeIds?: readonly string[] },
+  ): Promise<void> {
+    const pk = groupPk(groupId);
+    const requests = [
+      ...(changes.removeIds ?? []).map((id) => deleteKey(pk, ruleSk(id))),
+      ...(changes.put ?? []).map((rule) => putRule(groupId, rule)),
+    ];
+    await this.write(requests);
+  }
+
+  /** Writes every rule and the meta item, then deletes the rules no longer in the group. */
+  async replace(groupId: string, rules: readonly Rule[], sweptAt: string): Promise<void> {
+    const pk = groupPk(groupId);
+    const puts = rules.map((rule) => putRule(groupId, rule));
+    const meta: WriteRequest = { PutRequest: { Item: { pk, sk: META_SK, sweptAt } } };
+    await this.write([...puts, meta]);
+    const keep = new Set(rules.map((rule) => ruleSk(ruleIdOf(groupId, rule))));
+    const stale = (await this.groupItems(groupId, "sk"))
+      .map((item) => String(item.sk))
+      .filter((sk) => sk !== META_SK && !keep.has(sk));
+    await this.write(stale.map((sk) => deleteKey(pk, sk)));
+  }
+
+  /** Every item of a group (rules and meta), all pages, strongly consistent. */
+  private async groupItems(groupId: string, projection?: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const page = await call("Query", this.table, () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: "pk = :pk",
+            ExpressionAttributeValues: { ":pk": groupPk(groupId) },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+            ...(projection ? { ProjectionExpression: `pk, ${projection}` } : {}),
+          }),
+        ),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  private write(requests: WriteRequest[]): Promise<void> {
+    return batchWrite(this.doc, this.table, requests, { keyAttributes: KEY_ATTRIBUTES });
+  }
+}
+
+function fromEventItem(item: Item): ProcessedEvent {
+  const event: ProcessedEvent = {
+    eventId: String(item.eventId),
+    handledAt: String(item.handledAt),
+  };
+  if (typeof item.pending === "string") event.pending = item.pending;
+  return event;
+}
+
+export class DynamoEventLedger implements EventLedger {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string = BASELINES_TABLE.defaultName,
+  ) {}
+
+  async record(entry: ProcessedEvent): Promise<boolean> {
+    const item = withoutUndefined({
+      pk: eventPk(entry.eventId),
+      sk: EVENT_SK,
+      eventId: entry.eventId,
+      pending: entry.pending,
+      handledAt: entry.handledAt,
+      [BASELINES_TABLE.ttlAttribute]: ttlAfter(entry.handledAt, EVENT_RETENTION_DAYS),
+    });
+    return conditional("PutItem", this.table, () =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: item,
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      ),
+    );
+  }
+
+  async get(eventId: string): Promise<ProcessedEvent | undefined> {
+    const out = await call("GetItem", this.table, () =>
+      this.doc.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: { pk: eventPk(eventId), sk: EVENT_SK },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return out.Item ? fromEventItem(out.Item) : undefined;
+  }
+
+  /** Removes the outbox message; NotFoundError for an event never recorded. */
+  async markPublished(eventId: string): Promise<void> {
+    const updated = await conditional("UpdateItem", this.table, () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: eventPk(eventId), sk: EVENT_SK },
+          UpdateExpression: "REMOVE #pending",
+          ConditionExpression: "attribute_exists(pk)",
+          ExpressionAttributeNames: { "#pending": "pending" },
+        }),
+      ),
+    );
+    if (!updated) throw new NotFoundError(`event ${eventId} was never recorded`);
+  }
+
+  /**
+   * Scans the whole table, rule items included (filtered out server-side): fine at one member's
+   * scale; a sparse index on `pending` would be the next step if it is not.
+   */
+  async *unpublished(): AsyncIterable<ProcessedEvent> {
+    let start: Item | undefined;
+    do {
+      const page = await call("Scan", this.table, () =>
+        this.doc.send(
+          new ScanCommand({
+            TableName: this.table,
+            FilterExpression: "attribute_exists(#pending) AND begins_with(pk, :prefix)",
+            ExpressionAttributeNames: { "#pending": "pending" },
+            ExpressionAttributeValues: { ":prefix": EVENT_PK_PREFIX },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) yield fromEventItem(item);
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+}
