@@ -1,0 +1,3 @@
+export * from "./notifier.js";
+export * from "./secrets.js";
+export * from "./verify.js";

@@ -1,0 +1,386 @@
+/**
+ * The member handlers with EC2 and SNS mocked at the SDK (exact commands, parameters and call
+ * counts) and the baseline table on real dynalite.
+ */
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  DescribeSecurityGroupRulesCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+  ModifySecurityGroupRulesCommand,
+  RevokeSecurityGroupIngressCommand,
+} from "@aws-sdk/client-ec2";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { DynamoBaselines, DynamoEventLedger } from "../../src/adapters/dynamodb/index.js";
+import { ensureTables } from "../../src/adapters/dynamodb/tables.js";
+import { Ec2SecurityGroups } from "../../src/adapters/ec2/security-groups.js";
+import { SnsPublisher } from "../../src/adapters/sns/publisher.js";
+import type { MemberDeps } from "../../src/app/member.js";
+import { MalformedEventError } from "../../src/domain/cloudtrail.js";
+import type { Rule } from "../../src/domain/rule.js";
+import { createApplyHandler } from "../../src/handlers/applySecurityGroupChange.js";
+import { createRevertHandler } from "../../src/handlers/revertSecurityGroup.js";
+import { snsEvent } from "../../src/sandbox/bus.js";
+import { dynamoClients, startDynalite } from "../../src/sandbox/dynamodb.js";
+import { fixture, MemoryLog } from "../support/hub-harness.js";
+
+const NOW = new Date("2026-11-23T10:00:30Z");
+const HUB_CHANGE = "arn:aws:sns:us-east-1:999988887777:securityGroupChange";
+const HUB_RESULT = "arn:aws:sns:us-east-1:999988887777:errorHandlerSecurityGroupChange";
+
+const ec2 = mockClient(EC2Client);
+const sns = mockClient(SNSClient);
+let stopDb: () => Promise<void>;
+let deps: MemberDeps;
+let counter = 0;
+
+beforeAll(async () => {
+  const db = await startDynalite();
+  stopDb = db.stop;
+  const { client, doc } = dynamoClients(db.endpoint);
+  await ensureTables(client);
+  deps = {
+    securityGroups: new Ec2SecurityGroups(
+      new EC2Client({
+        region: "us-east-1",
+        credentials: { accessKeyId: "x", secretAccessKey: "x" },
+      }),
+    ),
+    baselines: new DynamoBaselines(doc),
+    ledger: new DynamoEventLedger(doc),
+    publisher: new SnsPublisher(
+      new SNSClient({
+        region: "us-east-1",
+        credentials: { accessKeyId: "x", secretAccessKey: "x" },
+      }),
+    ),
+    clock: () => NOW,
+    log: new MemoryLog(),
+    config: {
+      hubChangeTopicArn: HUB_CHANGE,
+      hubResultTopicArn: HUB_RESULT,
+      accountAlias: "prod-payments",
+      policy: {
+        systemRoleArns: ["arn:aws:iam::111122223333:role/secgroup-approval-member"],
+        exemptPrincipals: ["arn:aws:iam::111122223333:role/BreakGlass*"],
+        maxEventAgeSeconds: 300,
+        autoDenyWithoutDescription: false,
+      },
+    },
+  };
+});
+afterAll(async () => stopDb?.());
+beforeEach(() => {
+  ec2.reset();
+  sns.reset();
+  sns.on(PublishCommand).resolves({ MessageId: "m-1" });
+});
+
+/** A fixture event made fresh: a new event id (the ledger remembers ids) and a time just before NOW. */
+function event(path: string, mutate?: (detail: Record<string, unknown>) => void) {
+  const e = structuredClone(fixture(`cloudtrail/${path}`)) as { detail: Record<string, unknown> };
+  counter += 1;
+  e.detail.eventID = `evt-${counter}-${path}`;
+  e.detail.eventTime = "2026-11-23T10:00:00Z";
+  mutate?.(e.detail);
+  return e;
+}
+
+const revert = () => createRevertHandler(() => deps);
+const writes = () => ec2.calls().filter((c) => !c.args[0].constructor.name.startsWith("Describe"));
+const describes = () =>
+  ec2.calls().filter((c) => c.args[0].constructor.name.startsWith("Describe"));
+const published = () =>
+  sns.commandCalls(PublishCommand).map((c) => ({
+    topic: c.args[0].input.TopicArn,
+    message: JSON.parse(c.args[0].input.Message ?? "{}"),
+  }));
+
+describe("revertSecurityGroup", () => {
+  it("reverts an add with ONE revoke by the new rule ids, no Describe, and files it with the hub", async () => {
+    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+    const status = await revert()(event("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json"));
+    expect(status).toBe("reverted");
+    expect(writes()).toHaveLength(1);
+    expect(describes()).toHaveLength(0);
+    const input = ec2.commandCalls(RevokeSecurityGroupIngressCommand)[0]?.args[0].input;
+    expect(input?.GroupId).toBe("sg-0f3a9c2b7d1e4a5b6");
+    expect(input?.SecurityGroupRuleIds?.length).toBeGreaterThan(0);
+    expect(input?.IpPermissions).toBeUndefined();
+    const [sent] = published();
+    expect(sent?.topic).toBe(HUB_CHANGE);
+    expect(sent?.message).toMatchObject({
+      type: "change",
+      accountAlias: "prod-payments",
+      change: { kind: "add", groupId: "sg-0f3a9c2b7d1e4a5b6" },
+    });
+  });
+
+  it("reverts a remove by rule id with ONE authorize and records the restored rules' new ids in the baseline", async () => {
+    const e = event("RevokeSecurityGroupIngress/by-rule-ids.json");
+    ec2.on(AuthorizeSecurityGroupIngressCommand).callsFake((input) => ({
+      Return: true,
+      SecurityGroupRules: (input.IpPermissions ?? []).flatMap(
+        (
+          p: {
+            IpProtocol: string;
+            FromPort: number;
+            ToPort: number;
+            IpRanges?: { CidrIp: string }[];
+            Ipv6Ranges?: { CidrIpv6: string }[];
+          },
+          i: number,
+        ) => [
+          ...(p.IpRanges ?? []).map((r, j) => ({
+            SecurityGroupRuleId: `sgr-new${i}${j}4`,
+            GroupId: input.GroupId,
+            IsEgress: false,
+            IpProtocol: p.IpProtocol,
+            FromPort: p.FromPort,
+            ToPort: p.ToPort,
+            CidrIpv4: r.CidrIp,
+          })),
+          ...(p.Ipv6Ranges ?? []).map((r, j) => ({
+            SecurityGroupRuleId: `sgr-new${i}${j}6`,
+            GroupId: input.GroupId,
+            IsEgress: false,
+            IpProtocol: p.IpProtocol,
+            FromPort: p.FromPort,
+            ToPort: p.ToPort,
+            CidrIpv6: r.CidrIpv6,
+          })),
+        ],
+      ),
+    }));
+    expect(await revert()(e)).toBe("reverted");
+    expect(writes()).toHaveLength(1);
+    expect(describes()).toHaveLength(0);
+    const perms =
+      ec2.commandCalls(AuthorizeSecurityGroupIngressCommand)[0]?.args[0].input.IpPermissions ?? [];
+    expect(perms.flatMap((p) => p.IpRanges ?? [])).toContainEqual({
+      CidrIp: "203.0.113.10/32",
+      Description: "SSH from bastion - ticket OPS-1234",
+    });
+    const baseline = (await deps.baselines.get("sg-0f3a9c2b7d1e4a5b6")) ?? [];
+    expect(baseline).toHaveLength(2);
+    expect(baseline.every((r) => r.ruleId?.startsWith("sgr-new"))).toBe(true);
+    expect(baseline.map((r) => r.peer).sort((a, b) => a.kind.localeCompare(b.kind))).toEqual([
+      { kind: "cidrIpv4", cidr: "203.0.113.10/32" },
+      { kind: "cidrIpv6", cidr: "2001:db8:1234::/48" },
+    ]);
+  });
+
+  it("reverts a modify from the baseline with ONE ModifySecurityGroupRules carrying the old content", async () => {
+    const before: Rule = {
+      direction: "ingress",
+      protocol: "tcp",
+      fromPort: 22,
+      toPort: 22,
+      peer: { kind: "cidrIpv4", cidr: "10.0.0.0/8" },
+      description: "ssh from the VPN",
+      ruleId: "sgr-0123456789abcdef0",
+    };
+    const e = event("ModifySecurityGroupRules/single-rule.json");
+    const request = (
+      e.detail.requestParameters as {
+        ModifySecurityGroupRulesRequest: {
+          GroupId: string;
+          SecurityGroupRule: { SecurityGroupRuleId: string };
+        };
+      }
+    ).ModifySecurityGroupRulesRequest;
+    await deps.baselines.replace(
+      request.GroupId,
+      [{ ...before, ruleId: request.SecurityGroupRule.SecurityGroupRuleId }],
+      NOW.toISOString(),
+    );
+    ec2.on(ModifySecurityGroupRulesCommand).resolves({ Return: true });
+    expect(await revert()(e)).toBe("reverted");
+    expect(writes()).toHaveLength(1);
+    expect(describes()).toHaveLength(0);
+    expect(ec2.commandCalls(ModifySecurityGroupRulesCommand)[0]?.args[0].input).toEqual({
+      GroupId: request.GroupId,
+      SecurityGroupRules: [
+        {
+          SecurityGroupRuleId: request.SecurityGroupRule.SecurityGroupRuleId,
+          SecurityGroupRule: {
+            IpProtocol: "tcp",
+            FromPort: 22,
+            ToPort: 22,
+            CidrIpv4: "10.0.0.0/8",
+            Description: "ssh from the VPN",
+          },
+        },
+      ],
+    });
+    // The baseline still holds the approved content, not the person's edit.
+    expect((await deps.baselines.get(request.GroupId))?.[0]?.peer).toEqual({
+      kind: "cidrIpv4",
+      cidr: "10.0.0.0/8",
+    });
+  });
+
+  it("a modify the baseline does not know is reported as a revert failure and the group is re-read", async () => {
+    ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [] });
+    const status = await revert()(
+      event("ModifySecurityGroupRules/multi-rule.json", (d) => {
+        (
+          d.requestParameters as { ModifySecurityGroupRulesRequest: { GroupId: string } }
+        ).ModifySecurityGroupRulesRequest.GroupId = "sg-0never0swept";
+      }),
+    );
+    expect(status).toBe("revert_failed");
+    expect(ec2.commandCalls(ModifySecurityGroupRulesCommand)).toHaveLength(0);
+    expect(published()[0]?.message.revertError.code).toBe("BaselineGap");
+  });
+
+  it("does nothing for a redelivered event", async () => {
+    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+    const e = event("AuthorizeSecurityGroupIngress/ipv6.json");
+    await revert()(e);
+    ec2.resetHistory();
+    sns.resetHistory();
+    expect(await revert()(e)).toBe("duplicate");
+    expect(ec2.calls()).toHaveLength(0);
+    expect(sns.calls()).toHaveLength(0);
+  });
+
+  it("reverts even when the hub is down, keeps the request in the outbox, and delivers it on the retry", async () => {
+    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+    sns.on(PublishCommand).rejects(
+      Object.assign(new Error("Service Unavailable"), {
+        name: "InternalErrorException",
+        $fault: "server",
+      }),
+    );
+    const e = event("AuthorizeSecurityGroupIngress/multi-item.json");
+    await expect(revert()(e)).rejects.toThrow(/Service Unavailable/);
+    expect(writes()).toHaveLength(1);
+    const pending = await deps.ledger.get(e.detail.eventID as string);
+    expect(pending?.pending).toContain('"type":"change"');
+
+    ec2.resetHistory();
+    sns.reset();
+    sns.on(PublishCommand).resolves({ MessageId: "m-2" });
+    expect(await revert()(e)).toBe("duplicate");
+    expect(ec2.calls()).toHaveLength(0);
+    expect(published()).toHaveLength(1);
+    expect((await deps.ledger.get(e.detail.eventID as string))?.pending).toBeUndefined();
+  });
+
+  it("ignores the system's own role, exempt principals and stale events without any AWS call", async () => {
+    const own = event("AuthorizeSecurityGroupIngress/assumed-role-sso.json", (d) => {
+      const id = d.userIdentity as {
+        arn: string;
+        sessionContext: { sessionIssuer: { arn: string } };
+      };
+      id.arn = "arn:aws:sts::111122223333:assumed-role/secgroup-approval-member/revert";
+      id.sessionContext.sessionIssuer.arn =
+        "arn:aws:iam::111122223333:role/secgroup-approval-member";
+    });
+    const exempt = event("AuthorizeSecurityGroupIngress/assumed-role-sso.json", (d) => {
+      (
+        d.userIdentity as { sessionContext: { sessionIssuer: { arn: string } } }
+      ).sessionContext.sessionIssuer.arn = "arn:aws:iam::111122223333:role/BreakGlassAdmin";
+    });
+    const stale = event("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json", (d) => {
+      d.eventTime = "2026-11-23T09:00:00Z";
+    });
+    expect(await revert()(own)).toBe("ignored");
+    expect(await revert()(exempt)).toBe("exempt");
+    expect(await revert()(stale)).toBe("ignored");
+    expect(ec2.calls()).toHaveLength(0);
+    expect(sns.calls()).toHaveLength(0);
+  });
+
+  it("governs an SSO user (AssumedRole) like anyone else", async () => {
+    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+    expect(await revert()(event("AuthorizeSecurityGroupIngress/assumed-role-sso.json"))).toBe(
+      "reverted",
+    );
+    expect(published()[0]?.message.change.requester).toMatchObject({
+      type: "AssumedRole",
+      name: "bob@example.com",
+      sso: true,
+    });
+  });
+
+  it("rejects a malformed event with a clear error and no AWS call", async () => {
+    const bad = event("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json", (d) => {
+      d.requestParameters = { groupId: "sg-1", ipPermissions: { items: [{ fromPort: 22 }] } };
+    });
+    await expect(revert()(bad)).rejects.toThrow(MalformedEventError);
+    await expect(revert()(bad)).rejects.toThrow(/ipProtocol is missing/);
+    expect(ec2.calls()).toHaveLength(0);
+  });
+});
+
+describe("applySecurityGroupChange", () => {
+  const applyMessage = async (path: string) => {
+    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+    await revert()(event(path));
+    const change = published()[0]?.message.change;
+    ec2.reset();
+    sns.resetHistory();
+    return JSON.stringify({ type: "apply", requestId: "r-01JD0000000000000000000001", change });
+  };
+
+  it("applies an approved add with ONE authorize and reports applied", async () => {
+    const message = await applyMessage("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json");
+    ec2.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true, SecurityGroupRules: [] });
+    await createApplyHandler(() => deps)(
+      snsEvent("arn:aws:sns:us-east-1:111122223333:applySecurityGroupChange", message),
+    );
+    expect(writes()).toHaveLength(1);
+    expect(describes()).toHaveLength(0);
+    expect(published()).toEqual([
+      {
+        topic: HUB_RESULT,
+        message: expect.objectContaining({
+          type: "result",
+          outcome: "applied",
+          requestId: "r-01JD0000000000000000000001",
+        }),
+      },
+    ]);
+  });
+
+  it("reports an EC2 error as a failed outcome, code and message kept", async () => {
+    const message = await applyMessage("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json");
+    ec2.on(AuthorizeSecurityGroupIngressCommand).rejects(
+      Object.assign(
+        new Error(
+          'the specified rule "peer: 0.0.0.0/0, TCP, from port: 22, to port: 22, ALLOW" already exists',
+        ),
+        {
+          name: "InvalidPermission.Duplicate",
+          $fault: "client",
+          $metadata: { httpStatusCode: 400 },
+        },
+      ),
+    );
+    await createApplyHandler(() => deps)(
+      snsEvent("arn:aws:sns:us-east-1:111122223333:applySecurityGroupChange", message),
+    );
+    expect(published()[0]?.message).toMatchObject({
+      outcome: "failed",
+      error: {
+        code: "InvalidPermission.Duplicate",
+        message: expect.stringContaining("already exists"),
+      },
+    });
+    expect(ec2.commandCalls(DescribeSecurityGroupsCommand)).toHaveLength(0);
+  });
+
+  it("rejects a malformed apply message (kept by the DLQ) without touching EC2", async () => {
+    const handler = createApplyHandler(() => deps);
+    await expect(
+      handler(
+        snsEvent("arn:aws:sns:us-east-1:111122223333:applySecurityGroupChange", '{"type":"apply"}'),
+      ),
+    ).rejects.toThrow(/apply message is invalid/);
+    expect(ec2.calls()).toHaveLength(0);
+  });
+});
