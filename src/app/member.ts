@@ -74,6 +74,8 @@ async function perform(
     try {
       const { created } = await deps.securityGroups.execute(op);
       result.done.push({ op, created });
+      // EC2 reports every rule an authorize created; when it reports fewer, re-read the group.
+      if (op.action === "authorize" && created.length < op.rules.length) result.resync = true;
     } catch (err) {
       if (tolerateDone && alreadyDone(op, err)) {
         result.resync = true;

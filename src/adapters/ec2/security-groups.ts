@@ -1,0 +1,181 @@
+/**
+ * SecurityGroups over the EC2 API. Each execute() is exactly one EC2 write call, the call the plan
+ * names; no Describe before or after. Throttling is retried by the client (see client.ts); EC2
+ * errors leave as SecurityGroupApiError.
+ */
+import {
+  AuthorizeSecurityGroupEgressCommand,
+  AuthorizeSecurityGroupIngressCommand,
+  type DescribeSecurityGroupRulesCommandInput,
+  DescribeSecurityGroupsCommand,
+  type EC2Client,
+  type IpPermission,
+  ModifySecurityGroupRulesCommand,
+  paginateDescribeSecurityGroupRules,
+  RevokeSecurityGroupEgressCommand,
+  RevokeSecurityGroupIngressCommand,
+  type SecurityGroupRule,
+} from "@aws-sdk/client-ec2";
+import type { Ec2Operation } from "../../domain/plan.js";
+import {
+  type Direction,
+  describePeer,
+  describePorts,
+  describeProtocol,
+  type Rule,
+  ruleFromSecurityGroupRule,
+  rulesFromIpPermission,
+  withOptional,
+} from "../../domain/rule.js";
+import { SecurityGroupApiError } from "../../ports/errors.js";
+import type { GroupInfo, OperationResult, SecurityGroups } from "../../ports/security-groups.js";
+import { atEdge, translateError } from "./errors.js";
+
+export interface Ec2SecurityGroupsOptions {
+  /** MaxResults of each DescribeSecurityGroupRules page, 5-1000. Default 1000. */
+  pageSize?: number;
+}
+
+/** EC2 takes at most 200 values per filter. */
+const MAX_FILTER_VALUES = 200;
+
+type RevokeOperation = Extract<Ec2Operation, { action: "revoke" }>;
+
+export class Ec2SecurityGroups implements SecurityGroups {
+  private readonly pageSize: number;
+
+  constructor(
+    private readonly client: EC2Client,
+    options: Ec2SecurityGroupsOptions = {},
+  ) {
+    this.pageSize = options.pageSize ?? 1000;
+  }
+
+  execute(op: Ec2Operation): Promise<OperationResult> {
+    return atEdge(async () => {
+      switch (op.action) {
+        case "authorize":
+          return { created: await this.authorize(op.groupId, op.direction, op.ipPermissions) };
+        case "revoke":
+          await this.revoke(op);
+          return { created: [] };
+        case "modify":
+          await this.client.send(
+            new ModifySecurityGroupRulesCommand({
+              GroupId: op.groupId,
+              SecurityGroupRules: op.securityGroupRules,
+            }),
+          );
+          return { created: [] };
+      }
+    });
+  }
+
+  async *describeRules(
+    groupIds?: readonly string[],
+  ): AsyncIterable<{ groupId: string; rule: Rule }> {
+    const batches = groupIds === undefined ? [undefined] : chunks([...new Set(groupIds)]);
+    for (const ids of batches) {
+      const input: DescribeSecurityGroupRulesCommandInput = { MaxResults: this.pageSize };
+      if (ids) input.Filters = [{ Name: "group-id", Values: ids }];
+      try {
+        const pages = paginateDescribeSecurityGroupRules(
+          { client: this.client, stopOnSameToken: true },
+          input,
+        );
+        for await (const page of pages) {
+          for (const r of page.SecurityGroupRules ?? []) yield describedRule(r);
+        }
+      } catch (e) {
+        throw translateError(e);
+      }
+    }
+  }
+
+  async describeGroup(groupId: string): Promise<GroupInfo | undefined> {
+    try {
+      const out = await this.client.send(
+        new DescribeSecurityGroupsCommand({ GroupIds: [groupId] }),
+      );
+      const group = out.SecurityGroups?.find((g) => g.GroupId === groupId);
+      if (!group) return undefined;
+      return withOptional<GroupInfo>(
+        { groupId },
+        { groupName: group.GroupName, vpcId: group.VpcId },
+      );
+    } catch (e) {
+      const error = translateError(e);
+      if (error instanceof SecurityGroupApiError && error.code === "InvalidGroup.NotFound") {
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  private async authorize(
+    groupId: string,
+    direction: Direction,
+    ipPermissions: IpPermission[],
+  ): Promise<Rule[]> {
+    const input = { GroupId: groupId, IpPermissions: ipPermissions };
+    const out =
+      direction === "ingress"
+        ? await this.client.send(new AuthorizeSecurityGroupIngressCommand(input))
+        : await this.client.send(new AuthorizeSecurityGroupEgressCommand(input));
+    return (out.SecurityGroupRules ?? []).map(ruleFromSecurityGroupRule);
+  }
+
+  private async revoke(op: RevokeOperation): Promise<void> {
+    const input =
+      "securityGroupRuleIds" in op
+        ? { GroupId: op.groupId, SecurityGroupRuleIds: op.securityGroupRuleIds }
+        : { GroupId: op.groupId, IpPermissions: op.ipPermissions };
+    const out =
+      op.direction === "ingress"
+        ? await this.client.send(new RevokeSecurityGroupIngressCommand(input))
+        : await this.client.send(new RevokeSecurityGroupEgressCommand(input));
+    // EC2 revokes what matches and answers success, listing what did not match.
+    const unknown = out.UnknownIpPermissions ?? [];
+    if (unknown.length > 0) {
+      const { text, count } = describePermissions(op.direction, unknown);
+      const rest = count < op.rules.length ? " (EC2 revoked the call's other rules)" : "";
+      throw new SecurityGroupApiError(
+        "InvalidPermission.NotFound",
+        `${op.groupId} has no ${op.direction} rule ${text}${rest}`,
+      );
+    }
+  }
+}
+
+function chunks(ids: string[]): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < ids.length; i += MAX_FILTER_VALUES) {
+    out.push(ids.slice(i, i + MAX_FILTER_VALUES));
+  }
+  return out;
+}
+
+function describedRule(r: SecurityGroupRule): { groupId: string; rule: Rule } {
+  if (!r.GroupId) {
+    throw new Error(
+      `DescribeSecurityGroupRules returned rule ${r.SecurityGroupRuleId} without GroupId`,
+    );
+  }
+  return { groupId: r.GroupId, rule: ruleFromSecurityGroupRule(r) };
+}
+
+/** "TCP 22 10.0.0.0/8, All traffic All sg-1" for an error message, and how many rules. */
+function describePermissions(
+  direction: Direction,
+  perms: IpPermission[],
+): { text: string; count: number } {
+  try {
+    const rules = perms.flatMap((p) => rulesFromIpPermission(direction, p));
+    const text = rules
+      .map((r) => `${describeProtocol(r.protocol)} ${describePorts(r)} ${describePeer(r.peer)}`)
+      .join(", ");
+    return { text, count: rules.length };
+  } catch {
+    return { text: JSON.stringify(perms), count: Number.POSITIVE_INFINITY };
+  }
+}
