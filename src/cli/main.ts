@@ -108,7 +108,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const code = (err as NodeJS.ErrnoException).code;
-    const prefix = err instanceof UsageError || !code ? "" : "cannot read input: ";
+    const usage = err instanceof UsageError || !code || code.startsWith("ERR_PARSE_ARGS");
+    const prefix = usage ? "" : "cannot read input: ";
     process.stderr.write(`secgroup-approval: ${prefix}${message.split("\n")[0]}\n`);
     return 2;
   }

@@ -154,11 +154,21 @@ function rulesFromResponseSet(set: unknown, where: string): Rule[] {
   });
 }
 
+/**
+ * Attaches what EC2's response knows to the rules the request named: the rule id, and the
+ * description (a revoke need not repeat it, but the revert must restore it).
+ */
 function withRuleIds(rules: Rule[], fromResponse: Rule[]): Rule[] {
-  const ids = new Map(fromResponse.filter((r) => r.ruleId).map((r) => [ruleKey(r), r.ruleId]));
+  const byKey = new Map(fromResponse.filter((r) => r.ruleId).map((r) => [ruleKey(r), r]));
   return rules.map((r) => {
-    const ruleId = ids.get(ruleKey(r));
-    return ruleId ? { ...r, ruleId } : r;
+    const found = byKey.get(ruleKey(r));
+    if (!found) return r;
+    const description = r.description ?? found.description;
+    return {
+      ...r,
+      ruleId: found.ruleId as string,
+      ...(description !== undefined ? { description } : {}),
+    };
   });
 }
 

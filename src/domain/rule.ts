@@ -346,10 +346,11 @@ export function toIpPermissions(rules: readonly Rule[]): Ec2IpPermission[] {
 
 /** A rule's content as ModifySecurityGroupRules takes it. */
 export function toSecurityGroupRuleRequest(rule: RuleBody): Ec2SecurityGroupRuleRequest {
-  const out: Ec2SecurityGroupRuleRequest = {
-    IpProtocol: ec2Protocol(rule.protocol),
-    ...ec2Ports(rule),
-  };
+  // Ports -1/-1 for protocols without ports: what DescribeSecurityGroupRules reports for them
+  // and what ModifySecurityGroupRules accepts (moto even requires them).
+  const ports =
+    rule.fromPort === null || rule.toPort === null ? { FromPort: -1, ToPort: -1 } : ec2Ports(rule);
+  const out: Ec2SecurityGroupRuleRequest = { IpProtocol: ec2Protocol(rule.protocol), ...ports };
   const p = rule.peer;
   if (p.kind === "cidrIpv4") out.CidrIpv4 = p.cidr;
   else if (p.kind === "cidrIpv6") out.CidrIpv6 = p.cidr;
