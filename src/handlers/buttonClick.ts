@@ -10,7 +10,8 @@ import {
   verifySlackRequest,
 } from "../adapters/slack/verify.js";
 import { type HttpResponse, type HubDeps, handleInteraction } from "../app/hub.js";
-import { hubDeps, logger, slackSecrets } from "./runtime.js";
+import { hubDeps, slackSecrets } from "./hub-runtime.js";
+import { logger } from "./logging.js";
 
 export interface ButtonClickDeps {
   hub: () => HubDeps | Promise<HubDeps>;

@@ -1,7 +1,7 @@
 /** Hub account, SNS denySecurityGroupChange: report a denial in both Slack channels. */
 import { type HubDeps, reportDenied } from "../app/hub.js";
 import { parseDenyMessage } from "../domain/messages.js";
-import { hubDeps } from "./runtime.js";
+import { hubDeps } from "./hub-runtime.js";
 import { forEachMessage } from "./sns.js";
 
 export const createDenyHandler = (getDeps: () => HubDeps | Promise<HubDeps>) =>

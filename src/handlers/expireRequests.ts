@@ -1,6 +1,6 @@
 /** Hub account, every 15 minutes: expire pending requests past their time. */
 import { expireRequests, type HubDeps } from "../app/hub.js";
-import { hubDeps } from "./runtime.js";
+import { hubDeps } from "./hub-runtime.js";
 
 export function createExpireHandler(getDeps: () => HubDeps | Promise<HubDeps>) {
   return async (): Promise<{ expired: string[] }> => ({

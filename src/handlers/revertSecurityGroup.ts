@@ -1,7 +1,8 @@
 /** Member account, EventBridge (CloudTrail): revert a governed change and file it with the hub. */
 import type { Context } from "aws-lambda";
 import { type MemberDeps, type RevertOutcome, revertChange } from "../app/member.js";
-import { logger, memberDeps } from "./runtime.js";
+import { logger } from "./logging.js";
+import { memberDeps } from "./member-runtime.js";
 
 export function createRevertHandler(getDeps: () => MemberDeps | Promise<MemberDeps>) {
   return async (event: unknown, context?: Context): Promise<RevertOutcome["status"]> => {

@@ -1,7 +1,7 @@
 /** Hub account, SNS securityGroupChange: store the request and post it to Slack. */
 import { type HubDeps, storeRequest } from "../app/hub.js";
 import { parseChangeMessage } from "../domain/messages.js";
-import { hubDeps } from "./runtime.js";
+import { hubDeps } from "./hub-runtime.js";
 import { forEachMessage } from "./sns.js";
 
 export const createStoreHandler = (getDeps: () => HubDeps | Promise<HubDeps>) =>

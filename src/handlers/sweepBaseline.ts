@@ -3,7 +3,7 @@
  * baseline, and publish any change the hub has not received yet.
  */
 import { type MemberDeps, type SweepResult, sweepBaselines } from "../app/member.js";
-import { memberDeps } from "./runtime.js";
+import { memberDeps } from "./member-runtime.js";
 
 export function createSweepHandler(getDeps: () => MemberDeps | Promise<MemberDeps>) {
   return async (event?: { groupIds?: string[] }): Promise<SweepResult> => {
