@@ -3,9 +3,8 @@
  * source map, AWS SDK clients included (pinned to the versions we test), and prints the sizes.
  * The CDK app bundles the same entry points the same way through NodejsFunction.
  */
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { gzipSync } from "node:zlib";
-import { readFileSync } from "node:fs";
 import { build } from "esbuild";
 
 const HANDLERS = [
@@ -38,7 +37,9 @@ const rows = await Promise.all(
       target: "node22",
       format: "esm",
       // Some CommonJS dependencies call require(); give ESM bundles one.
-      banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
+      banner: {
+        js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
+      },
       legalComments: "none",
       logLevel: "warning",
     });
