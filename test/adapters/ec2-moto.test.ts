@@ -416,23 +416,21 @@ describe("where moto 5.2.1 differs from EC2 (fails when moto changes: then updat
     expect(now).toEqual({ ...after, peer: https6.peer }); // the new IPv6 CIDR was dropped
   });
 
-  it("ModifySecurityGroupRules wants ports even for protocol all (EC2 does not)", async () => {
+  it("ModifySecurityGroupRules wants ports even for protocol all: our request sends -1/-1", async () => {
     const groupId = await newGroup();
     const [rule] = (await sgs.execute(authorize(groupId, [everything]))).created as [Rule];
-    const error = await apiError(
+    const request = toSecurityGroupRuleRequest({ ...rule, description: "x" });
+    expect(request).toMatchObject({ IpProtocol: "-1", FromPort: -1, ToPort: -1 });
+    const modify = (r: typeof request) =>
       sgs.execute({
         action: "modify",
         groupId,
-        securityGroupRules: [
-          {
-            SecurityGroupRuleId: rule.ruleId ?? "",
-            SecurityGroupRule: toSecurityGroupRuleRequest({ ...rule, description: "x" }),
-          },
-        ],
+        securityGroupRules: [{ SecurityGroupRuleId: rule.ruleId ?? "", SecurityGroupRule: r }],
         rules: [],
-      }),
-    );
-    expect(error.code).toBe("InvalidParameterValue");
+      });
+    await modify(request);
+    const { FromPort: _f, ToPort: _t, ...withoutPorts } = request;
+    expect((await apiError(modify(withoutPorts))).code).toBe("InvalidParameterValue");
   });
 
   it("drops the description of group-reference and prefix-list rules", async () => {

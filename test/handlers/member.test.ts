@@ -4,9 +4,11 @@
  */
 import {
   AuthorizeSecurityGroupIngressCommand,
+  type AuthorizeSecurityGroupIngressCommandInput,
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
   EC2Client,
+  type IpPermission,
   ModifySecurityGroupRulesCommand,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
@@ -89,6 +91,29 @@ function event(path: string, mutate?: (detail: Record<string, unknown>) => void)
 }
 
 const revert = () => createRevertHandler(() => deps);
+
+/** What EC2 answers an authorize with: every created rule, each with a new id. */
+const createdRules = (input: AuthorizeSecurityGroupIngressCommandInput) => {
+  let n = 0;
+  const rule = (p: IpPermission, peer: Record<string, string | undefined>) => ({
+    SecurityGroupRuleId: `sgr-new${n++}`,
+    GroupId: input.GroupId,
+    IsEgress: false,
+    IpProtocol: p.IpProtocol,
+    FromPort: p.FromPort,
+    ToPort: p.ToPort,
+    ...peer,
+  });
+  return {
+    Return: true,
+    SecurityGroupRules: (input.IpPermissions ?? []).flatMap((p) => [
+      ...(p.IpRanges ?? []).map((r) => rule(p, { CidrIpv4: r.CidrIp, Description: r.Description })),
+      ...(p.Ipv6Ranges ?? []).map((r) =>
+        rule(p, { CidrIpv6: r.CidrIpv6, Description: r.Description }),
+      ),
+    ]),
+  };
+};
 const writes = () => ec2.calls().filter((c) => !c.args[0].constructor.name.startsWith("Describe"));
 const describes = () =>
   ec2.calls().filter((c) => c.args[0].constructor.name.startsWith("Describe"));
@@ -120,40 +145,7 @@ describe("revertSecurityGroup", () => {
 
   it("reverts a remove by rule id with ONE authorize and records the restored rules' new ids in the baseline", async () => {
     const e = event("RevokeSecurityGroupIngress/by-rule-ids.json");
-    ec2.on(AuthorizeSecurityGroupIngressCommand).callsFake((input) => ({
-      Return: true,
-      SecurityGroupRules: (input.IpPermissions ?? []).flatMap(
-        (
-          p: {
-            IpProtocol: string;
-            FromPort: number;
-            ToPort: number;
-            IpRanges?: { CidrIp: string }[];
-            Ipv6Ranges?: { CidrIpv6: string }[];
-          },
-          i: number,
-        ) => [
-          ...(p.IpRanges ?? []).map((r, j) => ({
-            SecurityGroupRuleId: `sgr-new${i}${j}4`,
-            GroupId: input.GroupId,
-            IsEgress: false,
-            IpProtocol: p.IpProtocol,
-            FromPort: p.FromPort,
-            ToPort: p.ToPort,
-            CidrIpv4: r.CidrIp,
-          })),
-          ...(p.Ipv6Ranges ?? []).map((r, j) => ({
-            SecurityGroupRuleId: `sgr-new${i}${j}6`,
-            GroupId: input.GroupId,
-            IsEgress: false,
-            IpProtocol: p.IpProtocol,
-            FromPort: p.FromPort,
-            ToPort: p.ToPort,
-            CidrIpv6: r.CidrIpv6,
-          })),
-        ],
-      ),
-    }));
+    ec2.on(AuthorizeSecurityGroupIngressCommand).callsFake(createdRules);
     expect(await revert()(e)).toBe("reverted");
     expect(writes()).toHaveLength(1);
     expect(describes()).toHaveLength(0);
@@ -329,7 +321,7 @@ describe("applySecurityGroupChange", () => {
 
   it("applies an approved add with ONE authorize and reports applied", async () => {
     const message = await applyMessage("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json");
-    ec2.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true, SecurityGroupRules: [] });
+    ec2.on(AuthorizeSecurityGroupIngressCommand).callsFake(createdRules);
     await createApplyHandler(() => deps)(
       snsEvent("arn:aws:sns:us-east-1:111122223333:applySecurityGroupChange", message),
     );
