@@ -138,15 +138,17 @@ export async function revertChange(deps: MemberDeps, event: unknown): Promise<Re
   let change = parsed.change;
   const started = deps.clock();
 
-  const decision = evaluatePolicy(change, deps.config.policy, started);
-  if (decision.action === "ignore") return { status: "ignored", reason: decision.reason };
-  if (decision.action === "exempt") return { status: "exempt", reason: decision.reason };
-
+  // The ledger first: a retry of an event we reverted must still deliver its outbox message,
+  // however old the event is by then.
   const seen = await deps.ledger.get(change.eventId);
   if (seen) {
     if (seen.pending) await publishOutbox(deps, seen.eventId, seen.pending);
     return { status: "duplicate", eventId: seen.eventId, republished: seen.pending !== undefined };
   }
+
+  const decision = evaluatePolicy(change, deps.config.policy, started);
+  if (decision.action === "ignore") return { status: "ignored", reason: decision.reason };
+  if (decision.action === "exempt") return { status: "exempt", reason: decision.reason };
 
   const before = needsBaseline(change) ? await deps.baselines.get(change.groupId) : undefined;
   let performed: Performed = { done: [], resync: false };

@@ -14,6 +14,9 @@ commands:
       Parse an EventBridge CloudTrail event (FILE, or - for stdin) and print the normalised
       change and the EC2 calls that would revert it. --baseline gives the group's rules as
       DescribeSecurityGroupRules returns them (needed for revoke-by-rule-id and modify events).
+  doctor [--config FILE]
+      Check the deployment config (default: $SECGROUP_APPROVAL_CONFIG, else
+      ./secgroup-approval.config.json) and say exactly what is missing or wrong. Exit 1 if so.
 `;
 
 export class UsageError extends Error {}
@@ -89,6 +92,16 @@ async function explain(args: string[]): Promise<string> {
   return values.json ? JSON.stringify(result) : formatText(result);
 }
 
+async function runDoctor(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: "string" } } });
+  const file =
+    values.config ?? process.env.SECGROUP_APPROVAL_CONFIG ?? "secgroup-approval.config.json";
+  const { doctor } = await import("./doctor.js");
+  const result = await doctor(file);
+  for (const line of result.lines) process.stdout.write(`${line}\n`);
+  return result.ok ? 0 : 1;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -96,6 +109,8 @@ export async function main(argv: string[]): Promise<number> {
       case "explain":
         process.stdout.write(`${await explain(rest)}\n`);
         return 0;
+      case "doctor":
+        return await runDoctor(rest);
       case undefined:
       case "help":
       case "--help":

@@ -1,6 +1,5 @@
 /** The hub account's adapters, built from the environment once per Lambda container. */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { SNSClient } from "@aws-sdk/client-sns";
 import { documentClient } from "../adapters/dynamodb/client.js";
 import { DynamoRequestStore } from "../adapters/dynamodb/request-store.js";
 import { requestIdFor } from "../adapters/ids.js";
@@ -30,7 +29,7 @@ const hubBase = once(() => {
   return {
     config,
     requests: new DynamoRequestStore(documentClient(new DynamoDBClient({})), config.REQUESTS_TABLE),
-    publisher: new SnsPublisher(new SNSClient({})),
+    publisher: new SnsPublisher(),
   };
 });
 

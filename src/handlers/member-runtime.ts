@@ -1,6 +1,5 @@
 /** The member account's adapters, built from the environment once per Lambda container. */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoBaselines, DynamoEventLedger } from "../adapters/dynamodb/baselines.js";
 import { documentClient } from "../adapters/dynamodb/client.js";
 import { createEc2Client } from "../adapters/ec2/client.js";
@@ -17,7 +16,7 @@ export const memberDeps = once((): MemberDeps => {
     securityGroups: new Ec2SecurityGroups(createEc2Client()),
     baselines: new DynamoBaselines(dynamo, config.BASELINE_TABLE),
     ledger: new DynamoEventLedger(dynamo, config.BASELINE_TABLE),
-    publisher: new SnsPublisher(new SNSClient({})),
+    publisher: new SnsPublisher(),
     clock: systemClock,
     log,
     config: {

@@ -37,6 +37,8 @@ const sns = mockClient(SNSClient);
 let stopDb: () => Promise<void>;
 let deps: MemberDeps;
 let counter = 0;
+/** Regions the publisher made SNS clients for. */
+const regions: string[] = [];
 
 beforeAll(async () => {
   const db = await startDynalite();
@@ -52,12 +54,10 @@ beforeAll(async () => {
     ),
     baselines: new DynamoBaselines(doc),
     ledger: new DynamoEventLedger(doc),
-    publisher: new SnsPublisher(
-      new SNSClient({
-        region: "us-east-1",
-        credentials: { accessKeyId: "x", secretAccessKey: "x" },
-      }),
-    ),
+    publisher: new SnsPublisher((region) => {
+      regions.push(region);
+      return new SNSClient({ region, credentials: { accessKeyId: "x", secretAccessKey: "x" } });
+    }),
     clock: () => NOW,
     log: new MemoryLog(),
     config: {
@@ -260,6 +260,36 @@ describe("revertSecurityGroup", () => {
     expect(ec2.calls()).toHaveLength(0);
     expect(published()).toHaveLength(1);
     expect((await deps.ledger.get(e.detail.eventID as string))?.pending).toBeUndefined();
+  });
+
+  it("publishes to a hub topic in another region with a client of that region", async () => {
+    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+    const hubTopic = deps.config.hubChangeTopicArn;
+    deps.config.hubChangeTopicArn = "arn:aws:sns:eu-west-1:999988887777:securityGroupChange";
+    try {
+      await revert()(event("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json"));
+    } finally {
+      deps.config.hubChangeTopicArn = hubTopic;
+    }
+    expect(regions).toContain("eu-west-1");
+    expect(published()[0]?.topic).toBe("arn:aws:sns:eu-west-1:999988887777:securityGroupChange");
+  });
+
+  it("a retry that arrives after the age limit still delivers the outbox message", async () => {
+    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+    sns
+      .on(PublishCommand)
+      .rejects(
+        Object.assign(new Error("hub down"), { name: "InternalErrorException", $fault: "server" }),
+      );
+    const e = event("AuthorizeSecurityGroupIngress/ipv6.json");
+    await expect(revert()(e)).rejects.toThrow(/hub down/);
+    sns.reset();
+    sns.on(PublishCommand).resolves({ MessageId: "m-3" });
+    const later = new Date(NOW.getTime() + 30 * 60_000);
+    const status = await createRevertHandler(() => ({ ...deps, clock: () => later }))(e);
+    expect(status).toBe("duplicate");
+    expect(published()).toHaveLength(1);
   });
 
   it("ignores the system's own role, exempt principals and stale events without any AWS call", async () => {

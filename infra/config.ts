@@ -1,0 +1,314 @@
+/**
+ * The deployment configuration (secgroup-approval.config.json), validated with zod. This file has
+ * no CDK imports: the CLI's `doctor` command uses it too.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { z } from "zod";
+
+export const DEFAULT_CONFIG_FILE = "secgroup-approval.config.json";
+export const EXAMPLE_CONFIG_FILE = "secgroup-approval.config.example.json";
+export const CONFIG_ENV_VAR = "SECGROUP_APPROVAL_CONFIG";
+
+const accountId = z
+  .string({ error: "must be a 12-digit AWS account id in quotes" })
+  .regex(/^\d{12}$/, "must be a 12-digit AWS account id (digits only, in quotes)");
+
+const region = z
+  .string({ error: "must be an AWS region name such as us-east-1" })
+  .regex(
+    /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/,
+    "must be an AWS region name such as us-east-1",
+  );
+
+const channelId = z
+  .string({ error: "must be a Slack channel id" })
+  .regex(
+    /^[CG][A-Z0-9]{6,}$/,
+    "must be a Slack channel id (C… or G…, e.g. C0123456789), not a #name: open the channel's details in Slack to copy it",
+  );
+
+const userId = z
+  .string({ error: "must be a Slack user id" })
+  .regex(
+    /^[UW][A-Z0-9]{6,}$/,
+    "must be a Slack member id (U… or W…, e.g. U0123456789), not a name or e-mail: Slack profile > ⋮ > Copy member ID",
+  );
+
+const userGroupId = z
+  .string({ error: "must be a Slack user group id" })
+  .regex(/^S[A-Z0-9]{6,}$/, "must be a Slack user group id (S…, e.g. S0123456789), not a @handle");
+
+/** ARN globs end up comma-joined in one environment variable: no commas, no spaces. */
+const principalPattern = z
+  .string({ error: "must be an ARN pattern" })
+  .regex(
+    /^arn:[^\s,]+$/,
+    "must be an ARN or ARN glob such as arn:aws:iam::111122223333:role/BreakGlass* (no spaces or commas)",
+  );
+
+const aliasName = z
+  .string({ error: "must be a short name for the account" })
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/,
+    "must be a short name of letters, digits, space, dot, dash or underscore (at most 63)",
+  );
+
+export const memberSchema = z.strictObject({
+  account: accountId,
+  alias: aliasName,
+  regions: z
+    .array(region, { error: "must be a list of AWS region names" })
+    .min(1, "must list at least one region"),
+});
+
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    hub: z.strictObject(
+      { account: accountId, region },
+      { error: "is missing: give the hub account and region" },
+    ),
+    members: z.array(memberSchema, { error: "must be a list of member accounts" }).default([]),
+    slack: z.strictObject(
+      {
+        approvalChannel: channelId,
+        monitoringChannel: channelId,
+        approverUserIds: z
+          .array(userId, { error: "must be a list of Slack member ids" })
+          .default([]),
+        approverUserGroup: userGroupId.optional(),
+      },
+      { error: "is missing: give the approval and monitoring channel ids and the approvers" },
+    ),
+    exemptPrincipals: z
+      .array(principalPattern, { error: "must be a list of ARN patterns" })
+      .default([]),
+    requestExpiryHours: z
+      .number({ error: "must be a number of hours" })
+      .positive("must be more than 0 hours")
+      .max(24 * 30, "must be at most 720 hours (30 days)")
+      .default(24),
+    seedRules: z
+      .strictObject({
+        maxEventAgeSeconds: z
+          .number({ error: "must be a whole number of seconds (0 turns the rule off)" })
+          .int("must be a whole number of seconds")
+          .nonnegative("must be 0 (off) or more seconds")
+          .default(300),
+        autoDenyWithoutDescription: z.boolean({ error: "must be true or false" }).default(false),
+      })
+      .default({ maxEventAgeSeconds: 300, autoDenyWithoutDescription: false }),
+    singleAccount: z.boolean({ error: "must be true or false" }).default(false),
+  })
+  .superRefine((config, ctx) => {
+    if (config.slack.approverUserIds.length === 0 && !config.slack.approverUserGroup) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["slack", "approverUserIds"],
+        message:
+          "nobody could approve: list at least one approver id or set slack.approverUserGroup",
+      });
+    }
+    if (!config.singleAccount && config.members.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["members"],
+        message:
+          'must list at least one member account (or set "singleAccount": true to govern the hub account itself)',
+      });
+    }
+    const seenAccounts = new Map<string, number>();
+    config.members.forEach((member, i) => {
+      const first = seenAccounts.get(member.account);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["members", i, "account"],
+          message: `account ${member.account} is already listed as members[${first}]: list each account once, with all its regions`,
+        });
+      } else {
+        seenAccounts.set(member.account, i);
+      }
+      const seenRegions = new Set<string>();
+      member.regions.forEach((r, j) => {
+        if (seenRegions.has(r)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["members", i, "regions", j],
+            message: `region ${r} is listed twice for account ${member.account}`,
+          });
+        }
+        seenRegions.add(r);
+      });
+      if (config.singleAccount && member.account !== config.hub.account) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["members", i, "account"],
+          message: `single-account mode governs only the hub account ${config.hub.account}, but ${member.account} is listed: remove it or set "singleAccount": false`,
+        });
+      }
+    });
+  });
+
+export type AppConfigInput = z.input<typeof configSchema>;
+export type AppConfig = z.output<typeof configSchema>;
+export type MemberConfig = z.output<typeof memberSchema>;
+
+/** One member deployment: one account in one region. */
+export interface MemberTarget {
+  account: string;
+  region: string;
+  alias: string;
+}
+
+/**
+ * Every (account, region) the member stacks go to. In single-account mode with no members
+ * listed, the hub account in the hub region is the one member.
+ */
+export function memberTargets(config: AppConfig): MemberTarget[] {
+  const members: MemberConfig[] =
+    config.members.length > 0 || !config.singleAccount
+      ? config.members
+      : [{ account: config.hub.account, alias: "hub", regions: [config.hub.region] }];
+  return members.flatMap((m) =>
+    m.regions.map((r) => ({ account: m.account, region: r, alias: m.alias })),
+  );
+}
+
+/** The distinct member account ids, in config order. */
+export function memberAccounts(config: AppConfig): string[] {
+  return [...new Set(memberTargets(config).map((t) => t.account))];
+}
+
+/** {"111122223333": "prod-payments", …} for the hub's ACCOUNT_ALIASES. */
+export function accountAliases(config: AppConfig): Record<string, string> {
+  return Object.fromEntries(memberTargets(config).map((t) => [t.account, t.alias]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plain-English problems
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out || "(the file)";
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "an object";
+  if (typeof value === "string") return JSON.stringify(value);
+  return `the ${typeof value} ${JSON.stringify(value)}`;
+}
+
+/** Reads a value at `path` inside `input`, for messages that quote what was given. */
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let current: unknown = input;
+  for (const part of path) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<PropertyKey, unknown>)[part];
+  }
+  return current;
+}
+
+/** One line per problem: "<field>: <what is wrong and how to fix it>". */
+export function describeIssues(error: z.ZodError, input: unknown): string[] {
+  return error.issues.map((issue) => {
+    const where = formatPath(issue.path);
+    const given = valueAt(input, issue.path);
+    if (issue.code === "unrecognized_keys") {
+      const keys = issue.keys.map((k) => `"${k}"`).join(", ");
+      return `${where}: unknown field${issue.keys.length > 1 ? "s" : ""} ${keys} (a typo? see ${EXAMPLE_CONFIG_FILE})`;
+    }
+    if (given === undefined && issue.code === "invalid_type") {
+      return issue.message.startsWith("is missing")
+        ? `${where}: ${issue.message}`
+        : `${where}: is missing (${issue.message})`;
+    }
+    if (issue.code === "invalid_type") {
+      return `${where}: ${issue.message} (got ${describeValue(given)})`;
+    }
+    if (issue.code === "invalid_format" || issue.code === "too_small" || issue.code === "too_big") {
+      const got =
+        given !== undefined && !Array.isArray(given) ? ` (got ${describeValue(given)})` : "";
+      return `${where}: ${issue.message}${got}`;
+    }
+    return `${where}: ${issue.message}`;
+  });
+}
+
+export class ConfigFileError extends Error {
+  override readonly name = "ConfigFileError";
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file}:\n  ${problems.join("\n  ")}`);
+  }
+}
+
+export type ParseResult =
+  | { ok: true; config: AppConfig; raw: unknown }
+  | { ok: false; problems: string[]; raw: unknown };
+
+/** Validates parsed JSON; never throws. */
+export function parseConfig(raw: unknown): ParseResult {
+  const result = configSchema.safeParse(raw);
+  if (result.success) return { ok: true, config: result.data, raw };
+  return { ok: false, problems: describeIssues(result.error, raw), raw };
+}
+
+/** Reads and validates a config file; never throws. */
+export function readConfigFile(file: string): ParseResult {
+  if (!existsSync(file)) {
+    return {
+      ok: false,
+      raw: undefined,
+      problems: [
+        `${file} does not exist: copy ${EXAMPLE_CONFIG_FILE} to ${DEFAULT_CONFIG_FILE} and fill it in`,
+      ],
+    };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (err) {
+    return {
+      ok: false,
+      raw: undefined,
+      problems: [`${file} is not valid JSON: ${(err as Error).message}`],
+    };
+  }
+  return parseConfig(raw);
+}
+
+/** Reads and validates a config file; throws ConfigFileError listing every problem. */
+export function loadConfigFile(file: string): AppConfig {
+  const result = readConfigFile(file);
+  if (!result.ok) throw new ConfigFileError(file, result.problems);
+  return result.config;
+}
+
+/**
+ * Which config file the CDK app reads: $SECGROUP_APPROVAL_CONFIG, else ./secgroup-approval.config.json,
+ * else the committed example (with a warning, so `cdk synth` works in a fresh clone).
+ */
+export function resolveConfigFile(
+  cwd: string,
+  env: Record<string, string | undefined>,
+): { file: string; warning?: string } {
+  const fromEnv = env[CONFIG_ENV_VAR];
+  if (fromEnv) return { file: resolve(cwd, fromEnv) };
+  const own = resolve(cwd, DEFAULT_CONFIG_FILE);
+  if (existsSync(own)) return { file: own };
+  return {
+    file: resolve(cwd, EXAMPLE_CONFIG_FILE),
+    warning: `${DEFAULT_CONFIG_FILE} not found: using ${EXAMPLE_CONFIG_FILE} (its accounts are placeholders; copy it to ${DEFAULT_CONFIG_FILE} and edit it before deploying)`,
+  };
+}

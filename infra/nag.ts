@@ -1,0 +1,49 @@
+/**
+ * cdk-nag 3 (AwsSolutionsChecks) through CDK's validation API, and the acknowledgements this app
+ * makes. Every acknowledgement carries a written reason; findings that are not acknowledged fail
+ * the synth.
+ */
+import { type Stack, Token, Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks } from "cdk-nag";
+import type { IConstruct } from "constructs";
+
+export function addNagChecks(app: IConstruct): void {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+}
+
+/**
+ * The partition as cdk-nag prints it in a finding: the literal when the stack knows it
+ * (@aws-cdk/core:enablePartitionLiterals), else "<AWS::Partition>".
+ */
+export function nagPartition(stack: Stack): string {
+  return Token.isUnresolved(stack.partition) ? "<AWS::Partition>" : stack.partition;
+}
+
+export function acknowledge(scope: IConstruct, id: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id, reason });
+}
+
+/** AwsSolutions-IAM5 reports each wildcard resource or action as its own finding. */
+export function acknowledgeWildcards(
+  scope: IConstruct,
+  findings: { resources?: readonly string[]; actions?: readonly string[] },
+  reason: string,
+): void {
+  for (const r of findings.resources ?? [])
+    acknowledge(scope, `AwsSolutions-IAM5[Resource::${r}]`, reason);
+  for (const a of findings.actions ?? [])
+    acknowledge(scope, `AwsSolutions-IAM5[Action::${a}]`, reason);
+}
+
+export const SNS_KMS_ACTIONS = ["kms:GenerateDataKey*", "kms:Decrypt"];
+
+export const REASONS = {
+  snsKmsActions:
+    "Publishing to an SNS topic encrypted with a KMS key needs kms:GenerateDataKey* and kms:Decrypt on that key (the actions the SNS developer guide prescribes for publishers).",
+  crossAccountKey:
+    "The topic's KMS key belongs to another stack, usually in another account, and its key id is random, so it cannot be named here; the statement is limited to keys of that one account and region and, by kms:ViaService, to use by SNS. The key policy on the other side admits only this role.",
+  ec2Groups:
+    "A person may change any security group in the account, so reverting and re-applying must be possible on every group: the write actions are limited to security groups and security-group rules of this account and region (no ec2:* and no other resource types).",
+  ec2Describe:
+    "ec2:DescribeSecurityGroups and ec2:DescribeSecurityGroupRules do not support resource-level permissions; only these two read actions are granted on *.",
+} as const;
