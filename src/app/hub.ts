@@ -90,6 +90,26 @@ async function refreshMessages(deps: HubDeps, request: ApprovalRequest): Promise
   );
 }
 
+/**
+ * Moves a request on by one event, persisted with one conditional write on its current status.
+ * Returns the new request, or undefined when the step is illegal or another writer got there
+ * first (a second click, a race, a redelivered message): then nothing was changed.
+ */
+async function advance(
+  deps: HubDeps,
+  request: ApprovalRequest,
+  event: RequestEvent,
+): Promise<ApprovalRequest | undefined> {
+  try {
+    const next = transition(request, event);
+    await deps.requests.transition(request.status, next);
+    return next;
+  } catch (err) {
+    if (err instanceof IllegalTransitionError || err instanceof ConflictError) return undefined;
+    throw err;
+  }
+}
+
 // ---- storeSecurityGroupRequest ----
 
 export interface StoreResult {
@@ -264,12 +284,8 @@ export async function handleInteraction(deps: HubDeps, rawBody: string): Promise
     by,
     at: deps.clock().toISOString(),
   };
-  let next: ApprovalRequest;
-  try {
-    next = transition(request, event);
-    await deps.requests.transition(request.status, next);
-  } catch (err) {
-    if (!(err instanceof IllegalTransitionError || err instanceof ConflictError)) throw err;
+  const next = await advance(deps, request, event);
+  if (!next) {
     const current = (await deps.requests.get(requestId)) ?? request;
     await tell(alreadyDecidedText(current));
     return { response: ok(), outcome: "already_decided", requestId };
@@ -340,12 +356,8 @@ export async function recordResult(
           at: message.at,
           error: message.error ?? { code: "Unknown", message: "no error given" },
         };
-  let next: ApprovalRequest;
-  try {
-    next = transition(request, event);
-    await deps.requests.transition(request.status, next);
-  } catch (err) {
-    if (!(err instanceof IllegalTransitionError || err instanceof ConflictError)) throw err;
+  const next = await advance(deps, request, event);
+  if (!next) {
     deps.log.warn("result ignored: the request has moved on", {
       requestId: request.requestId,
       status: request.status,
@@ -366,14 +378,10 @@ export async function expireRequests(deps: HubDeps): Promise<string[]> {
   const expired: string[] = [];
   for (const request of await deps.requests.listByStatus("pending", 500)) {
     if (Date.parse(request.expiresAt) > now.getTime()) continue;
-    try {
-      const next = transition(request, { type: "expire", at: now.toISOString() });
-      await deps.requests.transition("pending", next);
-      expired.push(next.requestId);
-      await refreshMessages(deps, next);
-    } catch (err) {
-      if (!(err instanceof ConflictError)) throw err;
-    }
+    const next = await advance(deps, request, { type: "expire", at: now.toISOString() });
+    if (!next) continue;
+    expired.push(next.requestId);
+    await refreshMessages(deps, next);
   }
   if (expired.length)
     deps.log.info("requests expired", { count: expired.length, requestIds: expired });

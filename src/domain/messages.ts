@@ -9,6 +9,7 @@
 import { z } from "zod";
 import type { Change } from "./change.js";
 import { GOVERNED_EVENT_NAMES } from "./cloudtrail.js";
+import { IDENTITY_TYPES } from "./requester.js";
 
 const direction = z.enum(["ingress", "egress"]);
 const peer = z.discriminatedUnion("kind", [
@@ -34,16 +35,7 @@ const rule = ruleBody.extend({ direction, ruleId: z.string().optional() });
 
 const requester = z.object({
   arn: z.string(),
-  type: z.enum([
-    "IAMUser",
-    "AssumedRole",
-    "FederatedUser",
-    "Root",
-    "AWSService",
-    "AWSAccount",
-    "IdentityCenterUser",
-    "Unknown",
-  ]),
+  type: z.enum(IDENTITY_TYPES),
   name: z.string(),
   accountId: z.string().optional(),
   principalId: z.string().optional(),

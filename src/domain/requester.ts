@@ -3,15 +3,17 @@
  * Identity Center / SSO sessions), so every identity type is kept and governed.
  */
 
-export type IdentityType =
-  | "IAMUser"
-  | "AssumedRole"
-  | "FederatedUser"
-  | "Root"
-  | "AWSService"
-  | "AWSAccount"
-  | "IdentityCenterUser"
-  | "Unknown";
+export const IDENTITY_TYPES = [
+  "IAMUser",
+  "AssumedRole",
+  "FederatedUser",
+  "Root",
+  "AWSService",
+  "AWSAccount",
+  "IdentityCenterUser",
+  "Unknown",
+] as const;
+export type IdentityType = (typeof IDENTITY_TYPES)[number];
 
 export interface Requester {
   arn: string;
@@ -32,15 +34,7 @@ export interface Requester {
   invokedBy?: string;
 }
 
-const KNOWN_TYPES = new Set<string>([
-  "IAMUser",
-  "AssumedRole",
-  "FederatedUser",
-  "Root",
-  "AWSService",
-  "AWSAccount",
-  "IdentityCenterUser",
-]);
+const KNOWN_TYPES = new Set<string>(IDENTITY_TYPES.filter((t) => t !== "Unknown"));
 
 type Json = Record<string, unknown>;
 

@@ -17,17 +17,14 @@
  * accepted too, as is the legacy flat form (IpProtocol/FromPort/ToPort/CidrIp at the top).
  */
 
+import { GOVERNED_EVENT_NAMES, type GovernedEventName } from "../../domain/cloudtrail.js";
+
 export type Json = Record<string, unknown>;
 export type QueryParams = ReadonlyMap<string, string>;
 
-export const GOVERNED_ACTIONS = [
-  "AuthorizeSecurityGroupIngress",
-  "AuthorizeSecurityGroupEgress",
-  "RevokeSecurityGroupIngress",
-  "RevokeSecurityGroupEgress",
-  "ModifySecurityGroupRules",
-] as const;
-export type GovernedAction = (typeof GOVERNED_ACTIONS)[number];
+/** The EC2 actions whose calls become CloudTrail events: the five the system governs. */
+export const GOVERNED_ACTIONS = GOVERNED_EVENT_NAMES;
+export type GovernedAction = GovernedEventName;
 
 export function isGovernedAction(action: string | undefined): action is GovernedAction {
   return (GOVERNED_ACTIONS as readonly (string | undefined)[]).includes(action);
