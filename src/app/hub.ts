@@ -56,6 +56,18 @@ export interface HubDeps {
 
 const HOUR_MS = 3_600_000;
 
+/** How long a click may wait for the Slack message updates before answering Slack. */
+export const SLACK_UPDATE_BUDGET_MS = 1_500;
+
+/** Waits for `work` at most `ms`; the work goes on (or is dropped by Lambda) after that. */
+function withinBudget(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([work.then(() => undefined), timeout]).finally(() => clearTimeout(timer));
+}
+
 /** Posts or updates the request's message in one channel; returns the new ref when it posted. */
 async function show(
   deps: HubDeps,
@@ -292,7 +304,7 @@ export async function handleInteraction(deps: HubDeps, rawBody: string): Promise
   }
   deps.log.info(approve ? "request approved" : "request denied", { requestId, by: user });
 
-  await refreshMessages(deps, next);
+  // Send the change on first: it is what must not be lost.
   if (approve) {
     const apply: ApplyMessage = { type: "apply", requestId, change: next.change };
     await deps.publisher.publish(
@@ -304,6 +316,9 @@ export async function handleInteraction(deps: HubDeps, rawBody: string): Promise
     const deny: DenyMessage = { type: "deny", requestId };
     await deps.publisher.publish(deps.config.denyTopicArn, JSON.stringify(deny), { type: "deny" });
   }
+  // Slack waits 3 s for the answer: the buttons go now if Slack is quick; either way the
+  // deny report or the apply result updates both messages again.
+  await withinBudget(refreshMessages(deps, next), SLACK_UPDATE_BUDGET_MS);
   return { response: ok(), outcome: approve ? "approved" : "denied", requestId };
 }
 

@@ -137,6 +137,26 @@ describe("buttonClick: verification", () => {
   });
 });
 
+describe("buttonClick: Slack's 3 s", () => {
+  it("answers within 3 s even when Slack's chat.update stalls, decision recorded and sent on", async () => {
+    const request = await aliceRequest();
+    const before = hub.publisher.messages.length;
+    hub.slack.failNext("chat.update", { delayMs: 5_000, times: 4 });
+    const started = performance.now();
+    const res = await click(signed(clickBody("U0BOB", "approve", request.requestId)));
+    const elapsed = performance.now() - started;
+    hub.slack.clearFaults();
+    expect(res.statusCode).toBe(200);
+    // Answered before Slack's stalled update landed: the message still shows its buttons.
+    const stored = await hub.deps.requests.get(request.requestId);
+    const approval = hub.slack.state.message("C0APPROVAL", stored?.slack?.approval?.ts ?? "");
+    expect(JSON.stringify(approval?.blocks)).toContain('"type":"actions"');
+    expect(elapsed).toBeLessThan(4_500);
+    expect(stored?.status).toBe("approved");
+    expect(hub.publisher.messages.length).toBe(before + 1);
+  });
+});
+
 describe("buttonClick: malformed and unknown", () => {
   it("answers 400 for a body that is not form-encoded", async () => {
     const res = await click(signed(JSON.stringify({ type: "block_actions" })));
