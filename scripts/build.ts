@@ -34,6 +34,8 @@ const rows = await Promise.all(
       minify: true,
       sourcemap: true,
       platform: "node",
+      // Prefer ESM entry points: the AWS SDK tree-shakes far better from them.
+      mainFields: ["module", "main"],
       target: "node22",
       format: "esm",
       // Some CommonJS dependencies call require(); give ESM bundles one.
