@@ -1,0 +1,97 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+  ConfigError,
+  hubConfigSchema,
+  loadConfig,
+  memberApplyTopicArn,
+  memberConfigSchema,
+} from "../../src/handlers/config.js";
+import { log, logger } from "../../src/handlers/logging.js";
+
+const member = {
+  BASELINE_TABLE: "securityGroupBaselines",
+  HUB_CHANGE_TOPIC_ARN: "arn:aws:sns:us-east-1:999988887777:securityGroupChange",
+  HUB_RESULT_TOPIC_ARN: "arn:aws:sns:us-east-1:999988887777:errorHandlerSecurityGroupChange",
+};
+const hub = {
+  REQUESTS_TABLE: "securityGroupRequests",
+  SLACK_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:999988887777:secret:slack-AbCdEf",
+  SLACK_APPROVAL_CHANNEL: "C0APPROVAL",
+  SLACK_MONITORING_CHANNEL: "C0MONITORING",
+  DENY_TOPIC_ARN: "arn:aws:sns:us-east-1:999988887777:denySecurityGroupChange",
+};
+
+describe("handler configuration", () => {
+  it("reads lists, booleans, numbers and defaults", () => {
+    const config = loadConfig(memberConfigSchema, {
+      ...member,
+      SYSTEM_ROLE_ARNS: "arn:aws:iam::1:role/a, arn:aws:iam::1:role/b",
+      AUTO_DENY_WITHOUT_DESCRIPTION: "true",
+      MAX_EVENT_AGE_SECONDS: "0",
+    });
+    expect(config.SYSTEM_ROLE_ARNS).toEqual(["arn:aws:iam::1:role/a", "arn:aws:iam::1:role/b"]);
+    expect(config.EXEMPT_PRINCIPALS).toEqual([]);
+    expect(config.AUTO_DENY_WITHOUT_DESCRIPTION).toBe(true);
+    expect(config.MAX_EVENT_AGE_SECONDS).toBe(0);
+  });
+
+  it("names every missing or wrong variable at once", () => {
+    expect(() =>
+      loadConfig(memberConfigSchema, { BASELINE_TABLE: "t", HUB_CHANGE_TOPIC_ARN: "topic" }),
+    ).toThrow(ConfigError);
+    try {
+      loadConfig(memberConfigSchema, { BASELINE_TABLE: "t", HUB_CHANGE_TOPIC_ARN: "topic" });
+    } catch (err) {
+      expect((err as Error).message).toMatch(/HUB_CHANGE_TOPIC_ARN: must be an sns ARN/);
+      expect((err as Error).message).toMatch(/HUB_RESULT_TOPIC_ARN/);
+    }
+  });
+
+  it("rejects account aliases that are not a JSON object, and builds member topic ARNs", () => {
+    expect(() => loadConfig(hubConfigSchema, { ...hub, ACCOUNT_ALIASES: "prod" })).toThrow(
+      /ACCOUNT_ALIASES: must be a JSON object/,
+    );
+    const config = loadConfig(hubConfigSchema, {
+      ...hub,
+      ACCOUNT_ALIASES: '{"111122223333":"prod"}',
+    });
+    expect(config.ACCOUNT_ALIASES).toEqual({ "111122223333": "prod" });
+    expect(memberApplyTopicArn(config, "111122223333", "eu-west-1")).toBe(
+      "arn:aws:sns:eu-west-1:111122223333:applySecurityGroupChange",
+    );
+  });
+});
+
+describe("logging", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("writes JSON lines carrying the Lambda request id once the context is added", () => {
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    logger.addContext({
+      awsRequestId: "c6af9ac6-7b61-11e6-9a41-93e812345678",
+      functionName: "buttonClick",
+      functionVersion: "$LATEST",
+      invokedFunctionArn: "arn:aws:lambda:us-east-1:999988887777:function:buttonClick",
+      memoryLimitInMB: "256",
+      logGroupName: "/aws/lambda/buttonClick",
+      logStreamName: "s",
+      callbackWaitsForEmptyEventLoop: true,
+      getRemainingTimeInMillis: () => 1000,
+      done: () => {},
+      fail: () => {},
+      succeed: () => {},
+    });
+    log.info("request approved", { requestId: "r-01JD0000000000000000000001", by: "U0BOB" });
+    const line = JSON.parse(lines.join("").trim().split("\n").at(-1) ?? "{}");
+    expect(line).toMatchObject({
+      level: "INFO",
+      message: "request approved",
+      function_request_id: "c6af9ac6-7b61-11e6-9a41-93e812345678",
+      requestId: "r-01JD0000000000000000000001",
+    });
+  });
+});
