@@ -236,31 +236,33 @@ export class Hub extends Construct {
       ],
     });
 
-    // buttonClick publishes a denial here, and an approval to the member's apply topic.
-    const button = this.handlers.button;
-    button.allow({ actions: ["sns:Publish"], resources: [this.topics.deny.topicArn] });
-    button.allow({ actions: SNS_KMS_ACTIONS, resources: [key.keyArn] });
-    if (members.length > 0) {
-      button.allow({
-        actions: ["sns:Publish"],
-        resources: members.map((m) => topicArn(partition, m.region, m.account, TOPICS.apply)),
-      });
+    // buttonClick publishes a denial here, and an approval to the member's apply topic;
+    // expireRequests sends again an approval whose apply never reported back.
+    for (const publisher of [this.handlers.button, this.handlers.expire]) {
+      publisher.allow({ actions: ["sns:Publish"], resources: [this.topics.deny.topicArn] });
+      publisher.allow({ actions: SNS_KMS_ACTIONS, resources: [key.keyArn] });
+      if (members.length > 0) {
+        publisher.allow({
+          actions: ["sns:Publish"],
+          resources: members.map((m) => topicArn(partition, m.region, m.account, TOPICS.apply)),
+        });
+      }
+      // One statement per member region: kms:ViaService names that region's SNS.
+      for (const memberRegion of new Set(members.map((m) => m.region))) {
+        const inRegion = members.filter((m) => m.region === memberRegion);
+        publisher.allow({
+          actions: SNS_KMS_ACTIONS,
+          resources: inRegion.map((m) => anyKeyArn(partition, m.region, m.account)),
+          conditions: { StringEquals: { "kms:ViaService": `sns.${memberRegion}.amazonaws.com` } },
+        });
+        acknowledgeWildcards(
+          publisher,
+          { resources: inRegion.map((m) => anyKeyArn(nagPartition(stack), m.region, m.account)) },
+          REASONS.crossAccountKey,
+        );
+      }
+      acknowledgeWildcards(publisher, { actions: ["kms:GenerateDataKey*"] }, REASONS.snsKmsActions);
     }
-    // One statement per member region: kms:ViaService names that region's SNS.
-    for (const memberRegion of new Set(members.map((m) => m.region))) {
-      const inRegion = members.filter((m) => m.region === memberRegion);
-      button.allow({
-        actions: SNS_KMS_ACTIONS,
-        resources: inRegion.map((m) => anyKeyArn(partition, m.region, m.account)),
-        conditions: { StringEquals: { "kms:ViaService": `sns.${memberRegion}.amazonaws.com` } },
-      });
-      acknowledgeWildcards(
-        button,
-        { resources: inRegion.map((m) => anyKeyArn(nagPartition(stack), m.region, m.account)) },
-        REASONS.crossAccountKey,
-      );
-    }
-    acknowledgeWildcards(button, { actions: ["kms:GenerateDataKey*"] }, REASONS.snsKmsActions);
 
     // ---- event sources -----------------------------------------------------------------------
     const subscribe = (t: sns.Topic, h: Handler) =>
@@ -320,7 +322,7 @@ export class Hub extends Construct {
     // the exact bytes Slack signed.
     actions.addMethod(
       "POST",
-      new apigw.LambdaIntegration(button.fn, { proxy: true, allowTestInvoke: false }),
+      new apigw.LambdaIntegration(this.handlers.button.fn, { proxy: true, allowTestInvoke: false }),
       {
         authorizationType: apigw.AuthorizationType.NONE,
         requestValidator: requireSlackHeaders,

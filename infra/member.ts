@@ -216,7 +216,11 @@ export class Member extends Construct {
     });
 
     // ---- hub -> applySecurityGroupChange -----------------------------------------------------
-    const hubButtonRole = roleArn(partition, hub.account, "button", hub.region);
+    // buttonClick sends approvals; expireRequests sends again those whose apply never reported.
+    const hubPublisherRoles = [
+      roleArn(partition, hub.account, "button", hub.region),
+      roleArn(partition, hub.account, "expire", hub.region),
+    ];
     const key = new kms.Key(this, "TopicKey", {
       alias: KEY_ALIASES.member,
       description: "secgroup-approval: encrypts this member's applySecurityGroupChange topic",
@@ -232,7 +236,7 @@ export class Member extends Construct {
         resources: ["*"],
         conditions: {
           StringEquals: { "kms:ViaService": `sns.${region}.amazonaws.com` },
-          ArnEquals: { "aws:PrincipalArn": [hubButtonRole] },
+          ArnEquals: { "aws:PrincipalArn": hubPublisherRoles },
         },
       }),
     );
@@ -248,7 +252,7 @@ export class Member extends Construct {
         principals: [new iam.AccountPrincipal(hub.account)],
         actions: ["sns:Publish"],
         resources: [this.applyTopic.topicArn],
-        conditions: { ArnEquals: { "aws:PrincipalArn": [hubButtonRole] } },
+        conditions: { ArnEquals: { "aws:PrincipalArn": hubPublisherRoles } },
       }),
     );
     const apply = this.handlers.apply;

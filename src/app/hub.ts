@@ -304,22 +304,41 @@ export async function handleInteraction(deps: HubDeps, rawBody: string): Promise
   }
   deps.log.info(approve ? "request approved" : "request denied", { requestId, by: user });
 
-  // Send the change on first: it is what must not be lost.
-  if (approve) {
-    const apply: ApplyMessage = { type: "apply", requestId, change: next.change };
-    await deps.publisher.publish(
-      deps.config.memberApplyTopicArn(next.change.account, next.change.region),
-      JSON.stringify(apply),
-      { type: "apply" },
+  // Send the change on first: it is what must not be lost. If SNS fails, the decision stands
+  // and the scheduled sweep (resendStuckApprovals) sends it again.
+  try {
+    await sendOn(deps, next);
+  } catch (err) {
+    deps.log.error("could not send the decision on; the scheduled sweep will retry", {
+      requestId,
+      error: String(err),
+    });
+    await tell(
+      `${approve ? "Approved" : "Denied"}, but sending it on failed (${err instanceof Error ? err.message : String(err)}); it is retried automatically within ${STUCK_APPROVAL_MINUTES} minutes.`,
     );
-  } else {
-    const deny: DenyMessage = { type: "deny", requestId };
-    await deps.publisher.publish(deps.config.denyTopicArn, JSON.stringify(deny), { type: "deny" });
   }
   // Slack waits 3 s for the answer: the buttons go now if Slack is quick; either way the
   // deny report or the apply result updates both messages again.
   await withinBudget(refreshMessages(deps, next), SLACK_UPDATE_BUDGET_MS);
   return { response: ok(), outcome: approve ? "approved" : "denied", requestId };
+}
+
+/** Publishes a decided request onwards: an approval to its member account, a denial to the deny topic. */
+async function sendOn(deps: HubDeps, request: ApprovalRequest): Promise<void> {
+  const { requestId, change } = request;
+  if (request.status === "approved") {
+    const apply: ApplyMessage = { type: "apply", requestId, change };
+    await deps.publisher.publish(
+      deps.config.memberApplyTopicArn(change.account, change.region),
+      JSON.stringify(apply),
+      {
+        type: "apply",
+      },
+    );
+  } else {
+    const deny: DenyMessage = { type: "deny", requestId };
+    await deps.publisher.publish(deps.config.denyTopicArn, JSON.stringify(deny), { type: "deny" });
+  }
 }
 
 async function mayDecide(deps: HubDeps, user: string): Promise<boolean> {
@@ -401,4 +420,25 @@ export async function expireRequests(deps: HubDeps): Promise<string[]> {
   if (expired.length)
     deps.log.info("requests expired", { count: expired.length, requestIds: expired });
   return expired;
+}
+
+/** An approval with no apply result after this long is sent to its member account again. */
+export const STUCK_APPROVAL_MINUTES = 15;
+
+/**
+ * Re-sends approvals that have waited STUCK_APPROVAL_MINUTES for an apply result: the click's
+ * publish failed, or the apply message was lost. A repeat apply of a change that did go through
+ * answers InvalidPermission.Duplicate; the request then records that result as it stands.
+ */
+export async function resendStuckApprovals(deps: HubDeps): Promise<string[]> {
+  const cutoff = deps.clock().getTime() - STUCK_APPROVAL_MINUTES * 60_000;
+  const resent: string[] = [];
+  for (const request of await deps.requests.listByStatus("approved", 500)) {
+    if (Date.parse(request.decidedAt ?? request.updatedAt) > cutoff) continue;
+    await sendOn(deps, request);
+    resent.push(request.requestId);
+  }
+  if (resent.length)
+    deps.log.warn("approvals sent again", { count: resent.length, requestIds: resent });
+  return resent;
 }

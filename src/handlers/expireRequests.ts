@@ -1,5 +1,8 @@
-/** Hub account, every 15 minutes: expire pending requests past their time. */
-import { expireRequests, type HubDeps } from "../app/hub.js";
+/**
+ * Hub account, every 15 minutes: expire pending requests past their time, and send again the
+ * approvals whose apply never reported back.
+ */
+import { expireRequests, type HubDeps, resendStuckApprovals } from "../app/hub.js";
 import { hubDeps } from "./hub-runtime.js";
 
 export function createExpireHandler(getDeps: () => HubDeps | Promise<HubDeps>) {

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expireRequests, handleInteraction } from "../../src/app/hub.js";
+import { expireRequests, handleInteraction, resendStuckApprovals } from "../../src/app/hub.js";
 import type { ChangeMessage } from "../../src/domain/messages.js";
 import { createDenyHandler } from "../../src/handlers/denySecurityGroupChange.js";
 import { createResultHandler } from "../../src/handlers/errorHandlerSecurityGroupChange.js";
@@ -219,5 +219,29 @@ describe("denySecurityGroupChange and expiry", () => {
     // A click after expiry changes nothing.
     await handleInteraction(hub.deps, clickBody("U0BOB", "approve", old.requestId));
     expect((await hub.deps.requests.get(old.requestId))?.status).toBe("expired");
+  });
+
+  it("an approval whose publish failed stands, the approver is told, and the sweep sends it again", async () => {
+    const request = await pendingRequest(hub.deps, changeMessage().change);
+    const sent = hub.publisher.messages.length;
+    hub.publisher.failures = 1;
+    const result = await handleInteraction(
+      hub.deps,
+      clickBody("U0BOB", "approve", request.requestId),
+    );
+    expect(result.outcome).toBe("approved");
+    expect((await hub.deps.requests.get(request.requestId))?.status).toBe("approved");
+    expect(hub.publisher.messages.length).toBe(sent);
+    expect(hub.slack.state.ephemerals().at(-1)?.text).toMatch(
+      /sending it on failed.*retried automatically/,
+    );
+
+    expect(await resendStuckApprovals(hub.deps)).not.toContain(request.requestId);
+    now = new Date(now.getTime() + 16 * 60_000);
+    expect(await resendStuckApprovals(hub.deps)).toContain(request.requestId);
+    const resent = hub.publisher.messages.slice(sent).map((m) => JSON.parse(m.message));
+    expect(resent).toContainEqual(
+      expect.objectContaining({ type: "apply", requestId: request.requestId }),
+    );
   });
 });

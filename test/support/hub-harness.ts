@@ -21,7 +21,13 @@ export const SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5";
 
 export class RecordingPublisher implements Publisher {
   readonly messages: { topicArn: string; message: string }[] = [];
+  /** How many of the next publishes fail, as SNS does when it is down. */
+  failures = 0;
   async publish(topicArn: string, message: string): Promise<void> {
+    if (this.failures > 0) {
+      this.failures -= 1;
+      throw new Error("SNS is unavailable");
+    }
     this.messages.push({ topicArn, message });
   }
 }
