@@ -6,9 +6,10 @@ import { expireRequests, type HubDeps, resendStuckApprovals } from "../app/hub.j
 import { hubDeps } from "./hub-runtime.js";
 
 export function createExpireHandler(getDeps: () => HubDeps | Promise<HubDeps>) {
-  return async (): Promise<{ expired: string[] }> => ({
-    expired: await expireRequests(await getDeps()),
-  });
+  return async (): Promise<{ expired: string[]; resent: string[] }> => {
+    const deps = await getDeps();
+    return { expired: await expireRequests(deps), resent: await resendStuckApprovals(deps) };
+  };
 }
 
 export const handler = createExpireHandler(hubDeps);

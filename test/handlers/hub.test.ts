@@ -8,6 +8,7 @@ import { expireRequests, handleInteraction, resendStuckApprovals } from "../../s
 import type { ChangeMessage } from "../../src/domain/messages.js";
 import { createDenyHandler } from "../../src/handlers/denySecurityGroupChange.js";
 import { createResultHandler } from "../../src/handlers/errorHandlerSecurityGroupChange.js";
+import { createExpireHandler } from "../../src/handlers/expireRequests.js";
 import { createStoreHandler } from "../../src/handlers/storeSecurityGroupRequest.js";
 import { snsEvent } from "../../src/sandbox/bus.js";
 import {
@@ -238,7 +239,10 @@ describe("denySecurityGroupChange and expiry", () => {
 
     expect(await resendStuckApprovals(hub.deps)).not.toContain(request.requestId);
     now = new Date(now.getTime() + 16 * 60_000);
-    expect(await resendStuckApprovals(hub.deps)).toContain(request.requestId);
+    // The scheduled handler does both sweeps in one run.
+    const swept = await createExpireHandler(() => hub.deps)();
+    expect(swept.resent).toContain(request.requestId);
+    expect(swept.expired).not.toContain(request.requestId);
     const resent = hub.publisher.messages.slice(sent).map((m) => JSON.parse(m.message));
     expect(resent).toContainEqual(
       expect.objectContaining({ type: "apply", requestId: request.requestId }),
