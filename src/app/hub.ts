@@ -327,13 +327,16 @@ export async function handleInteraction(deps: HubDeps, rawBody: string): Promise
 async function sendOn(deps: HubDeps, request: ApprovalRequest): Promise<void> {
   const { requestId, change } = request;
   if (request.status === "approved") {
-    const apply: ApplyMessage = { type: "apply", requestId, change };
+    const apply: ApplyMessage = {
+      type: "apply",
+      requestId,
+      change,
+      ...(request.revertError ? { revertError: request.revertError } : {}),
+    };
     await deps.publisher.publish(
       deps.config.memberApplyTopicArn(change.account, change.region),
       JSON.stringify(apply),
-      {
-        type: "apply",
-      },
+      { type: "apply" },
     );
   } else {
     const deny: DenyMessage = { type: "deny", requestId };

@@ -4,9 +4,20 @@
  * through `MemberDeps`, so the same code runs on Lambda, in the sandbox and in tests.
  */
 import { diffRuleSets, type PerformedOperation, ruleSetAfter } from "../domain/baseline.js";
-import { BaselineGapError, type Change, isResolved, resolveChange } from "../domain/change.js";
-import { parseCloudTrailEvent } from "../domain/cloudtrail.js";
-import type { ApplyMessage, ChangeMessage, ResultMessage } from "../domain/messages.js";
+import { BaselineGapError, type Change, resolveChange } from "../domain/change.js";
+import {
+  GroupNamedOnlyError,
+  MalformedEventError,
+  type ParseResult,
+  parseCloudTrailEvent,
+  withGroupId,
+} from "../domain/cloudtrail.js";
+import {
+  type ApplyMessage,
+  type ChangeMessage,
+  parseResultMessage,
+  type ResultMessage,
+} from "../domain/messages.js";
 import { applyPlan, type Ec2Operation, revertPlan } from "../domain/plan.js";
 import { evaluatePolicy, type PolicyConfig } from "../domain/policy.js";
 import type { ApplyError } from "../domain/request.js";
@@ -129,39 +140,71 @@ async function publishOutbox(deps: MemberDeps, eventId: string, message: string)
 }
 
 /**
+ * Parses the event; a call that named its group only by name (a default VPC allows it) gets the
+ * id looked up in this account, as EC2 itself resolved it.
+ */
+async function parseEvent(deps: MemberDeps, event: unknown): Promise<ParseResult> {
+  try {
+    return parseCloudTrailEvent(event);
+  } catch (err) {
+    if (!(err instanceof GroupNamedOnlyError)) throw err;
+    const group = await deps.securityGroups.findGroupByName(err.groupName);
+    if (!group) {
+      throw new MalformedEventError(
+        `${err.eventName} named group ${JSON.stringify(err.groupName)}, and the default VPC has no group of that name now`,
+      );
+    }
+    return parseCloudTrailEvent(withGroupId(event, group.groupId));
+  }
+}
+
+/**
  * revertSecurityGroup: undo a governed change at once, then file it with the hub. The revert
  * never waits on the hub: the request is kept in the ledger's outbox until it is published.
  */
 export async function revertChange(deps: MemberDeps, event: unknown): Promise<RevertOutcome> {
-  const parsed = parseCloudTrailEvent(event);
+  const parsed = await parseEvent(deps, event);
   if (parsed.ignored) return { status: "ignored", reason: parsed.reason };
   let change = parsed.change;
   const started = deps.clock();
 
-  // The ledger first: a retry of an event we reverted must still deliver its outbox message,
-  // however old the event is by then.
-  const seen = await deps.ledger.get(change.eventId);
-  if (seen) {
+  // The ledger first. A retry of an event reverted before only delivers its outbox message,
+  // however old the event is by then; a retry of one that failed half-way goes on, judged by the
+  // time it first arrived, so a slow retry is not taken for a late event.
+  const seen = await deps.ledger.receive(change.eventId, started.toISOString());
+  if (seen?.handledAt) {
     if (seen.pending) await publishOutbox(deps, seen.eventId, seen.pending);
     return { status: "duplicate", eventId: seen.eventId, republished: seen.pending !== undefined };
   }
+  const receivedAt = seen ? new Date(seen.receivedAt) : started;
 
-  const decision = evaluatePolicy(change, deps.config.policy, started);
+  const decision = evaluatePolicy(change, deps.config.policy, receivedAt);
   if (decision.action === "ignore") return { status: "ignored", reason: decision.reason };
   if (decision.action === "exempt") return { status: "exempt", reason: decision.reason };
 
   const before = needsBaseline(change) ? await deps.baselines.get(change.groupId) : undefined;
   let performed: Performed = { done: [], resync: false };
   let calls = 0;
-  try {
-    if (!isResolved(change)) change = resolveChange(change, before ?? []);
-    const ops = revertPlan(change);
-    performed = await perform(deps, ops, true);
-    calls = ops.length;
-  } catch (err) {
-    if (!(err instanceof BaselineGapError)) throw err;
-    // The old rule is unknown: the change stays; the baseline learns the group's rules now.
-    performed = { done: [], resync: true, error: toApplyError(err) };
+  if (decision.action === "leave") {
+    // Too late to act on alone: the change stays, and a person decides. The baseline follows
+    // EC2 (it is what the next change is reverted to).
+    performed = {
+      done: [],
+      resync: true,
+      error: { code: "EventTooLate", message: decision.reason },
+    };
+  } else {
+    try {
+      if (before) change = resolveChange(change, before);
+      const ops = revertPlan(change);
+      performed = await perform(deps, ops, true);
+      calls = ops.length;
+    } catch (err) {
+      if (!(err instanceof BaselineGapError)) throw err;
+      // The old rule is unknown: the change stays until a person decides; the baseline learns
+      // the group's rules as they are now.
+      performed = { done: [], resync: true, error: toApplyError(err) };
+    }
   }
   await updateBaseline(deps, change.groupId, before, change, performed);
 
@@ -191,14 +234,47 @@ export async function revertChange(deps: MemberDeps, event: unknown): Promise<Re
     : { status: "reverted", message, calls };
 }
 
-/** applySecurityGroupChange: make an approved change again and report the result to the hub. */
+/**
+ * The EC2 calls that make an approved change: none when it was never reverted at all (it is
+ * live already), and steps already in effect tolerated when the revert stopped part-way.
+ */
+function applyCalls(message: ApplyMessage): { ops: Ec2Operation[]; tolerateDone: boolean } {
+  const live = message.revertError;
+  if (!live) return { ops: applyPlan(message.change), tolerateDone: false };
+  if (NOTHING_REVERTED.has(live.code)) return { ops: [], tolerateDone: true };
+  try {
+    return { ops: applyPlan(message.change), tolerateDone: true };
+  } catch (err) {
+    if (err instanceof BaselineGapError) return { ops: [], tolerateDone: true };
+    throw err;
+  }
+}
+
+/** Revert errors that mean no revert call was made: the change stands whole. */
+const NOTHING_REVERTED = new Set(["EventTooLate", "BaselineGap"]);
+
+/**
+ * applySecurityGroupChange: make an approved change again and report the result to the hub.
+ * Once per request: a redelivered or re-sent approval reports the first result again.
+ */
 export async function applyChange(deps: MemberDeps, message: ApplyMessage): Promise<ResultMessage> {
+  const kept = await deps.ledger.applyResult(message.requestId);
+  if (kept) return publishResult(deps, kept);
+
   const started = deps.clock();
   const { change } = message;
-  const ops = applyPlan(change);
-  const before = change.kind === "add" ? undefined : await deps.baselines.get(change.groupId);
-  const performed = await perform(deps, ops, false);
-  await updateBaseline(deps, change.groupId, before, undefined, performed);
+  let performed: Performed = { done: [], resync: false };
+  try {
+    const { ops, tolerateDone } = applyCalls(message);
+    const before = change.kind === "add" ? undefined : await deps.baselines.get(change.groupId);
+    performed = await perform(deps, ops, tolerateDone);
+    // A change that was live (never or partly reverted): the baseline is read again from EC2.
+    if (message.revertError) performed.resync = true;
+    await updateBaseline(deps, change.groupId, before, undefined, performed);
+  } catch (err) {
+    if (!(err instanceof BaselineGapError)) throw err;
+    performed.error = toApplyError(err);
+  }
   const at = deps.clock();
   const result: ResultMessage = {
     type: "result",
@@ -208,10 +284,18 @@ export async function applyChange(deps: MemberDeps, message: ApplyMessage): Prom
     applyMs: at.getTime() - started.getTime(),
     ...(performed.error ? { error: performed.error } : {}),
   };
-  await deps.publisher.publish(deps.config.hubResultTopicArn, JSON.stringify(result), {
-    type: "result",
-  });
-  return result;
+  const raw = JSON.stringify(result);
+  // A concurrent delivery of the same approval may have finished first: its result stands.
+  if (!(await deps.ledger.recordApplyResult(message.requestId, raw, at.toISOString()))) {
+    const first = await deps.ledger.applyResult(message.requestId);
+    if (first) return publishResult(deps, first);
+  }
+  return publishResult(deps, raw);
+}
+
+async function publishResult(deps: MemberDeps, raw: string): Promise<ResultMessage> {
+  await deps.publisher.publish(deps.config.hubResultTopicArn, raw, { type: "result" });
+  return parseResultMessage(raw);
 }
 
 export interface SweepResult {

@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { type ExplainJson, explainEvent } from "../domain/explain.js";
+import { type ExplainJson, explainContract, explainEvent } from "../domain/explain.js";
 import { type Ec2SecurityGroupRule, type Rule, ruleFromSecurityGroupRule } from "../domain/rule.js";
 
 const USAGE = `usage: secgroup-approval <command> [options]
@@ -54,7 +54,7 @@ function formatText(result: ExplainJson): string {
   const c = result.change;
   const lines = [
     `${c.eventName} by ${c.requester.name} (${c.requester.type}, ${c.requester.arn})`,
-    `  ${c.kind} ${c.direction} on ${c.groupId} in ${c.account} ${c.region} at ${c.eventTime}`,
+    `  ${c.kind} ${c.direction} on ${c.groupId ?? "a group named only by name"} in ${c.account} ${c.region} at ${c.eventTime}`,
   ];
   const rule = (r: (typeof c.rules)[number]) => {
     const peer =
@@ -89,7 +89,7 @@ async function explain(args: string[]): Promise<string> {
     ? baselineFrom(parseJson(await readFile(values.baseline, "utf8"), values.baseline))
     : undefined;
   const result = explainEvent(event, baseline);
-  return values.json ? JSON.stringify(result) : formatText(result);
+  return values.json ? JSON.stringify(explainContract(result)) : formatText(result);
 }
 
 async function runDoctor(args: string[]): Promise<number> {

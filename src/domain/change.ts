@@ -77,6 +77,9 @@ export function isResolved(change: Change): boolean {
  * every rule id the baseline lacks.
  */
 export function resolveChange(change: Change, baseline: readonly Rule[]): Change {
+  if (change.kind === "remove" && change.ruleIds.length === 0) {
+    return restoreDescriptions(change, baseline);
+  }
   if (isResolved(change)) return change;
   const byId = new Map(baseline.filter((r) => r.ruleId).map((r) => [r.ruleId as string, r]));
   const ids =
@@ -105,6 +108,27 @@ export function resolveChange(change: Change, baseline: readonly Rule[]): Change
     };
   }
   return change;
+}
+
+/**
+ * A revoke by permissions need not repeat the rules' descriptions, and CloudTrail rarely records
+ * what was revoked: the baseline's copy of each rule gives back its description and its id.
+ */
+function restoreDescriptions(change: RemoveChange, baseline: readonly Rule[]): RemoveChange {
+  const byKey = new Map(baseline.map((r) => [ruleKey(r), r]));
+  const rules = change.rules.map((r): Rule => {
+    const known = byKey.get(ruleKey(r));
+    if (!known) return r;
+    // The rule that went is the baseline's: its description, whatever the request repeated.
+    const description = known.description ?? r.description;
+    const ruleId = r.ruleId ?? known.ruleId;
+    return {
+      ...r,
+      ...(description !== undefined ? { description } : {}),
+      ...(ruleId !== undefined ? { ruleId } : {}),
+    };
+  });
+  return { ...change, rules };
 }
 
 /** The direction of a change; for a modify, that of its first resolved rule. */

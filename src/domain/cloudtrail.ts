@@ -31,6 +31,31 @@ export class MalformedEventError extends Error {
   override readonly name = "MalformedEventError";
 }
 
+/**
+ * A call that named its group only by name (allowed in a default VPC) and whose response does not
+ * give the id either. The caller looks the id up (`withGroupId`) and parses again.
+ */
+export class GroupNamedOnlyError extends MalformedEventError {
+  constructor(
+    readonly eventName: string,
+    readonly groupName: string,
+  ) {
+    super(
+      `${eventName} named its group only by name (${JSON.stringify(groupName)}); the group id must be looked up`,
+    );
+  }
+}
+
+/** `event` with the id of the group its request named only by name. */
+export function withGroupId(event: unknown, groupId: string): unknown {
+  if (!isObject(event)) return event;
+  const enveloped = isObject(event.detail);
+  const detail = (enveloped ? event.detail : event) as Json;
+  const params = isObject(detail.requestParameters) ? detail.requestParameters : {};
+  const patched = { ...detail, requestParameters: { ...params, groupId } };
+  return enveloped ? { ...event, detail: patched } : patched;
+}
+
 export type ParseResult =
   | { ignored: true; reason: string; eventId?: string }
   | { ignored: false; change: Change };
@@ -219,12 +244,22 @@ function parseModify(base: Omit<ChangeBase, "groupId">, params: Json): Change {
   return { ...base, groupId, kind: "modify", modifications };
 }
 
-function groupIdFrom(params: Json, responseRules: Rule[], eventName: string): string {
+/**
+ * The group's id: from the request, else from the rules EC2's response lists (a call that named
+ * the group by name still gets rule entries carrying its id).
+ */
+function groupIdFrom(params: Json, response: Json, eventName: string): string {
   const id = str(params.groupId) ?? str(params.GroupId);
   if (id) return id;
-  throw new MalformedEventError(
-    `${eventName} has no requestParameters.groupId${responseRules.length ? "" : " (a group named only by groupName cannot be governed)"}`,
-  );
+  for (const key of ["securityGroupRuleSet", "revokedSecurityGroupRuleSet"]) {
+    const fromResponse = objects(response[key], `responseElements.${key}`)
+      .map((r) => str(r.groupId))
+      .find((g) => g !== undefined);
+    if (fromResponse) return fromResponse;
+  }
+  const name = str(params.groupName);
+  if (name) throw new GroupNamedOnlyError(eventName, name);
+  throw new MalformedEventError(`${eventName} has no requestParameters.groupId or groupName`);
 }
 
 /**
@@ -297,14 +332,14 @@ export function parseCloudTrailEvent(event: unknown): ParseResult {
         response.securityGroupRuleSet,
         "securityGroupRuleSet",
       );
-      const groupId = groupIdFrom(params, responseRules, eventName);
+      const groupId = groupIdFrom(params, response, eventName);
       const rules = withRuleIds(rulesFromPermissions(direction, params), responseRules);
       if (rules.length === 0) throw new MalformedEventError(`${eventName} names no rule`);
       return { ignored: false, change: { ...base, groupId, kind: "add", direction, rules } };
     }
 
     // Revoke: by rule ids, or by permissions.
-    const groupId = groupIdFrom(params, [], eventName);
+    const groupId = groupIdFrom(params, response, eventName);
     const revoked = rulesFromResponseSet(
       response.revokedSecurityGroupRuleSet,
       "revokedSecurityGroupRuleSet",

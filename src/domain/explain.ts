@@ -10,7 +10,7 @@ import {
   isResolved,
   resolveChange,
 } from "./change.js";
-import { parseCloudTrailEvent } from "./cloudtrail.js";
+import { GroupNamedOnlyError, parseCloudTrailEvent, withGroupId } from "./cloudtrail.js";
 import { describeOperation, revertPlan } from "./plan.js";
 import type { Rule, RuleBody } from "./rule.js";
 
@@ -33,7 +33,8 @@ export interface ChangeJson {
   kind: Change["kind"];
   /** "unknown" only for a ModifySecurityGroupRules whose rules the baseline does not hold. */
   direction: "ingress" | "egress" | "unknown";
-  groupId: string;
+  /** null only for a call that named its group by name alone: the id is looked up in the account. */
+  groupId: string | null;
   account: string;
   region: string;
   eventId: string;
@@ -110,7 +111,17 @@ export function changeToJson(change: Change): ChangeJson {
  * Throws MalformedEventError for input that is not an event.
  */
 export function explainEvent(event: unknown, baseline?: readonly Rule[]): ExplainJson {
-  const parsed = parseCloudTrailEvent(event);
+  let parsed: ReturnType<typeof parseCloudTrailEvent>;
+  try {
+    parsed = parseCloudTrailEvent(event);
+  } catch (err) {
+    if (!(err instanceof GroupNamedOnlyError)) throw err;
+    // The member looks the id up in the account; offline the change is shown without it.
+    const named = parseCloudTrailEvent(withGroupId(event, UNRESOLVED_GROUP));
+    if (named.ignored) return { ignored: true, reason: named.reason };
+    const change = { ...changeToJson(named.change), groupId: null };
+    return { ignored: false, change, revert: [], revertError: err.message };
+  }
   if (parsed.ignored) return { ignored: true, reason: parsed.reason };
   let change = parsed.change;
   try {
@@ -121,4 +132,46 @@ export function explainEvent(event: unknown, baseline?: readonly Rule[]): Explai
     if (!(err instanceof BaselineGapError)) throw err;
     return { ignored: false, change: changeToJson(change), revert: [], revertError: err.message };
   }
+}
+
+const UNRESOLVED_GROUP = "sg-unresolved";
+
+const CONTRACT_RULE_KEYS = [
+  "protocol",
+  "fromPort",
+  "toPort",
+  "cidrIpv4",
+  "cidrIpv6",
+  "prefixListId",
+  "referencedGroupId",
+  "referencedUserId",
+  "description",
+  "ruleId",
+] as const satisfies readonly (keyof RuleJson)[];
+
+/**
+ * The `explain --json` contract: exactly the keys issue 2 fixed, nothing more. The text view
+ * shows the rest (event name, rule ids named by the call, the rules before a modify).
+ */
+export function explainContract(result: ExplainJson): Record<string, unknown> {
+  if (result.ignored) return { ignored: true, reason: result.reason };
+  const c = result.change;
+  const rule = (r: RuleJson) =>
+    Object.fromEntries(CONTRACT_RULE_KEYS.filter((k) => r[k] !== undefined).map((k) => [k, r[k]]));
+  return {
+    ignored: false,
+    change: {
+      kind: c.kind,
+      direction: c.direction,
+      groupId: c.groupId,
+      account: c.account,
+      region: c.region,
+      eventId: c.eventId,
+      eventTime: c.eventTime,
+      requester: { arn: c.requester.arn, type: c.requester.type, name: c.requester.name },
+      rules: c.rules.map(rule),
+    },
+    revert: result.revert,
+    ...(result.revertError !== undefined ? { revertError: result.revertError } : {}),
+  };
 }

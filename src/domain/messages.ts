@@ -97,6 +97,8 @@ export const applyMessageSchema = z.object({
   type: z.literal("apply"),
   requestId: z.string(),
   change: changeSchema,
+  /** The member could not revert the change (wholly or in part): some of it is live already. */
+  revertError: applyError.optional(),
 });
 
 export const resultMessageSchema = z.object({

@@ -16,20 +16,32 @@ export interface Baselines {
   replace(groupId: string, rules: readonly Rule[], sweptAt: string): Promise<void>;
 }
 
-/** What a member remembers of each event it handled, so a redelivered event is not reverted twice. */
+/** What a member remembers of each event, so a redelivered event is not reverted twice. */
 export interface ProcessedEvent {
   eventId: string;
+  /** When this member first received the event: the age rule measures to this, retries included. */
+  receivedAt: string;
+  /** When the revert was done; undefined while the first attempt has not finished. */
+  handledAt?: string;
   /** The message still to publish to the hub (the outbox), or undefined once published. */
   pending?: string;
-  handledAt: string;
 }
 
 export interface EventLedger {
-  /** Records an event as handled with its outbox message; false when it was handled before. */
-  record(entry: ProcessedEvent): Promise<boolean>;
+  /**
+   * Notes that the event arrived at `at`. Returns what was known of it before: undefined on its
+   * first receipt, the earlier entry on a retry.
+   */
+  receive(eventId: string, at: string): Promise<ProcessedEvent | undefined>;
+  /** Records the event as handled with its outbox message; false when it was handled before. */
+  record(entry: { eventId: string; pending?: string; handledAt: string }): Promise<boolean>;
   get(eventId: string): Promise<ProcessedEvent | undefined>;
   /** Marks the outbox message as published. */
   markPublished(eventId: string): Promise<void>;
   /** Outbox messages not yet published (for the retry sweep). */
   unpublished(): AsyncIterable<ProcessedEvent>;
+  /** Keeps the result of applying a request; false (nothing written) when one was kept before. */
+  recordApplyResult(requestId: string, result: string, at: string): Promise<boolean>;
+  /** The result kept for a request's apply, if it was applied here before. */
+  applyResult(requestId: string): Promise<string | undefined>;
 }

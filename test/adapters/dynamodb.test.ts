@@ -402,12 +402,54 @@ describe("DynamoEventLedger", () => {
     const eventId = ulid();
     expect(await ledger.record({ eventId, pending: "first", handledAt })).toBe(true);
     expect(await ledger.record({ eventId, pending: "second", handledAt })).toBe(false);
-    expect(await ledger.get(eventId)).toEqual({ eventId, pending: "first", handledAt });
+    expect(await ledger.get(eventId)).toEqual({
+      eventId,
+      receivedAt: handledAt,
+      pending: "first",
+      handledAt,
+    });
     const item = await rawItem(DEFAULT_TABLE_NAMES.baselines, {
       pk: eventPk(eventId),
       sk: EVENT_SK,
     });
     expect(item?.ttl).toBe(Date.parse(handledAt) / 1000 + 14 * 86_400);
+  });
+
+  it("receive: undefined the first time, then the entry with the first receipt's time", async () => {
+    const eventId = ulid();
+    const first = "2025-03-01T09:59:00.000Z";
+    expect(await ledger.receive(eventId, first)).toBeUndefined();
+    // A retry before the first attempt finished: received, not handled.
+    expect(await ledger.receive(eventId, handledAt)).toEqual({ eventId, receivedAt: first });
+    expect(await ledger.record({ eventId, pending: "msg", handledAt })).toBe(true);
+    expect(await ledger.receive(eventId, "2025-03-01T11:00:00.000Z")).toEqual({
+      eventId,
+      receivedAt: first,
+      handledAt,
+      pending: "msg",
+    });
+    const item = await rawItem(DEFAULT_TABLE_NAMES.baselines, {
+      pk: eventPk(eventId),
+      sk: EVENT_SK,
+    });
+    // The TTL counts from the first receipt and is not moved by the record.
+    expect(item?.ttl).toBe(Date.parse(first) / 1000 + 14 * 86_400);
+  });
+
+  it("races: of 20 concurrent receipts of one event exactly one is the first", async () => {
+    const eventId = ulid();
+    const seen = await Promise.all(
+      Array.from({ length: 20 }, () => ledger.receive(eventId, handledAt)),
+    );
+    expect(seen.filter((s) => s === undefined)).toHaveLength(1);
+  });
+
+  it("keeps one apply result per request: the first wins", async () => {
+    const requestId = `r-${ulid()}`;
+    expect(await ledger.applyResult(requestId)).toBeUndefined();
+    expect(await ledger.recordApplyResult(requestId, "first", handledAt)).toBe(true);
+    expect(await ledger.recordApplyResult(requestId, "second", handledAt)).toBe(false);
+    expect(await ledger.applyResult(requestId)).toBe("first");
   });
 
   it("get of an unknown event is undefined", async () => {
@@ -418,7 +460,7 @@ describe("DynamoEventLedger", () => {
     const eventId = ulid();
     await ledger.record({ eventId, pending: "msg", handledAt });
     await ledger.markPublished(eventId);
-    expect(await ledger.get(eventId)).toEqual({ eventId, handledAt });
+    expect(await ledger.get(eventId)).toEqual({ eventId, receivedAt: handledAt, handledAt });
     await expect(ledger.markPublished(ulid())).rejects.toBeInstanceOf(NotFoundError);
   });
 

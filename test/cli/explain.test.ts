@@ -34,6 +34,7 @@ const ruleJson = z
     description: z.string().min(1).optional(),
     ruleId: z.string().regex(/^sgr-/).optional(),
   })
+  .strict()
   .superRefine((r, ctx) => {
     const peers = PEER_KEYS.filter((k) => r[k] !== undefined);
     if (peers.length !== 1) ctx.addIssue({ code: "custom", message: `peers: ${peers.join(",")}` });
@@ -62,25 +63,34 @@ const operationJson = z
 const explainedJson = z
   .object({
     ignored: z.literal(false),
-    change: z.object({
-      kind: z.enum(["add", "remove", "modify"]),
-      direction: z.enum(["ingress", "egress", "unknown"]),
-      groupId: z.string().regex(/^sg-/),
-      account: z.string().regex(/^\d{12}$/),
-      region: z.string().regex(/^[a-z]{2}-[a-z]+-\d$/),
-      eventId: z.string().min(1),
-      eventTime: z.string().refine((t) => !Number.isNaN(Date.parse(t)), "not a time"),
-      requester: z.object({
-        arn: z.string().min(1),
-        type: z.string().min(1),
-        name: z.string().min(1),
-      }),
-      rules: z.array(ruleJson).min(1),
-    }),
+    change: z
+      .object({
+        kind: z.enum(["add", "remove", "modify"]),
+        direction: z.enum(["ingress", "egress", "unknown"]),
+        // null only for a call that named its group by name alone (the member looks the id up).
+        groupId: z.string().regex(/^sg-/).nullable(),
+        account: z.string().regex(/^\d{12}$/),
+        region: z.string().regex(/^[a-z]{2}-[a-z]+-\d$/),
+        eventId: z.string().min(1),
+        eventTime: z.string().refine((t) => !Number.isNaN(Date.parse(t)), "not a time"),
+        requester: z
+          .object({
+            arn: z.string().min(1),
+            type: z.string().min(1),
+            name: z.string().min(1),
+          })
+          .strict(),
+        rules: z.array(ruleJson).min(1),
+      })
+      .strict(),
     revert: z.array(operationJson),
     revertError: z.string().optional(),
   })
+  .strict()
   .superRefine((j, ctx) => {
+    if (j.change.groupId === null && !/only by name/.test(j.revertError ?? "")) {
+      ctx.addIssue({ code: "custom", message: "groupId null without the by-name reason" });
+    }
     // "unknown" only where the contract cannot be met: a modify whose old rules are not known.
     if (j.change.direction === "unknown" && !(j.change.kind === "modify" && j.revertError)) {
       ctx.addIssue({ code: "custom", message: "direction unknown" });
@@ -278,9 +288,21 @@ describe("explain in process (main), every fixture", () => {
       expect(json.change.account).toBe(detail.recipientAccountId);
       expect(json.change.region).toBe(detail.awsRegion);
       const params = detail.requestParameters as Json;
+      const response = (detail.responseElements ?? {}) as Json;
+      const responseRules = (response.securityGroupRuleSet as { items?: Json[] } | undefined)
+        ?.items;
       const groupId =
-        params.groupId ?? (params.ModifySecurityGroupRulesRequest as Json | undefined)?.GroupId;
+        params.groupId ??
+        (params.ModifySecurityGroupRulesRequest as Json | undefined)?.GroupId ??
+        responseRules?.[0]?.groupId ??
+        null;
       expect(json.change.groupId).toBe(groupId);
+      if (groupId === null) {
+        // Named by name and not in the response: the id is looked up by the member, not here.
+        expect(json.revert).toEqual([]);
+        expect(json.revertError).toMatch(/named its group only by name \("default"\)/);
+        return;
+      }
       const kind = name.startsWith("Authorize")
         ? "add"
         : name.startsWith("Revoke")
@@ -492,31 +514,12 @@ describe.concurrent("explain as a child process (node bin/secgroup-approval.mjs)
     expect(json.change.direction).toBe("ingress");
     expect(json.revertError).toBeUndefined();
     expect(json.revert).toStrictEqual(MODIFY_REVERT);
-    expect((json.change as unknown as Json).before).toEqual([
-      {
-        protocol: "tcp",
-        fromPort: 443,
-        toPort: 443,
-        cidrIpv4: "10.0.0.0/8",
-        description: "office HTTPS",
-        ruleId: "sgr-01a2b3c4d5e6f7a81",
-      },
-      {
-        protocol: "tcp",
-        fromPort: 5432,
-        toPort: 5432,
-        referencedGroupId: "sg-07e1d2c3b4a596870",
-        referencedUserId: "111122223333",
-        ruleId: "sgr-01a2b3c4d5e6f7a83",
-      },
-      {
-        protocol: "tcp",
-        fromPort: 8080,
-        toPort: 8090,
-        prefixListId: "pl-0c2d4e6f8a0b1c3d5",
-        ruleId: "sgr-01a2b3c4d5e6f7a86",
-      },
-    ]);
+    // The rules before the change are in the revert (and in the text view), not in the contract.
+    expect(Object.keys(json.change)).not.toContain("before");
+    const text = await runCli(["explain", "--baseline", baseline, fixturePath(MODIFY)]);
+    expect(text.stdout).toContain(
+      'tcp 443-443 10.0.0.0/8 "office HTTPS" [sgr-01a2b3c4d5e6f7a81] -> ',
+    );
   });
 
   it("malformed JSON on stdin: exit 2, one line on stderr, no stack trace", async () => {

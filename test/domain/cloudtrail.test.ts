@@ -2,7 +2,12 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Change } from "../../src/domain/change.js";
 import { isResolved } from "../../src/domain/change.js";
-import { MalformedEventError, parseCloudTrailEvent } from "../../src/domain/cloudtrail.js";
+import {
+  GroupNamedOnlyError,
+  MalformedEventError,
+  parseCloudTrailEvent,
+  withGroupId,
+} from "../../src/domain/cloudtrail.js";
 import { revertPlan } from "../../src/domain/plan.js";
 import {
   type Direction,
@@ -310,6 +315,16 @@ const FIXTURE_TESTS: Record<string, () => void> = {
     expect(c.requester.roleArn).toBeUndefined();
   },
 
+  "AuthorizeSecurityGroupIngress/group-by-name.json": () => {
+    // A default VPC's group named by name: EC2's response still names the group by id.
+    expectFixture("AuthorizeSecurityGroupIngress/group-by-name.json", {
+      kind: "add",
+      direction: "ingress",
+      groupId: SG_A,
+      rules: [rule("ingress", "tcp", 22, 22, v4("0.0.0.0/0"), { ruleId: "sgr-0c1d2e3f4a5b6c7d8" })],
+    });
+  },
+
   "AuthorizeSecurityGroupIngress/ipv6.json": () => {
     expectFixture("AuthorizeSecurityGroupIngress/ipv6.json", {
       kind: "add",
@@ -504,6 +519,37 @@ const FIXTURE_TESTS: Record<string, () => void> = {
     });
   },
 
+  "RevokeSecurityGroupIngress/group-by-name.json": () => {
+    // Named by name, and no rule set in the response: the caller must look the id up.
+    const event = loadFixture("RevokeSecurityGroupIngress/group-by-name.json");
+    let thrown: unknown;
+    try {
+      parseCloudTrailEvent(event);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(GroupNamedOnlyError);
+    expect(thrown).toBeInstanceOf(MalformedEventError);
+    expect(thrown).toMatchObject({
+      groupName: "default",
+      eventName: "RevokeSecurityGroupIngress",
+      message: expect.stringMatching(/only by name \("default"\)/),
+    });
+    const found = parseCloudTrailEvent(withGroupId(event, SG_B));
+    expect(found).toMatchObject({
+      ignored: false,
+      change: {
+        kind: "remove",
+        groupId: SG_B,
+        rules: [rule("ingress", "tcp", 22, 22, v4("0.0.0.0/0"))],
+        ruleIds: [],
+      },
+    });
+    // withGroupId works on a bare record too, and leaves the input as it was.
+    expect(parseCloudTrailEvent(withGroupId(detailOf(event), SG_B))).toStrictEqual(found);
+    expect(detailOf(event).requestParameters).not.toHaveProperty("groupId");
+  },
+
   "RevokeSecurityGroupIngress/by-rule-ids.json": () => {
     // Ids in the request, rules (with their descriptions) from the revoked set, in request order.
     expectFixture("RevokeSecurityGroupIngress/by-rule-ids.json", {
@@ -565,8 +611,15 @@ describe("parseCloudTrailEvent on every fixture", () => {
 
   it.each(cloudTrailFixtureNames())("%s parses the same as a bare CloudTrail record", (name) => {
     const event = loadFixture(name);
-    const enveloped = parseCloudTrailEvent(event);
-    const bare = parseCloudTrailEvent(detailOf(event));
+    const parse = (e: unknown) => {
+      try {
+        return parseCloudTrailEvent(e);
+      } catch (err) {
+        return err instanceof GroupNamedOnlyError ? err.message : err;
+      }
+    };
+    const enveloped = parse(event);
+    const bare = parse(detailOf(event));
     if (name === "other/iam-CreateAccessKey.json") {
       // Without the envelope the source is the record's own eventSource.
       expect(bare).toMatchObject({
@@ -1027,12 +1080,20 @@ describe("parseCloudTrailEvent refuses malformed input with MalformedEventError"
       /protocol number 256 is out of range/,
     ],
     [
-      "no groupId",
+      "a group named only by name, and no id in the response",
       cloudTrailEvent({
         eventName: "AuthorizeSecurityGroupIngress",
         requestParameters: { groupName: "web", ipPermissions: {} },
       }),
-      /has no requestParameters\.groupId/,
+      /named its group only by name \("web"\)/,
+    ],
+    [
+      "neither a group id nor a name",
+      cloudTrailEvent({
+        eventName: "RevokeSecurityGroupIngress",
+        requestParameters: { ipPermissions: {} },
+      }),
+      /has no requestParameters\.groupId or groupName/,
     ],
     [
       "an authorize naming no rule",

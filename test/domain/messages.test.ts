@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Change } from "../../src/domain/change.js";
 import { resolveChange } from "../../src/domain/change.js";
-import { parseCloudTrailEvent } from "../../src/domain/cloudtrail.js";
 import {
   InvalidMessageError,
   parseApplyMessage,
@@ -14,14 +13,14 @@ import {
   cloudTrailFixtureNames,
   fixtureChange,
   type Json,
-  loadFixture,
+  parseFixture,
 } from "../support/domain-fixtures.js";
 
 const REQUEST_ID = "r-01JDQ5V7ZK3M8X2N4P6R9T1W3Y";
 
 /** Every change the fixtures hold (ignored fixtures left out). */
 const changes: [string, Change][] = cloudTrailFixtureNames().flatMap((name) => {
-  const r = parseCloudTrailEvent(loadFixture(name));
+  const r = parseFixture(name);
   return r.ignored ? [] : [[name, r.change] as [string, Change]];
 });
 

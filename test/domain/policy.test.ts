@@ -104,13 +104,24 @@ describe("system roles", () => {
 describe("event age", () => {
   const change = addBy(iamUser("alice"));
 
-  it("ignores an event older than maxEventAgeSeconds (5 minutes by default)", () => {
+  it("leaves unreverted, for a person, an event first received after maxEventAgeSeconds (5 minutes by default)", () => {
     expect(DEFAULT_POLICY.maxEventAgeSeconds).toBe(300);
     const d = evaluatePolicy(change, config(), new Date("2025-02-11T09:05:01Z"));
     expect(d).toStrictEqual({
-      action: "ignore",
-      reason: "the event is 301 s old, older than the 300 s limit",
+      action: "leave",
+      rule: "max-event-age",
+      reason:
+        "the event arrived 301 s after the change, later than the 300 s limit: it was not reverted",
     });
+  });
+
+  it("a late event that also lacks a description is left for a person, not auto-denied", () => {
+    const d = evaluatePolicy(
+      addBy(iamUser("alice"), [rule()]),
+      config({ autoDenyWithoutDescription: true }),
+      new Date("2025-02-11T09:10:00Z"),
+    );
+    expect(d.action).toBe("leave");
   });
 
   it("keeps an event exactly at the limit, and one from a clock slightly ahead", () => {
@@ -128,7 +139,10 @@ describe("event age", () => {
       config({ maxEventAgeSeconds: 10 }),
       new Date("2025-02-11T09:00:11Z"),
     );
-    expect(d).toMatchObject({ action: "ignore", reason: expect.stringMatching(/11 s old/) });
+    expect(d).toMatchObject({
+      action: "leave",
+      reason: expect.stringMatching(/arrived 11 s after/),
+    });
   });
 
   it("null turns the check off", () => {
@@ -185,14 +199,14 @@ describe("exempt principals", () => {
     });
   });
 
-  it("an old event from an exempt principal is still ignored as old", () => {
+  it("an old event from an exempt principal is exempt, not left for a person", () => {
     const r = assumed("BreakGlassAdmin", "alice");
     const d = evaluatePolicy(
       addBy(r),
       config({ exemptPrincipals: [BREAK_GLASS] }),
       new Date("2025-02-11T10:00:00Z"),
     );
-    expect(d.action).toBe("ignore");
+    expect(d.action).toBe("exempt");
   });
 });
 

@@ -26,6 +26,7 @@ import { createApplyHandler } from "../../src/handlers/applySecurityGroupChange.
 import { createRevertHandler } from "../../src/handlers/revertSecurityGroup.js";
 import { snsEvent } from "../../src/sandbox/bus.js";
 import { dynamoClients, startDynalite } from "../../src/sandbox/dynamodb.js";
+import { fixtureChange } from "../support/domain-fixtures.js";
 import { fixture, MemoryLog } from "../support/hub-harness.js";
 
 const NOW = new Date("2026-11-23T10:00:30Z");
@@ -292,7 +293,7 @@ describe("revertSecurityGroup", () => {
     expect(published()).toHaveLength(1);
   });
 
-  it("ignores the system's own role, exempt principals and stale events without any AWS call", async () => {
+  it("ignores the system's own role and exempt principals without any AWS call", async () => {
     const own = event("AuthorizeSecurityGroupIngress/assumed-role-sso.json", (d) => {
       const id = d.userIdentity as {
         arn: string;
@@ -307,14 +308,118 @@ describe("revertSecurityGroup", () => {
         d.userIdentity as { sessionContext: { sessionIssuer: { arn: string } } }
       ).sessionContext.sessionIssuer.arn = "arn:aws:iam::111122223333:role/BreakGlassAdmin";
     });
+    expect(await revert()(own)).toBe("ignored");
+    expect(await revert()(exempt)).toBe("exempt");
+    expect(ec2.calls()).toHaveLength(0);
+    expect(sns.calls()).toHaveLength(0);
+  });
+
+  it("a late event is not reverted but still goes to a person, marked as live", async () => {
+    ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [] });
     const stale = event("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json", (d) => {
       d.eventTime = "2026-11-23T09:00:00Z";
     });
-    expect(await revert()(own)).toBe("ignored");
-    expect(await revert()(exempt)).toBe("exempt");
-    expect(await revert()(stale)).toBe("ignored");
-    expect(ec2.calls()).toHaveLength(0);
-    expect(sns.calls()).toHaveLength(0);
+    expect(await revert()(stale)).toBe("revert_failed");
+    expect(writes()).toHaveLength(0);
+    expect(published()[0]?.message).toMatchObject({
+      type: "change",
+      change: { kind: "add" },
+      revertError: {
+        code: "EventTooLate",
+        message: expect.stringMatching(/arrived 3630 s after the change.*not reverted/),
+      },
+    });
+  });
+
+  it("a retry of an event whose first attempt failed is reverted, however late, judged by its first receipt", async () => {
+    const e = event("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json");
+    ec2.on(RevokeSecurityGroupIngressCommand).rejects(
+      Object.assign(new Error("Request limit exceeded."), {
+        name: "RequestLimitExceeded",
+        $fault: "client",
+        $retryable: { throttling: true },
+        $metadata: { httpStatusCode: 503 },
+      }),
+    );
+    await expect(revert()(e)).rejects.toThrow(/Request limit exceeded/);
+    expect(published()).toHaveLength(0);
+
+    ec2.reset();
+    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+    const later = new Date(NOW.getTime() + 2 * 3_600_000);
+    expect(await createRevertHandler(() => ({ ...deps, clock: () => later }))(e)).toBe("reverted");
+    expect(writes()).toHaveLength(1);
+    expect(published()[0]?.message.revertError).toBeUndefined();
+  });
+
+  it("restores a rule revoked by permissions with the description the baseline knows", async () => {
+    const e = event("RevokeSecurityGroupIngress/by-permissions.json", (d) => {
+      // As most real records: the response does not list what was revoked.
+      d.responseElements = { requestId: "x", _return: true };
+    });
+    const groupId = (e.detail.requestParameters as { groupId: string }).groupId;
+    await deps.baselines.replace(
+      groupId,
+      [
+        {
+          direction: "ingress",
+          protocol: "tcp",
+          fromPort: 22,
+          toPort: 22,
+          peer: { kind: "cidrIpv4", cidr: "0.0.0.0/0" },
+          description: "bastion OPS-1",
+          ruleId: "sgr-0bastion00000001",
+        },
+      ],
+      NOW.toISOString(),
+    );
+    ec2.on(AuthorizeSecurityGroupIngressCommand).callsFake(createdRules);
+    expect(await revert()(e)).toBe("reverted");
+    const perms =
+      ec2.commandCalls(AuthorizeSecurityGroupIngressCommand)[0]?.args[0].input.IpPermissions ?? [];
+    expect(perms.flatMap((p) => p.IpRanges ?? [])).toEqual([
+      { CidrIp: "0.0.0.0/0", Description: "bastion OPS-1" },
+    ]);
+    // The baseline swaps the old id for the restored rule's new one.
+    expect((await deps.baselines.get(groupId))?.map((r) => r.ruleId)).toEqual(["sgr-new0"]);
+  });
+
+  it("a group named only by name is looked up (DescribeSecurityGroups by GroupNames) and reverted", async () => {
+    ec2
+      .on(DescribeSecurityGroupsCommand, { GroupNames: ["default"] })
+      .resolves({ SecurityGroups: [{ GroupId: "sg-0default00000001", GroupName: "default" }] });
+    ec2.on(AuthorizeSecurityGroupIngressCommand).callsFake(createdRules);
+    expect(await revert()(event("RevokeSecurityGroupIngress/group-by-name.json"))).toBe("reverted");
+    expect(ec2.commandCalls(DescribeSecurityGroupsCommand)).toHaveLength(1);
+    expect(ec2.commandCalls(AuthorizeSecurityGroupIngressCommand)[0]?.args[0].input.GroupId).toBe(
+      "sg-0default00000001",
+    );
+    expect(published()[0]?.message.change.groupId).toBe("sg-0default00000001");
+  });
+
+  it("an add to a group named by name takes the id from EC2's response: no lookup", async () => {
+    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+    expect(await revert()(event("AuthorizeSecurityGroupIngress/group-by-name.json"))).toBe(
+      "reverted",
+    );
+    expect(describes()).toHaveLength(0);
+    expect(ec2.commandCalls(RevokeSecurityGroupIngressCommand)[0]?.args[0].input.GroupId).toBe(
+      "sg-0f3a9c2b7d1e4a5b6",
+    );
+  });
+
+  it("a group named by name that no longer exists fails with a clear error", async () => {
+    ec2.on(DescribeSecurityGroupsCommand).rejects(
+      Object.assign(new Error("The security group 'default' does not exist"), {
+        name: "InvalidGroup.NotFound",
+        $fault: "client",
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+    await expect(revert()(event("RevokeSecurityGroupIngress/group-by-name.json"))).rejects.toThrow(
+      /named group "default", and the default VPC has no group of that name/,
+    );
+    expect(writes()).toHaveLength(0);
   });
 
   it("governs an SSO user (AssumedRole) like anyone else", async () => {
@@ -346,7 +451,9 @@ describe("applySecurityGroupChange", () => {
     const change = published()[0]?.message.change;
     ec2.reset();
     sns.resetHistory();
-    return JSON.stringify({ type: "apply", requestId: "r-01JD0000000000000000000001", change });
+    counter += 1;
+    const requestId = `r-01JD${String(counter).padStart(22, "0")}`;
+    return JSON.stringify({ type: "apply", requestId, change });
   };
 
   it("applies an approved add with ONE authorize and reports applied", async () => {
@@ -363,7 +470,7 @@ describe("applySecurityGroupChange", () => {
         message: expect.objectContaining({
           type: "result",
           outcome: "applied",
-          requestId: "r-01JD0000000000000000000001",
+          requestId: JSON.parse(message).requestId,
         }),
       },
     ]);
@@ -394,6 +501,86 @@ describe("applySecurityGroupChange", () => {
       },
     });
     expect(ec2.commandCalls(DescribeSecurityGroupsCommand)).toHaveLength(0);
+  });
+
+  it("applies once per request: a redelivered or re-sent approval reports the first result, no EC2 call", async () => {
+    const message = await applyMessage("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json");
+    ec2.on(AuthorizeSecurityGroupIngressCommand).callsFake(createdRules);
+    const handler = createApplyHandler(() => deps);
+    const delivery = snsEvent(
+      "arn:aws:sns:us-east-1:111122223333:applySecurityGroupChange",
+      message,
+    );
+    await handler(delivery);
+    const first = published()[0]?.message;
+    ec2.resetHistory();
+    sns.resetHistory();
+    await handler(delivery);
+    expect(ec2.calls()).toHaveLength(0);
+    expect(published()).toEqual([{ topic: HUB_RESULT, message: first }]);
+    expect(first).toMatchObject({ outcome: "applied" });
+  });
+
+  it("an approved change that was never reverted (late event) makes no EC2 write and is applied", async () => {
+    const message = JSON.parse(
+      await applyMessage("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json"),
+    );
+    message.revertError = { code: "EventTooLate", message: "arrived 3630 s after the change" };
+    ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [] });
+    await createApplyHandler(() => deps)(
+      snsEvent(
+        "arn:aws:sns:us-east-1:111122223333:applySecurityGroupChange",
+        JSON.stringify(message),
+      ),
+    );
+    expect(writes()).toHaveLength(0);
+    // The live group is read into the baseline.
+    expect(ec2.commandCalls(DescribeSecurityGroupRulesCommand)).toHaveLength(1);
+    expect(published()[0]?.message).toMatchObject({ outcome: "applied" });
+  });
+
+  it("a change whose revert stopped part-way is applied tolerating the steps still in place", async () => {
+    const message = JSON.parse(
+      await applyMessage("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json"),
+    );
+    message.revertError = { code: "UnauthorizedOperation", message: "not allowed" };
+    ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [] });
+    ec2.on(AuthorizeSecurityGroupIngressCommand).rejects(
+      Object.assign(new Error("the specified rule already exists"), {
+        name: "InvalidPermission.Duplicate",
+        $fault: "client",
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+    await createApplyHandler(() => deps)(
+      snsEvent(
+        "arn:aws:sns:us-east-1:111122223333:applySecurityGroupChange",
+        JSON.stringify(message),
+      ),
+    );
+    expect(writes()).toHaveLength(1);
+    expect(published()[0]?.message).toMatchObject({ outcome: "applied" });
+  });
+
+  it("a modify the member cannot plan reports failed with BaselineGap instead of throwing", async () => {
+    const change = fixtureChange("ModifySecurityGroupRules/single-rule.json");
+    counter += 1;
+    const message = {
+      type: "apply",
+      requestId: `r-01JE${String(counter).padStart(22, "0")}`,
+      change,
+    };
+    await createApplyHandler(() => deps)(
+      snsEvent(
+        "arn:aws:sns:us-east-1:111122223333:applySecurityGroupChange",
+        JSON.stringify(message),
+      ),
+    );
+    expect(writes()).toHaveLength(0);
+    expect(published()[0]?.message).toMatchObject({
+      outcome: "failed",
+      error: { code: "BaselineGap", message: expect.stringMatching(/lacks sgr-/) },
+    });
   });
 
   it("rejects a malformed apply message (kept by the DLQ) without touching EC2", async () => {

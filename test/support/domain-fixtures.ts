@@ -6,7 +6,12 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Change } from "../../src/domain/change.js";
-import { parseCloudTrailEvent } from "../../src/domain/cloudtrail.js";
+import {
+  GroupNamedOnlyError,
+  type ParseResult,
+  parseCloudTrailEvent,
+  withGroupId,
+} from "../../src/domain/cloudtrail.js";
 
 export type Json = Record<string, unknown>;
 
@@ -41,7 +46,21 @@ export function detailOf(event: Json): Json {
 
 /** The change a fixture parses to; fails the test when the parser ignored it. */
 export function fixtureChange(name: string): Change {
-  const result = parseCloudTrailEvent(loadFixture(name));
+  const result = parseFixture(name);
   if (result.ignored) throw new Error(`${name} was ignored: ${result.reason}`);
   return result.change;
+}
+
+/** The id a member finds for the default VPC's group named "default" in these tests. */
+export const DEFAULT_GROUP_ID = "sg-0d1e2f3a4b5c6d7e8";
+
+/** Parses a fixture as a member would: a group named only by name is looked up (as DEFAULT_GROUP_ID). */
+export function parseFixture(name: string): ParseResult {
+  const event = loadFixture(name);
+  try {
+    return parseCloudTrailEvent(event);
+  } catch (err) {
+    if (!(err instanceof GroupNamedOnlyError)) throw err;
+    return parseCloudTrailEvent(withGroupId(event, DEFAULT_GROUP_ID));
+  }
 }

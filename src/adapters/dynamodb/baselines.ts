@@ -26,6 +26,8 @@ export const META_SK = "meta";
 export const EVENT_PK_PREFIX = "event#";
 export const eventPk = (eventId: string) => `${EVENT_PK_PREFIX}${eventId}`;
 export const EVENT_SK = "event";
+export const applyPk = (requestId: string) => `apply#${requestId}`;
+export const APPLY_SK = "apply";
 
 const KEY_ATTRIBUTES = ["pk", "sk"] as const;
 
@@ -114,8 +116,10 @@ export class DynamoBaselines implements Baselines {
 function fromEventItem(item: Item): ProcessedEvent {
   const event: ProcessedEvent = {
     eventId: String(item.eventId),
-    handledAt: String(item.handledAt),
+    // Entries written before receipts were kept have only handledAt.
+    receivedAt: String(item.receivedAt ?? item.handledAt),
   };
+  if (typeof item.handledAt === "string") event.handledAt = item.handledAt;
   if (typeof item.pending === "string") event.pending = item.pending;
   return event;
 }
@@ -126,21 +130,53 @@ export class DynamoEventLedger implements EventLedger {
     private readonly table: string = BASELINES_TABLE.defaultName,
   ) {}
 
-  async record(entry: ProcessedEvent): Promise<boolean> {
-    const item = withoutUndefined({
-      pk: eventPk(entry.eventId),
-      sk: EVENT_SK,
-      eventId: entry.eventId,
-      pending: entry.pending,
-      handledAt: entry.handledAt,
-      [BASELINES_TABLE.ttlAttribute]: ttlAfter(entry.handledAt, EVENT_RETENTION_DAYS),
-    });
-    return conditional("PutItem", this.table, () =>
+  /** One conditional put; only a retry (the put loses) pays a second read. */
+  async receive(eventId: string, at: string): Promise<ProcessedEvent | undefined> {
+    const first = await conditional("PutItem", this.table, () =>
       this.doc.send(
         new PutCommand({
           TableName: this.table,
-          Item: item,
+          Item: {
+            pk: eventPk(eventId),
+            sk: EVENT_SK,
+            eventId,
+            receivedAt: at,
+            [BASELINES_TABLE.ttlAttribute]: ttlAfter(at, EVENT_RETENTION_DAYS),
+          },
           ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      ),
+    );
+    if (first) return undefined;
+    const seen = await this.get(eventId);
+    if (!seen) throw new NotFoundError(`event ${eventId} was received but its entry is gone`);
+    return seen;
+  }
+
+  /** Sets the outbox message and handledAt, once: a second record for the event writes nothing. */
+  async record(entry: { eventId: string; pending?: string; handledAt: string }): Promise<boolean> {
+    const set = ["handledAt = :handled", "eventId = :id", "#ttl = if_not_exists(#ttl, :ttl)"];
+    const values: Item = {
+      ":handled": entry.handledAt,
+      ":id": entry.eventId,
+      ":ttl": ttlAfter(entry.handledAt, EVENT_RETENTION_DAYS),
+    };
+    if (entry.pending !== undefined) {
+      set.push("#pending = :pending");
+      values[":pending"] = entry.pending;
+    }
+    return conditional("UpdateItem", this.table, () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: eventPk(entry.eventId), sk: EVENT_SK },
+          UpdateExpression: `SET ${set.join(", ")}`,
+          ConditionExpression: "attribute_not_exists(handledAt)",
+          ExpressionAttributeNames: {
+            "#ttl": BASELINES_TABLE.ttlAttribute,
+            ...(entry.pending !== undefined ? { "#pending": "pending" } : {}),
+          },
+          ExpressionAttributeValues: values,
         }),
       ),
     );
@@ -173,6 +209,38 @@ export class DynamoEventLedger implements EventLedger {
       ),
     );
     if (!updated) throw new NotFoundError(`event ${eventId} was never recorded`);
+  }
+
+  async recordApplyResult(requestId: string, result: string, at: string): Promise<boolean> {
+    return conditional("PutItem", this.table, () =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: applyPk(requestId),
+            sk: APPLY_SK,
+            requestId,
+            result,
+            at,
+            [BASELINES_TABLE.ttlAttribute]: ttlAfter(at, EVENT_RETENTION_DAYS),
+          },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      ),
+    );
+  }
+
+  async applyResult(requestId: string): Promise<string | undefined> {
+    const out = await call("GetItem", this.table, () =>
+      this.doc.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: { pk: applyPk(requestId), sk: APPLY_SK },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return typeof out.Item?.result === "string" ? out.Item.result : undefined;
   }
 
   /**

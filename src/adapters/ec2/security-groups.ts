@@ -92,6 +92,27 @@ export class Ec2SecurityGroups implements SecurityGroups {
     }
   }
 
+  /** DescribeSecurityGroups by GroupNames: EC2 resolves it in the default VPC, as it did the call. */
+  async findGroupByName(groupName: string): Promise<GroupInfo | undefined> {
+    try {
+      const out = await this.client.send(
+        new DescribeSecurityGroupsCommand({ GroupNames: [groupName] }),
+      );
+      const group = out.SecurityGroups?.find((g) => g.GroupName === groupName && g.GroupId);
+      if (!group?.GroupId) return undefined;
+      return withOptional<GroupInfo>(
+        { groupId: group.GroupId },
+        { groupName: group.GroupName, vpcId: group.VpcId },
+      );
+    } catch (e) {
+      const error = translateError(e);
+      if (error instanceof SecurityGroupApiError && error.code === "InvalidGroup.NotFound") {
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
   async describeGroup(groupId: string): Promise<GroupInfo | undefined> {
     try {
       const out = await this.client.send(
