@@ -30,7 +30,7 @@ import {
 } from "../domain/slack/index.js";
 import { ConflictError } from "../ports/errors.js";
 import type { Log } from "../ports/log.js";
-import type { Notifier, SlackUser } from "../ports/notifier.js";
+import type { Notifier } from "../ports/notifier.js";
 import type { Publisher } from "../ports/publisher.js";
 import type { RequestStore } from "../ports/requests.js";
 
@@ -58,6 +58,24 @@ const HOUR_MS = 3_600_000;
 
 /** How long a click may wait for the Slack message updates before answering Slack. */
 export const SLACK_UPDATE_BUDGET_MS = 1_500;
+
+/**
+ * How long a click waits for users.info / usergroups.users.list. Slack wants the whole answer
+ * within 3 s, so a lookup that is slower is a refusal ("try again"), never a guess.
+ */
+export const SLACK_LOOKUP_BUDGET_MS = 1_000;
+
+/** `work`'s result, or a rejection naming `what` once `ms` have passed. */
+function lookup<T>(work: Promise<T>, what: string, ms = SLACK_LOOKUP_BUDGET_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} gave no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+const reason = (r: PromiseRejectedResult): string =>
+  r.reason instanceof Error ? r.reason.message : String(r.reason);
 
 /** Waits for `work` at most `ms`; the work goes on (or is dropped by Lambda) after that. */
 function withinBudget(work: Promise<unknown>, ms: number): Promise<void> {
@@ -143,7 +161,8 @@ export async function storeRequest(deps: HubDeps, message: ChangeMessage): Promi
     change,
     now: now.toISOString(),
     expiresAt: new Date(now.getTime() + deps.config.expiryHours * HOUR_MS).toISOString(),
-    accountAlias: message.accountAlias ?? deps.config.accountAliases[change.account],
+    // The hub's own config names the account first: a member's message cannot relabel it.
+    accountAlias: deps.config.accountAliases[change.account] ?? message.accountAlias,
     groupName: message.groupName,
     revertError: message.revertError,
     policy: message.policy,
@@ -219,6 +238,8 @@ export interface ClickResult {
     | "already_decided"
     | "not_approver"
     | "self_approval"
+    /** Slack could not say in time whether the user may approve, or who they are: refused. */
+    | "lookup_failed"
     | "unknown_request"
     | "bad_request"
     | "ssl_check";
@@ -278,13 +299,37 @@ export async function handleInteraction(deps: HubDeps, rawBody: string): Promise
       );
 
   const approve = action.action_id === APPROVE_ACTION_ID;
-  if (!(await mayDecide(deps, user))) {
+  // Both lookups at once, each within its budget. Either failing refuses the click: an approver
+  // who cannot be told from their own requester must not slip through.
+  const [allowed, who] = await Promise.allSettled([
+    lookup(mayDecide(deps, user), "Slack's user group list"),
+    approve ? lookup(deps.notifier.userInfo(user), "Slack's users.info") : undefined,
+  ]);
+  if (allowed.status === "rejected") {
+    deps.log.warn("could not check the approver", { requestId, user, error: reason(allowed) });
+    await tell(
+      `Could not check with Slack whether you may approve (${reason(allowed)}); nothing was changed. Please try again.`,
+    );
+    return { response: ok(), outcome: "lookup_failed", requestId };
+  }
+  if (!allowed.value) {
     await tell("You are not an approver for security group changes; nothing was changed.");
     return { response: ok(), outcome: "not_approver", requestId };
   }
   if (approve) {
-    const who = await deps.notifier.userInfo(user).catch((): SlackUser => ({ id: user }));
-    if (isSelf(request.change.requester, who)) {
+    const known = who.status === "fulfilled" ? who.value : undefined;
+    if (!known?.email) {
+      const why =
+        who.status === "rejected"
+          ? reason(who)
+          : "Slack gave no email for you; the app needs the users:read.email scope";
+      deps.log.warn("could not tell the approver from the requester", { requestId, user, why });
+      await tell(
+        `Could not check with Slack who you are (${why}), so this cannot be told apart from approving your own change; nothing was changed. Please try again.`,
+      );
+      return { response: ok(), outcome: "lookup_failed", requestId };
+    }
+    if (isSelf(request.change.requester, known)) {
       await tell("You made this change, so someone else must approve it; nothing was changed.");
       return { response: ok(), outcome: "self_approval", requestId };
     }

@@ -156,6 +156,24 @@ describe("SlackNotifier", () => {
     expect(error.code).toBe("no_such_subteam");
   });
 
+  it("reuses a user group's members for a minute, and does not keep a failure", async () => {
+    const n = notifier();
+    const before = api.state.calls("usergroups.users.list").length;
+    await n.userGroupMembers("S0APPROVERS");
+    await n.userGroupMembers("S0APPROVERS");
+    expect(api.state.calls("usergroups.users.list").length - before).toBe(1);
+
+    const fresh = notifier({ groupCacheMs: 0 });
+    await fresh.userGroupMembers("S0APPROVERS");
+    await fresh.userGroupMembers("S0APPROVERS");
+    expect(api.state.calls("usergroups.users.list").length - before).toBe(3);
+
+    const flaky = notifier({ retries: 0 });
+    api.failNext("usergroups.users.list", { status: 500, times: 1 });
+    await expect(flaky.userGroupMembers("S0APPROVERS")).rejects.toThrow();
+    expect(await flaky.userGroupMembers("S0APPROVERS")).toEqual(["U0BOB", "U0CAROL"]);
+  });
+
   it("retries an HTTP 500 and then succeeds", async () => {
     api.failNext("chat.postMessage", { status: 500, times: 1 });
     const before = api.state.calls("chat.postMessage").length;

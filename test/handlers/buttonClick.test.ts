@@ -151,7 +151,7 @@ describe("buttonClick: Slack's 3 s", () => {
     const stored = await hub.deps.requests.get(request.requestId);
     const approval = hub.slack.state.message("C0APPROVAL", stored?.slack?.approval?.ts ?? "");
     expect(JSON.stringify(approval?.blocks)).toContain('"type":"actions"');
-    expect(elapsed).toBeLessThan(4_500);
+    expect(elapsed).toBeLessThan(3_000);
     expect(stored?.status).toBe("approved");
     expect(hub.publisher.messages.length).toBe(before + 1);
   });
@@ -229,6 +229,51 @@ describe("buttonClick: who may decide, and only once", () => {
     // Another approver may.
     await click(signed(clickBody("U0CAROL", "approve", request.requestId)));
     expect((await hub.deps.requests.get(request.requestId))?.status).toBe("approved");
+  });
+
+  it("refuses an approval when Slack's users.info fails: self-approval could not be ruled out", async () => {
+    const request = await aliceRequest();
+    hub.slack.failNext("users.info", { status: 500 });
+    const res = await click(signed(clickBody("U0BOB", "approve", request.requestId)));
+    expect(res.statusCode).toBe(200);
+    expect((await hub.deps.requests.get(request.requestId))?.status).toBe("pending");
+    expect(ephemeralsFor("U0BOB").at(-1)).toMatch(/Could not check with Slack who you are/);
+    // A deny needs no identity check.
+    await click(signed(clickBody("U0BOB", "deny", request.requestId)));
+    expect((await hub.deps.requests.get(request.requestId))?.status).toBe("denied");
+  });
+
+  it("refuses an approval, well within Slack's 3 s, when users.info stalls", async () => {
+    const request = await aliceRequest();
+    hub.slack.failNext("users.info", { delayMs: 5_000 });
+    const started = performance.now();
+    const res = await click(signed(clickBody("U0BOB", "approve", request.requestId)));
+    const elapsed = performance.now() - started;
+    hub.slack.clearFaults();
+    expect(res.statusCode).toBe(200);
+    expect(elapsed).toBeLessThan(2_500);
+    expect((await hub.deps.requests.get(request.requestId))?.status).toBe("pending");
+    expect(ephemeralsFor("U0BOB").at(-1)).toMatch(/Could not check with Slack who you are/);
+  });
+
+  it("an approver by user group may decide; a failing group lookup refuses, it does not guess", async () => {
+    const config = hub.deps.config;
+    hub.deps.config = { ...config, approverUserIds: [], approverUserGroup: "S0APPROVERS" };
+    try {
+      const refused = await aliceRequest();
+      hub.slack.failNext("usergroups.users.list", { status: 500 });
+      await click(signed(clickBody("U0CAROL", "approve", refused.requestId)));
+      expect((await hub.deps.requests.get(refused.requestId))?.status).toBe("pending");
+      expect(ephemeralsFor("U0CAROL").at(-1)).toMatch(/whether you may approve/);
+
+      const request = await aliceRequest();
+      await click(signed(clickBody("U0MALLORY", "approve", request.requestId)));
+      expect((await hub.deps.requests.get(request.requestId))?.status).toBe("pending");
+      await click(signed(clickBody("U0CAROL", "approve", request.requestId)));
+      expect((await hub.deps.requests.get(request.requestId))?.status).toBe("approved");
+    } finally {
+      hub.deps.config = config;
+    }
   });
 
   it("a second click gets 'already approved by' and changes nothing", async () => {

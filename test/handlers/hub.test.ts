@@ -56,6 +56,13 @@ describe("storeSecurityGroupRequest", () => {
     ).toBeDefined();
   });
 
+  it("names the account by the hub's own config, whatever alias the member's message claims", async () => {
+    const message = changeMessage({ accountAlias: "sandbox-not-prod" });
+    await store()(snsEvent(TOPIC, JSON.stringify(message)));
+    const stored = await hub.deps.requests.get(hub.deps.requestIdFor(message.change));
+    expect(stored?.accountAlias).toBe("prod-payments");
+  });
+
   it("a redelivered message creates no second request and posts nothing twice", async () => {
     const message = changeMessage();
     const before = messagesIn("C0APPROVAL").length;

@@ -36,6 +36,8 @@ export interface SlackNotifierOptions {
    * never after a 429). A number keeps the default back-off; default 2.
    */
   retries?: number | RetryOptions;
+  /** How long a user group's member list is reused, in milliseconds. Default 60 000; 0 = never. */
+  groupCacheMs?: number;
   /** Defaults to the SDK's console logger at WARN. */
   logger?: Logger;
   logLevel?: LogLevel;
@@ -55,9 +57,13 @@ function retryConfig(retries: number): RetryOptions {
 
 export class SlackNotifier implements Notifier {
   private readonly client: WebClient;
+  private readonly groupCacheMs: number;
+  /** Member lists by user group: a click checks the approver group without a Slack round trip. */
+  private readonly groups = new Map<string, { until: number; members: Promise<string[]> }>();
 
   constructor(options: SlackNotifierOptions) {
     const retries = options.retries ?? DEFAULT_RETRIES;
+    this.groupCacheMs = options.groupCacheMs ?? 60_000;
     let slackApiUrl = options.slackApiUrl ?? SLACK_API_URL;
     if (!slackApiUrl.endsWith("/")) slackApiUrl += "/";
     this.client = new WebClient(options.token, {
@@ -125,11 +131,19 @@ export class SlackNotifier implements Notifier {
     return { id: user.id, ...(name ? { name } : {}), ...(email ? { email } : {}) };
   }
 
-  async userGroupMembers(groupId: string): Promise<string[]> {
-    const result = await this.call("usergroups.users.list", () =>
+  /** Cached for `groupCacheMs`; a failed call is not cached. */
+  userGroupMembers(groupId: string): Promise<string[]> {
+    const now = Date.now();
+    const cached = this.groups.get(groupId);
+    if (cached && cached.until > now) return cached.members;
+    const members = this.call("usergroups.users.list", () =>
       this.client.usergroups.users.list({ usergroup: groupId }),
-    );
-    return result.users ?? [];
+    ).then((result) => result.users ?? []);
+    if (this.groupCacheMs > 0) {
+      this.groups.set(groupId, { until: now + this.groupCacheMs, members });
+      members.catch(() => this.groups.delete(groupId));
+    }
+    return members;
   }
 
   private async call<T>(method: string, fn: () => Promise<T>): Promise<T> {
