@@ -2,15 +2,16 @@
  * SNS -> Lambda: each record's Message is parsed and handed to the use case. A message that does
  * not parse throws, so Lambda's retries end in the dead-letter queue: kept, and alarmed on.
  */
-import type { SNSEvent } from "aws-lambda";
+import type { Context, SNSEvent } from "aws-lambda";
 import type { Log } from "../ports/log.js";
+import { withLambdaContext } from "./logging.js";
 
 export function forEachMessage<T, D extends { log: Log }>(
   getDeps: () => D | Promise<D>,
   parse: (raw: string) => T,
   work: (deps: D, message: T) => Promise<unknown>,
-): (event: SNSEvent) => Promise<void> {
-  return async (event) => {
+): (event: SNSEvent, context?: Context) => Promise<void> {
+  return withLambdaContext(async (event: SNSEvent) => {
     const deps = await getDeps();
     for (const record of event.Records) {
       const raw = record.Sns.Message;
@@ -27,5 +28,5 @@ export function forEachMessage<T, D extends { log: Log }>(
       }
       await work(deps, message);
     }
-  };
+  });
 }

@@ -1,4 +1,8 @@
+import { randomUUID } from "node:crypto";
+import type { Context } from "aws-lambda";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { createApplyHandler } from "../../src/handlers/applySecurityGroupChange.js";
+import { createButtonClickHandler } from "../../src/handlers/buttonClick.js";
 import {
   ConfigError,
   hubConfigSchema,
@@ -6,7 +10,13 @@ import {
   memberApplyTopicArn,
   memberConfigSchema,
 } from "../../src/handlers/config.js";
+import { createDenyHandler } from "../../src/handlers/denySecurityGroupChange.js";
+import { createResultHandler } from "../../src/handlers/errorHandlerSecurityGroupChange.js";
+import { createExpireHandler } from "../../src/handlers/expireRequests.js";
 import { log, logger } from "../../src/handlers/logging.js";
+import { createRevertHandler } from "../../src/handlers/revertSecurityGroup.js";
+import { createStoreHandler } from "../../src/handlers/storeSecurityGroupRequest.js";
+import { createSweepHandler } from "../../src/handlers/sweepBaseline.js";
 
 const member = {
   BASELINE_TABLE: "securityGroupBaselines",
@@ -93,5 +103,65 @@ describe("logging", () => {
       function_request_id: "c6af9ac6-7b61-11e6-9a41-93e812345678",
       requestId: "r-01JD0000000000000000000001",
     });
+  });
+});
+
+describe("every handler logs with its invocation's request id", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  const context = (awsRequestId: string): Context => ({
+    awsRequestId,
+    functionName: "f",
+    functionVersion: "$LATEST",
+    invokedFunctionArn: "arn:aws:lambda:us-east-1:999988887777:function:f",
+    memoryLimitInMB: "256",
+    logGroupName: "/aws/lambda/f",
+    logStreamName: "s",
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => 1000,
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  });
+  // Deps that log one line and stop: what matters is that the context was added first.
+  const stopping = () => {
+    log.info("deps requested");
+    throw new Error("stop here");
+  };
+  const sns = { Records: [] };
+  const handlers: [string, (id: string) => Promise<unknown>][] = [
+    ["revertSecurityGroup", (id) => createRevertHandler(stopping)({}, context(id))],
+    ["applySecurityGroupChange", (id) => createApplyHandler(stopping)(sns, context(id))],
+    ["sweepBaseline", (id) => createSweepHandler(stopping)(undefined, context(id))],
+    ["storeSecurityGroupRequest", (id) => createStoreHandler(stopping)(sns, context(id))],
+    ["denySecurityGroupChange", (id) => createDenyHandler(stopping)(sns, context(id))],
+    ["errorHandlerSecurityGroupChange", (id) => createResultHandler(stopping)(sns, context(id))],
+    ["expireRequests", (id) => createExpireHandler(stopping)(undefined, context(id))],
+    [
+      "buttonClick",
+      (id) =>
+        createButtonClickHandler({ hub: stopping, signingSecret: async () => stopping() })(
+          { body: "", headers: {}, isBase64Encoded: false },
+          context(id),
+        ),
+    ],
+  ];
+
+  it.each(handlers)("%s", async (_name, invoke) => {
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const id = randomUUID();
+    await invoke(id).catch(() => undefined);
+    const logged = lines
+      .join("")
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    expect(logged.length).toBeGreaterThan(0);
+    for (const line of logged) expect(line.function_request_id).toBe(id);
   });
 });
