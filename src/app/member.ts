@@ -22,6 +22,7 @@ import { applyPlan, type Ec2Operation, revertPlan } from "../domain/plan.js";
 import { evaluatePolicy, type PolicyConfig } from "../domain/policy.js";
 import type { ApplyError } from "../domain/request.js";
 import type { Rule } from "../domain/rule.js";
+import { LATE_EVENT_CODE } from "../domain/slack/messages.js";
 import type { Baselines, EventLedger } from "../ports/baselines.js";
 import { OUTCOME_ERROR_CODES, SecurityGroupApiError } from "../ports/errors.js";
 import type { Log } from "../ports/log.js";
@@ -191,7 +192,7 @@ export async function revertChange(deps: MemberDeps, event: unknown): Promise<Re
     performed = {
       done: [],
       resync: true,
-      error: { code: "EventTooLate", message: decision.reason },
+      error: { code: LATE_EVENT_CODE, message: decision.reason },
     };
   } else {
     try {
@@ -251,7 +252,7 @@ function applyCalls(message: ApplyMessage): { ops: Ec2Operation[]; tolerateDone:
 }
 
 /** Revert errors that mean no revert call was made: the change stands whole. */
-const NOTHING_REVERTED = new Set(["EventTooLate", "BaselineGap"]);
+const NOTHING_REVERTED = new Set([LATE_EVENT_CODE, "BaselineGap"]);
 
 /**
  * applySecurityGroupChange: make an approved change again and report the result to the hub.

@@ -474,6 +474,18 @@ describe("outcome messages", () => {
     );
   });
 
+  it("says when a change was left in place because its event came late", () => {
+    const late = {
+      ...start,
+      revertError: { code: "EventTooLate", message: "the event arrived 412 s after the change" },
+    };
+    const text = allText(requestMessage(late, "approval"));
+    expect(text).toContain("Not reverted: its event arrived late (the change is live)");
+    expect(text).toContain("the event arrived 412 s after the change");
+    expect(text).toContain("the rule must then be removed by hand");
+    expect(requestMessage(late, "approval").blocks.some(isActions)).toBe(true);
+  });
+
   it("alreadyDecidedText names who decided and when", () => {
     expect(alreadyDecidedText(approved)).toMatch(
       /^This request was already approved by <@U0BOB> at <!date\^\d+\^\{date_num\} \{time_secs\}\|2024-11-23 10:41:00 UTC>; it is being applied\.$/,

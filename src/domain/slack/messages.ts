@@ -156,9 +156,12 @@ function statusView(request: ApprovalRequest, channel: ChannelKind): StatusView 
             ? "Security group change needs approval"
             : "Security group change awaiting approval",
         emoji: request.revertError ? ":warning:" : ":hourglass_flowing_sand:",
-        headline: request.revertError
-          ? "Could not be reverted (the change is live); waiting for approval"
-          : "Reverted; waiting for approval",
+        headline:
+          request.revertError?.code === LATE_EVENT_CODE
+            ? "Not reverted: its event arrived late (the change is live); waiting for approval"
+            : request.revertError
+              ? "Could not be reverted (the change is live); waiting for approval"
+              : "Reverted; waiting for approval",
         detail: `Expires ${slackDate(request.expiresAt)}`,
         short: channel === "approval" ? "Approval needed" : "Awaiting approval",
       };
@@ -293,9 +296,17 @@ function riskText(request: ApprovalRequest, risk: ChangeRisk): string {
   return `*Risk*\n${lines.join("\n")}`;
 }
 
+/** The member's revertError code for an event too late to revert alone (the max-event-age rule). */
+export const LATE_EVENT_CODE = "EventTooLate";
+
 function revertWarning(request: ApprovalRequest): SectionBlock | undefined {
   const e = request.revertError;
   if (!e) return undefined;
+  if (e.code === LATE_EVENT_CODE) {
+    return section(
+      `:warning: *Not reverted, and still in place*: ${mrkdwnText(e.message, MAX_ERROR)}. Approve keeps it; Deny records the refusal, and the rule must then be removed by hand.`,
+    );
+  }
   return section(
     `:warning: *The change could not be reverted and is still in place*: ${mrkdwnText(e.code, 100)}: ${mrkdwnText(e.message, MAX_ERROR)}`,
   );
