@@ -10,10 +10,15 @@
  * such as `blocks` JSON-stringified inside the form). Any non-empty bearer token is accepted, or a
  * `token` parameter; none gives `invalid_auth`. `failNext` injects HTTP errors, delays and Slack
  * errors. State keeps the latest version of each message with its earlier versions, and the
- * ephemerals; `state.subscribe` reports every change (the sandbox page pushes them live).
+ * ephemerals; `state.subscribe` reports every change (the sandbox page pushes them live). With
+ * `persistFile`, messages and ephemerals outlive the process: loaded at start, and the file is
+ * rewritten atomically (a temporary file renamed over it) shortly after each change and on stop.
  */
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { dirname } from "node:path";
+import { z } from "zod";
 
 export interface SlackUserSeed {
   id: string;
@@ -118,7 +123,50 @@ export interface StartSlackApiOptions {
   maxMessages?: number;
   /** For ts values and times. Default Date.now. */
   now?: () => number;
+  /**
+   * Keep messages and ephemerals in this JSON file: read at start (absent = empty), rewritten
+   * atomically PERSIST_DELAY_MS after a change and on stop. API calls are not kept.
+   */
+  persistFile?: string;
+  /** A failed write of persistFile. Default: one line on stderr. */
+  onPersistError?: (error: unknown) => void;
 }
+
+/** What persistFile holds. */
+export interface SlackApiSnapshot {
+  version: 1;
+  messages: StoredMessage[];
+  ephemerals: StoredEphemeral[];
+}
+
+const versionSchema = z.object({ text: z.string(), blocks: z.array(z.unknown()), at: z.string() });
+const snapshotSchema = z.object({
+  version: z.literal(1),
+  messages: z.array(
+    z.object({
+      channel: z.string(),
+      ts: z.string().regex(/^\d+\.\d{6}$/),
+      text: z.string(),
+      blocks: z.array(z.unknown()),
+      versions: z.array(versionSchema),
+      postedAt: z.string(),
+      updatedAt: z.string().optional(),
+    }),
+  ),
+  ephemerals: z.array(
+    z.object({
+      channel: z.string(),
+      user: z.string(),
+      text: z.string(),
+      blocks: z.array(z.unknown()).optional(),
+      messageTs: z.string().regex(/^\d+\.\d{6}$/),
+      at: z.string(),
+    }),
+  ),
+});
+
+/** Writes to persistFile wait this long, so a burst of changes is one write. */
+export const PERSIST_DELAY_MS = 50;
 
 export interface SlackApi {
   /** Base URL ending with "/api/", for WebClient's slackApiUrl. */
@@ -231,6 +279,40 @@ export class SlackApiState {
     this.emit({ type: "cleared" });
   }
 
+  /** Messages and ephemerals, as persistFile keeps them. */
+  snapshot(): SlackApiSnapshot {
+    return {
+      version: 1,
+      messages: structuredClone([...this.messageMap.values()]),
+      ephemerals: structuredClone(this.ephemeralList),
+    };
+  }
+
+  /** Replaces messages and ephemerals with a snapshot's; new ts values follow the restored ones. */
+  restore(snapshot: SlackApiSnapshot): void {
+    this.messageMap.clear();
+    this.ephemeralList.length = 0;
+    for (const message of snapshot.messages)
+      this.messageMap.set(key(message.channel, message.ts), structuredClone(message));
+    this.ephemeralList.push(...structuredClone(snapshot.ephemerals));
+    for (const oldest of this.messageMap.keys()) {
+      if (this.messageMap.size <= this.maxMessages) break;
+      this.messageMap.delete(oldest);
+    }
+    this.ephemeralList.splice(0, Math.max(0, this.ephemeralList.length - this.maxMessages));
+    for (const ts of [
+      ...snapshot.messages.map((m) => m.ts),
+      ...snapshot.ephemerals.map((e) => e.messageTs),
+    ]) {
+      const [sec, micro] = ts.split(".").map(Number) as [number, number];
+      if (sec > this.lastSec || (sec === this.lastSec && micro > this.lastMicro)) {
+        this.lastSec = sec;
+        this.lastMicro = micro;
+      }
+    }
+    this.emit({ type: "cleared" });
+  }
+
   channelExists(channel: string): boolean {
     return this.channelSet === undefined || this.channelSet.has(channel);
   }
@@ -331,6 +413,9 @@ export class SlackApiState {
 /** Starts the fake on loopback. */
 export async function startSlackApi(options: StartSlackApiOptions = {}): Promise<SlackApi> {
   const state = new SlackApiState(options);
+  const persistence = options.persistFile
+    ? await persist(state, options.persistFile, options.onPersistError)
+    : undefined;
   const faults = new Map<string, (SlackApiFault & { times: number })[]>();
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
@@ -509,13 +594,18 @@ export async function startSlackApi(options: StartSlackApiOptions = {}): Promise
     return channel;
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    persistence?.detach();
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
 
@@ -543,6 +633,81 @@ export async function startSlackApi(options: StartSlackApiOptions = {}): Promise
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await persistence?.flush();
+      persistence?.detach();
+    },
+  };
+}
+
+/**
+ * Loads `file` into `state` (a missing file is an empty state; an unreadable one an error that
+ * says so) and keeps the file in step with the state from then on.
+ */
+async function persist(
+  state: SlackApiState,
+  file: string,
+  onError: (error: unknown) => void = (error) =>
+    console.error(`slack-api: could not write ${file}: ${String(error)}`),
+): Promise<{ flush(): Promise<void>; detach(): void }> {
+  let text: string | undefined;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  if (text !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      throw new Error(`${file} is not JSON (${String(error)}): remove it to start empty`);
+    }
+    const result = snapshotSchema.safeParse(parsed);
+    if (!result.success) {
+      throw new Error(
+        `${file} is not a Slack fake state (${result.error.issues[0]?.message}): remove it to start empty`,
+      );
+    }
+    state.restore(result.data);
+  }
+  await mkdir(dirname(file), { recursive: true });
+
+  const temp = `${file}.${process.pid}.tmp`;
+  let timer: NodeJS.Timeout | undefined;
+  let dirty = false;
+  let writing: Promise<void> = Promise.resolve();
+  const write = (): Promise<void> => {
+    writing = writing.then(async () => {
+      if (!dirty) return;
+      dirty = false;
+      try {
+        await writeFile(temp, JSON.stringify(state.snapshot()));
+        await rename(temp, file);
+      } catch (error) {
+        onError(error);
+      }
+    });
+    return writing;
+  };
+  const unsubscribe = state.subscribe((event) => {
+    if (event.type === "api_call") return;
+    dirty = true;
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      void write();
+    }, PERSIST_DELAY_MS);
+    timer.unref();
+  });
+  return {
+    flush() {
+      clearTimeout(timer);
+      timer = undefined;
+      return write();
+    },
+    detach() {
+      clearTimeout(timer);
+      timer = undefined;
+      unsubscribe();
     },
   };
 }
