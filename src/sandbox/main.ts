@@ -1,11 +1,14 @@
 /**
  * `npm start`: the whole product on this machine, no AWS account and no Slack workspace.
  *
- *   npm start               keep DynamoDB data in .sandbox/ between runs
+ *   npm start               keep DynamoDB data and Slack messages in .sandbox/ between runs
  *   npm start -- --fresh    start empty
  *
+ * EC2 (moto) keeps nothing between runs: its groups are made again at each start.
  * Ports: SANDBOX_PORT (page, 3000), EC2_PORT (EC2 endpoint, 4566), SLACK_API_PORT (loopback
- * Slack Web API, 4567). SLACK_SIGNING_SECRET signs the page's button clicks.
+ * Slack Web API, 4567), DYNAMODB_PORT (dynalite, 4568); 0 picks a free port.
+ * Schedules: SANDBOX_EXPIRE_INTERVAL_SECONDS (expireRequests, 60), SANDBOX_SWEEP_INTERVAL_SECONDS
+ * (baseline sweep, 3600); 0 turns one off. SLACK_SIGNING_SECRET signs the page's button clicks.
  */
 import { rm } from "node:fs/promises";
 import { parseArgs } from "node:util";
@@ -29,11 +32,23 @@ const port = (name: string, fallback: number) => {
   }
   return n;
 };
+const seconds = (name: string, fallback: number) => {
+  const raw = process.env[name];
+  const n = raw === undefined || raw === "" ? fallback : Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n > 2_000_000) {
+    console.error(`${name} must be a number of seconds (0 = never), got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return n;
+};
 const PAGE_PORT = port("SANDBOX_PORT", 3000);
 const EC2_PORT = port("EC2_PORT", 4566);
 const SLACK_API_PORT = port("SLACK_API_PORT", 4567);
+const DYNAMODB_PORT = port("DYNAMODB_PORT", 4568);
+const EXPIRE_EVERY_S = seconds("SANDBOX_EXPIRE_INTERVAL_SECONDS", 60);
+const SWEEP_EVERY_S = seconds("SANDBOX_SWEEP_INTERVAL_SECONDS", 3600);
 const SIGNING_SECRET = process.env.SLACK_SIGNING_SECRET || "sandbox-signing-secret";
-const DATA_DIR = ".sandbox/dynamodb";
+const DATA_DIR = ".sandbox";
 
 const started = performance.now();
 const time = () => new Date().toLocaleTimeString("en-GB");
@@ -60,6 +75,17 @@ function flowLine(message: string, a: Record<string, unknown> = {}): string | un
       return `request ${a.requestId} applied`;
     case "request failed":
       return `request ${a.requestId} failed: ${JSON.stringify(a.error)}`;
+    case "event not delivered":
+      return `${a.reason}: ${a.eventName} event not delivered`;
+    case "scheduled run":
+      return a.job === "sweepBaseline"
+        ? `baseline sweep: ${a.groups} groups, ${a.rules} rules${a.republished ? `, ${a.republished} unsent change(s) sent to the hub` : ""}`
+        : `expireRequests: ${[
+            (a.expired as string[]).length ? `expired ${(a.expired as string[]).join(", ")}` : "",
+            (a.resent as string[]).length ? `sent again ${(a.resent as string[]).join(", ")}` : "",
+          ]
+            .filter(Boolean)
+            .join("; ")}`;
     case "interaction":
       return a.outcome === "approved" || a.outcome === "denied"
         ? undefined
@@ -140,15 +166,21 @@ async function seed(ec2Endpoint: string): Promise<{ id: string; name: string }[]
   return made;
 }
 
+const every = (s: number) => (s > 0 ? `every ${s} s` : "off");
+
 async function main(): Promise<void> {
   if (values.fresh) await rm(".sandbox", { recursive: true, force: true });
   const stack = await startLocalStack({
     dataDir: DATA_DIR,
     ec2Port: EC2_PORT,
+    dynamoPort: DYNAMODB_PORT,
     slackApiPort: SLACK_API_PORT,
     signingSecret: SIGNING_SECRET,
     log: consoleLog,
+    schedule: { expireEveryMs: EXPIRE_EVERY_S * 1000, sweepEveryMs: SWEEP_EVERY_S * 1000 },
   });
+  // moto is in memory: the groups are made again, and the baseline swept again (the stack swept
+  // at start; this takes in the new groups and sends the hub any change it has not had).
   const groups = await seed(stack.ec2Endpoint);
   await stack.sweep();
   const server = await startSandboxServer({ stack, port: PAGE_PORT });
@@ -163,7 +195,11 @@ secgroup-approval sandbox is up in ${((performance.now() - started) / 1000).toFi
   Posted messages (JSON)      ${server.url}/sandbox/slack/messages
   EC2 endpoint (moto, proxied) ${stack.ec2Endpoint}
   Slack Web API (loopback)    ${stack.slack.url}
-  DynamoDB (dynalite)         ${stack.dynamoEndpoint}   data in ${values.fresh ? `${DATA_DIR} (started empty)` : DATA_DIR}
+  DynamoDB (dynalite)         ${stack.dynamoEndpoint}
+
+  State: DynamoDB and Slack messages kept in ${DATA_DIR}/${values.fresh ? " (started empty)" : ` (${stack.slack.state.messages().length} messages restored; --fresh starts empty)`}
+  EC2 state starts fresh each run (moto keeps nothing): earlier requests name groups that are gone.
+  Schedules: expireRequests ${every(EXPIRE_EVERY_S)}, baseline sweep ${every(SWEEP_EVERY_S)}
 
   Account ${SANDBOX.account} (${SANDBOX.accountAlias}), region ${SANDBOX.region}
   Groups: ${groups.map((g) => `${g.name} ${g.id}`).join(", ")}

@@ -1,10 +1,14 @@
 /**
  * The whole system on one machine: dynalite for DynamoDB, moto server behind our CloudTrail
  * proxy for EC2, a loopback Slack Web API, and in-process EventBridge/SNS routing that wires the
- * real handlers exactly as the CDK app does (single-account mode). Used by `npm start`, the
- * end-to-end tests and the benchmarks.
+ * real handlers exactly as the CDK app does (single-account mode, one member in SANDBOX.region:
+ * as an EventBridge rule sees only its own region, events of other regions reach no member).
+ * The schedules (expireRequests, the baseline sweep) run on timers when asked. Used by
+ * `npm start`, the end-to-end tests and the benchmarks.
  */
+import { randomUUID } from "node:crypto";
 import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import type { APIGatewayProxyResult } from "aws-lambda";
 import {
   DynamoBaselines,
@@ -18,7 +22,7 @@ import { requestIdFor } from "../adapters/ids.js";
 import { SlackNotifier } from "../adapters/slack/notifier.js";
 import { signSlackRequest } from "../adapters/slack/verify.js";
 import type { HubDeps } from "../app/hub.js";
-import type { MemberDeps } from "../app/member.js";
+import type { MemberDeps, SweepResult } from "../app/member.js";
 import { matchesGovernedPattern } from "../domain/cloudtrail.js";
 import { createApplyHandler } from "../handlers/applySecurityGroupChange.js";
 import { createButtonClickHandler } from "../handlers/buttonClick.js";
@@ -33,6 +37,7 @@ import { Deliveries, LocalSns } from "./bus.js";
 import { dynamoClients, startDynalite } from "./dynamodb.js";
 import { defaultIdentities, startEc2Proxy } from "./ec2-proxy.js";
 import { startMoto } from "./moto.js";
+import { type Schedules, startSchedules } from "./schedule.js";
 import { type SlackApi, startSlackApi } from "./slack-api.js";
 
 export const SANDBOX = {
@@ -58,10 +63,15 @@ export const TOPICS = {
 } as const;
 
 export interface LocalStackOptions {
-  /** Keep DynamoDB data in this folder (LevelDB); in memory when absent. */
+  /**
+   * Keep state in this folder between runs: DynamoDB in dynamodb/ (LevelDB), the Slack fake's
+   * messages in slack.json. In memory when absent. EC2 (moto) always starts empty.
+   */
   dataDir?: string;
   /** Port of the EC2 endpoint (the proxy); 0 = any free port. */
   ec2Port?: number;
+  /** Port of DynamoDB (dynalite); 0 or absent = any free port. */
+  dynamoPort?: number;
   /** Port of the loopback Slack Web API; 0 = any free port. */
   slackApiPort?: number;
   signingSecret: string;
@@ -71,6 +81,11 @@ export interface LocalStackOptions {
   log: Log;
   /** Pause before each SNS/EventBridge retry; default Lambda-like (fast in tests). */
   retryBackoffMs?: (retry: number) => number;
+  /**
+   * Run the schedules on timers, every so many ms (absent or 0: not at all; tests call
+   * expire() and sweep() instead). Each run that did something is logged as "scheduled run".
+   */
+  schedule?: { expireEveryMs?: number; sweepEveryMs?: number };
 }
 
 export interface ApiRequest {
@@ -90,8 +105,10 @@ export interface LocalStack {
   buttonClick(request: ApiRequest): Promise<APIGatewayProxyResult>;
   /** Signs a form body as Slack would (for the page and tests). */
   signedRequest(body: string, nowMs?: number): ApiRequest;
-  sweep(): Promise<unknown>;
-  expire(): Promise<unknown>;
+  /** The member's baseline sweep, as its hourly schedule runs it. */
+  sweep(): Promise<SweepResult>;
+  /** The hub's 15-minute job: expire old requests, send stuck approvals again. */
+  expire(): Promise<{ expired: string[]; resent: string[] }>;
   /** Resolves when no event or message is still being delivered. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -103,11 +120,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
   try {
-    if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
+    const dynamoDir = options.dataDir && join(options.dataDir, "dynamodb");
+    if (dynamoDir) await mkdir(dynamoDir, { recursive: true });
     const [dynalite, moto, slack] = await Promise.all([
-      startDynalite(options.dataDir ? { path: options.dataDir } : {}),
+      startDynalite({ port: options.dynamoPort ?? 0, ...(dynamoDir ? { path: dynamoDir } : {}) }),
       startMoto(),
-      startSlackApi({ port: options.slackApiPort ?? 0 }),
+      startSlackApi({
+        port: options.slackApiPort ?? 0,
+        ...(options.dataDir ? { persistFile: join(options.dataDir, "slack.json") } : {}),
+      }),
     ]);
     stops.push(dynalite.stop, moto.stop, slack.stop);
 
@@ -124,7 +145,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const sns = new LocalSns(deliveries);
     const clock = () => new Date();
 
-    let revert: ((event: unknown) => Promise<unknown>) | undefined;
+    /** The member deployments by region, each with its EventBridge rule's target. */
+    const members = new Map<string, (event: unknown) => Promise<unknown>>();
     const proxy = await startEc2Proxy({
       upstream: moto.endpoint,
       port: options.ec2Port ?? 0,
@@ -133,10 +155,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       identities: defaultIdentities(SANDBOX.account),
       // moto keeps its own account id (123456789012) unless told ours.
       pinUpstreamAccount: true,
-      // EventBridge: the member rule's pattern decides what reaches revertSecurityGroup.
+      // EventBridge: the rule of the member in the event's region, if any, and its pattern
+      // decide what reaches revertSecurityGroup.
       onEvent: (event) => {
-        if (revert && matchesGovernedPattern(event))
+        if (!matchesGovernedPattern(event)) return;
+        const revert = members.get(event.region);
+        if (revert) {
           deliveries.deliver("revertSecurityGroup", revert, event);
+          return;
+        }
+        options.log.info("event not delivered", {
+          reason: `no governed member in ${event.region}`,
+          region: event.region,
+          eventName: event.detail.eventName,
+          eventId: event.detail.eventID,
+        });
       },
     });
     stops.push(proxy.stop);
@@ -185,7 +218,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
 
     // The wiring of the CDK app, one subscription per topic.
-    revert = createRevertHandler(() => memberDeps);
+    members.set(
+      SANDBOX.region,
+      createRevertHandler(() => memberDeps),
+    );
     sns.subscribe(
       TOPICS.change,
       "storeSecurityGroupRequest",
@@ -213,7 +249,48 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const sweep = createSweepHandler(() => memberDeps);
     const expire = createExpireHandler(() => hubDeps);
 
-    await sweep();
+    /** What an EventBridge schedule rule gives its target. */
+    const scheduled = (rule: string) => ({
+      version: "0",
+      id: randomUUID(),
+      "detail-type": "Scheduled Event",
+      source: "aws.events",
+      account: SANDBOX.account,
+      time: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+      region: SANDBOX.region,
+      resources: [`arn:aws:events:${SANDBOX.region}:${SANDBOX.account}:rule/${rule}`],
+      detail: {},
+    });
+    type SweepEvent = Parameters<typeof sweep>[0];
+
+    // As the member stack's deploy-time sweep.
+    await sweep(undefined);
+
+    const schedules: Schedules = startSchedules(
+      [
+        {
+          name: "expireRequests",
+          everyMs: options.schedule?.expireEveryMs ?? 0,
+          run: () => expire(scheduled("ExpireSchedule")),
+          onResult: (result: Awaited<ReturnType<typeof expire>>) => {
+            if (result.expired.length || result.resent.length)
+              options.log.info("scheduled run", { job: "expireRequests", ...result });
+          },
+        },
+        {
+          name: "sweepBaseline",
+          everyMs: options.schedule?.sweepEveryMs ?? 0,
+          run: () => sweep(scheduled("SweepSchedule") as unknown as SweepEvent),
+          onResult: (result: Awaited<ReturnType<typeof sweep>>) =>
+            options.log.info("scheduled run", { job: "sweepBaseline", ...result }),
+        },
+      ],
+      (job, err) =>
+        options.log.warn(`${job} failed`, {
+          error: err instanceof Error ? err.message : String(err),
+        }),
+    );
+    stops.push(schedules.stop);
 
     return {
       ec2Endpoint: proxy.url,
@@ -240,10 +317,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           },
         };
       },
-      sweep: () => sweep(),
-      expire: () => expire(),
+      sweep: () => sweep(undefined),
+      expire: () => expire(scheduled("ExpireSchedule")),
       idle: () => deliveries.idle(),
       stop: async () => {
+        await schedules.stop();
         await deliveries.idle().catch(() => undefined);
         await stopAll();
       },

@@ -21,10 +21,10 @@ import { clickBody, MemoryLog } from "../support/hub-harness.js";
 
 let stack: LocalStack;
 const log = new MemoryLog();
-const as = (identity: string) =>
+const as = (identity: string, region = "us-east-1") =>
   new EC2Client({
     endpoint: stack.ec2Endpoint,
-    region: "us-east-1",
+    region,
     credentials: { accessKeyId: identity, secretAccessKey: "x" },
     maxAttempts: 1,
   });
@@ -321,5 +321,39 @@ describe("the approval flow, end to end", () => {
     const failed = await finalStatus(request.requestId, "failed");
     expect(failed.error?.code).toBe("InvalidPermission.Duplicate");
     expect(messageText(failed, "monitoring")).toContain("InvalidPermission.Duplicate");
+  });
+
+  it("a change in a region with no governed member is not reverted and posts nothing", async () => {
+    const region = "eu-west-1";
+    const { GroupId: groupId = "" } = await as("admin", region).send(
+      new CreateSecurityGroupCommand({ GroupName: `e2e-region-${Date.now()}`, Description: "eu" }),
+    );
+    const published = stack.sns.published.length;
+    await as("alice", region).send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: groupId,
+        IpPermissions: [
+          { IpProtocol: "tcp", FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: "0.0.0.0/0" }] },
+        ],
+      }),
+    );
+    // The proxy emits the event after the answer: wait for the stack to have seen it.
+    const dropped = await waitFor("the event to be dropped", async () =>
+      log.lines.find((l) => l.message === "event not delivered" && l.attributes?.region === region),
+    );
+    expect(dropped.attributes).toMatchObject({
+      reason: `no governed member in ${region}`,
+      eventName: "AuthorizeSecurityGroupIngress",
+    });
+    await stack.idle();
+    const { SecurityGroupRules = [] } = await as("admin", region).send(
+      new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: "group-id", Values: [groupId] }] }),
+    );
+    expect(SecurityGroupRules.filter((r) => !r.IsEgress).map((r) => r.CidrIpv4)).toEqual([
+      "0.0.0.0/0",
+    ]);
+    expect(stack.sns.published.slice(published)).toEqual([]);
+    expect(JSON.stringify(stack.slack.state.messages())).not.toContain(groupId);
+    expect(stack.deliveries.deadLetters).toEqual([]);
   });
 });
