@@ -27,6 +27,8 @@ import {
 import {
   API_STAGE,
   anyKeyArn,
+  HUB_FUNCTIONS,
+  type HubFunction,
   KEY_ALIASES,
   REQUESTS_BY_STATUS_INDEX,
   roleArn,
@@ -37,6 +39,24 @@ import {
   TOPICS,
   topicArn,
 } from "./names.js";
+
+/**
+ * Exactly the calls each hub function makes on the requests table (src/app/hub.ts through
+ * src/adapters/dynamodb/request-store.ts). Only storeSecurityGroupRequest creates items; every
+ * state change is a conditional UpdateItem, whose losing side reads the item again.
+ */
+export const HUB_TABLE_ACTIONS = {
+  // requests.create (PutItem), .get after a lost create, .setSlackRefs (UpdateItem, GetItem)
+  store: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+  // requests.get, .transition (approve / deny)
+  button: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+  // requests.get: the deny report only reads
+  deny: ["dynamodb:GetItem"],
+  // requests.get, .transition (applied / failed)
+  result: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+  // .transition (expire); listByStatus is a Query on the index, granted separately
+  expire: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+} as const satisfies Record<HubFunction, string[]>;
 
 export interface HubProps {
   config: AppConfig;
@@ -59,6 +79,8 @@ export class Hub extends Construct {
   readonly secret: secretsmanager.Secret;
   readonly topics: { change: sns.Topic; deny: sns.Topic; result: sns.Topic };
   readonly api: apigw.RestApi;
+  /** Encrypts the hub's topics (and the alarm topic, with alarmEmail). */
+  readonly topicKey: kms.Key;
   readonly handlers: {
     store: Handler;
     button: Handler;
@@ -105,13 +127,14 @@ export class Hub extends Construct {
     );
 
     // ---- topics ------------------------------------------------------------------------------
-    const key = new kms.Key(this, "TopicKey", {
+    this.topicKey = new kms.Key(this, "TopicKey", {
       alias: KEY_ALIASES.hub,
       description: "secgroup-approval: encrypts the hub's SNS topics",
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),
     });
+    const key = this.topicKey;
 
     const topic = (cid: string, topicName: string, displayName: string) =>
       new sns.Topic(this, cid, { topicName, displayName, masterKey: key, enforceSSL: true });
@@ -223,24 +246,25 @@ export class Hub extends Construct {
       ),
     };
 
-    const itemActions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"];
-    for (const h of Object.values(this.handlers)) {
-      h.allow({ actions: itemActions, resources: [this.requests.tableArn] });
+    for (const fn of HUB_FUNCTIONS) {
+      const h = this.handlers[fn];
+      h.allow({ actions: [...HUB_TABLE_ACTIONS[fn]], resources: [this.requests.tableArn] });
       this.secret.grantRead(h.role);
     }
+    // expireRequests lists pending and approved requests (listByStatus) from the index only.
     this.handlers.expire.allow({
       actions: ["dynamodb:Query"],
-      resources: [
-        this.requests.tableArn,
-        `${this.requests.tableArn}/index/${REQUESTS_BY_STATUS_INDEX}`,
-      ],
+      resources: [`${this.requests.tableArn}/index/${REQUESTS_BY_STATUS_INDEX}`],
     });
 
-    // buttonClick publishes a denial here, and an approval to the member's apply topic;
-    // expireRequests sends again an approval whose apply never reported back.
-    for (const publisher of [this.handlers.button, this.handlers.expire]) {
-      publisher.allow({ actions: ["sns:Publish"], resources: [this.topics.deny.topicArn] });
-      publisher.allow({ actions: SNS_KMS_ACTIONS, resources: [key.keyArn] });
+    // buttonClick publishes a denial to the deny topic (encrypted with this stack's key).
+    const button = this.handlers.button;
+    button.allow({ actions: ["sns:Publish"], resources: [this.topics.deny.topicArn] });
+    button.allow({ actions: SNS_KMS_ACTIONS, resources: [key.keyArn] });
+    // buttonClick publishes an approval to the member's apply topic; expireRequests sends again
+    // an approval whose apply never reported back (resendStuckApprovals). Neither sends anything
+    // else there, and expireRequests never denies.
+    for (const publisher of [button, this.handlers.expire]) {
       if (members.length > 0) {
         publisher.allow({
           actions: ["sns:Publish"],

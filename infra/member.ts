@@ -26,12 +26,14 @@ import {
   anyKeyArn,
   KEY_ALIASES,
   MEMBER_FUNCTIONS,
+  type MemberFunction,
   roleArn,
   roleName,
   TABLES,
   TOPICS,
   topicArn,
 } from "./names.js";
+import { hardenTriggerProvider } from "./trigger.js";
 
 /**
  * The rule's pattern is the domain's GOVERNED_EVENT_PATTERN (the five governed calls from EC2,
@@ -56,6 +58,44 @@ export const EC2_WRITE_ACTIONS = [
 ];
 export const EC2_READ_ACTIONS = ["ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules"];
 
+/**
+ * Exactly the calls each member function makes (src/app/member.ts through
+ * src/adapters/dynamodb/baselines.ts and src/adapters/ec2/security-groups.ts). Baseline writes,
+ * deletes included, all go through BatchWriteItem, which IAM authorises as dynamodb:BatchWriteItem
+ * alone: no function needs PutItem or DeleteItem for rules.
+ */
+export const MEMBER_PERMISSIONS = {
+  revert: {
+    dynamodb: [
+      "dynamodb:PutItem", // ledger.receive: the event's entry, once
+      "dynamodb:GetItem", // ledger.receive on a redelivery: the entry as it stands
+      "dynamodb:UpdateItem", // ledger.record (outbox + handledAt), ledger.markPublished
+      "dynamodb:Query", // baselines.get, and baselines.replace on a resync
+      "dynamodb:BatchWriteItem", // baselines.update / baselines.replace
+    ],
+    // describeRules (resync) and findGroupByName (a call that named its group by name).
+    ec2Read: ["ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups"],
+  },
+  apply: {
+    dynamodb: [
+      "dynamodb:GetItem", // ledger.applyResult: an approval applied before
+      "dynamodb:PutItem", // ledger.recordApplyResult, once per request
+      "dynamodb:Query", // baselines.get, and baselines.replace on a resync
+      "dynamodb:BatchWriteItem", // baselines.update / baselines.replace
+    ],
+    ec2Read: ["ec2:DescribeSecurityGroupRules"], // describeRules (resync)
+  },
+  sweep: {
+    dynamodb: [
+      "dynamodb:Query", // baselines.replace: the group's stale rules
+      "dynamodb:BatchWriteItem", // baselines.replace
+      "dynamodb:Scan", // ledger.unpublished: the outbox
+      "dynamodb:UpdateItem", // ledger.markPublished
+    ],
+    ec2Read: ["ec2:DescribeSecurityGroupRules"], // describeRules
+  },
+} as const satisfies Record<MemberFunction, { dynamodb: string[]; ec2Read: string[] }>;
+
 /** The baselines table's shape, as src/adapters/dynamodb/tables.ts defines it. */
 export const BASELINES_TABLE_SHAPE = {
   partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
@@ -79,6 +119,8 @@ export class Member extends Construct {
   readonly baselines: dynamodb.Table;
   readonly applyTopic: sns.Topic;
   readonly rule: events.Rule;
+  /** Encrypts the apply topic (and the alarm topic, with alarmEmail). */
+  readonly topicKey: kms.Key;
   readonly handlers: { revert: Handler; apply: Handler; sweep: Handler };
 
   constructor(scope: Construct, id: string, props: MemberProps) {
@@ -160,20 +202,11 @@ export class Member extends Construct {
       ec2Arn(nagPartition(stack), "security-group"),
       ec2Arn(nagPartition(stack), "security-group-rule"),
     ];
-    const baselineActions = [
-      "dynamodb:GetItem",
-      "dynamodb:BatchGetItem",
-      "dynamodb:Query",
-      "dynamodb:Scan",
-      "dynamodb:PutItem",
-      "dynamodb:UpdateItem",
-      "dynamodb:DeleteItem",
-      "dynamodb:BatchWriteItem",
-      "dynamodb:ConditionCheckItem",
-    ];
-    for (const h of Object.values(this.handlers)) {
-      h.allow({ actions: baselineActions, resources: [this.baselines.tableArn] });
-      h.allow({ actions: EC2_READ_ACTIONS, resources: ["*"] });
+    for (const fn of MEMBER_FUNCTIONS) {
+      const h = this.handlers[fn];
+      const { dynamodb: tableActions, ec2Read } = MEMBER_PERMISSIONS[fn];
+      h.allow({ actions: [...tableActions], resources: [this.baselines.tableArn] });
+      h.allow({ actions: [...ec2Read], resources: ["*"] });
       acknowledgeWildcards(h, { resources: ["*"] }, REASONS.ec2Describe);
     }
     for (const h of [this.handlers.revert, this.handlers.apply]) {
@@ -221,13 +254,14 @@ export class Member extends Construct {
       roleArn(partition, hub.account, "button", hub.region),
       roleArn(partition, hub.account, "expire", hub.region),
     ];
-    const key = new kms.Key(this, "TopicKey", {
+    this.topicKey = new kms.Key(this, "TopicKey", {
       alias: KEY_ALIASES.member,
       description: "secgroup-approval: encrypts this member's applySecurityGroupChange topic",
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),
     });
+    const key = this.topicKey;
     key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: "HubButtonClickPublishesThroughSns",
@@ -288,6 +322,7 @@ export class Member extends Construct {
       executeOnHandlerChange: true,
       executeAfter: [this.baselines, sweep],
     });
+    hardenTriggerProvider(this);
 
     output(this, "ApplyTopicArn", { value: this.applyTopic.topicArn });
     output(this, "BaselinesTableName", { value: this.baselines.tableName });

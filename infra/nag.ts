@@ -45,5 +45,5 @@ export const REASONS = {
   ec2Groups:
     "A person may change any security group in the account, so reverting and re-applying must be possible on every group: the write actions are limited to security groups and security-group rules of this account and region (no ec2:* and no other resource types).",
   ec2Describe:
-    "ec2:DescribeSecurityGroups and ec2:DescribeSecurityGroupRules do not support resource-level permissions; only these two read actions are granted on *.",
+    "ec2:DescribeSecurityGroups and ec2:DescribeSecurityGroupRules do not support resource-level permissions; only the one or two of them the function calls are granted on *.",
 } as const;

@@ -295,10 +295,11 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
           const writes = ec2.filter((a) => !a.startsWith("ec2:Describe"));
           if (writes.length > 0) expect(list(st.Resource)).not.toContain("*");
           if (list(st.Resource).includes("*")) {
-            expect(sorted(list(st.Action))).toEqual([
-              "ec2:DescribeSecurityGroupRules",
-              "ec2:DescribeSecurityGroups",
-            ]);
+            expect(
+              list(st.Action).every((a) =>
+                ["ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups"].includes(a),
+              ),
+            ).toBe(true);
           }
         }
       }
@@ -326,11 +327,16 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
             `arn:aws:ec2:${m.region}:${m.account}:security-group/*`,
           ]);
         }
-        // The sweep only reads EC2.
-        const sweepEc2 = policyOf(t, "MemberSweepBaseline").flatMap((st) =>
-          list(st.Action).filter((a) => a.startsWith("ec2:")),
-        );
-        expect(sorted(sweepEc2)).toEqual([
+        // The sweep only reads EC2; only the revert looks a group up by name.
+        const ec2Of = (prefix: string) =>
+          sorted(
+            policyOf(t, prefix).flatMap((st) =>
+              list(st.Action).filter((a) => a.startsWith("ec2:Describe")),
+            ),
+          );
+        expect(ec2Of("MemberSweepBaseline")).toEqual(["ec2:DescribeSecurityGroupRules"]);
+        expect(ec2Of("MemberApplySecurityGroupChange")).toEqual(["ec2:DescribeSecurityGroupRules"]);
+        expect(ec2Of("MemberRevertSecurityGroup")).toEqual([
           "ec2:DescribeSecurityGroupRules",
           "ec2:DescribeSecurityGroups",
         ]);
@@ -360,21 +366,26 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
       ]) {
         expect(publishTargets(ht, prefix)).toEqual([]);
       }
-      // expireRequests sends again an approval whose apply never reported: the same targets.
-      expect(publishTargets(ht, "HubExpireRequests")).toEqual(publishTargets(ht, "HubButtonClick"));
-      const button = publishTargets(ht, "HubButtonClick");
-      expect(button.filter((r) => r.startsWith("arn:"))).toEqual(
-        sorted(
-          memberTargets(s.config).map(
-            (t) => `arn:aws:sns:${t.region}:${t.account}:applySecurityGroupChange`,
-          ),
+      const applyTopics = sorted(
+        memberTargets(s.config).map(
+          (t) => `arn:aws:sns:${t.region}:${t.account}:applySecurityGroupChange`,
         ),
       );
+      const button = publishTargets(ht, "HubButtonClick");
+      expect(button.filter((r) => r.startsWith("arn:"))).toEqual(applyTopics);
       expect(button.filter((r) => !r.startsWith("arn:"))).toEqual([
         JSON.stringify({
           Ref: resources(ht, "AWS::SNS::Topic").find(([id]) => id.startsWith("HubDenyTopic"))?.[0],
         }),
       ]);
+      // expireRequests re-sends stuck approvals to the members' apply topics, and never denies.
+      expect(publishTargets(ht, "HubExpireRequests")).toEqual(applyTopics);
+      const hubKeyUsers = resources(ht, "AWS::IAM::Policy")
+        .filter(([, r]) =>
+          statements(r).some((st) => JSON.stringify(st.Resource).includes("HubTopicKey")),
+        )
+        .map(([id]) => id.replace(/RoleDefaultPolicy.*$/, ""));
+      expect(hubKeyUsers).toEqual(["HubButtonClick"]);
       for (const m of members) {
         const t = s.template(m);
         expect(publishTargets(t, "MemberRevertSecurityGroup")).toEqual([
@@ -386,6 +397,101 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
         expect(publishTargets(t, "MemberApplySecurityGroupChange")).toEqual([
           `arn:aws:sns:us-east-1:${HUB}:errorHandlerSecurityGroupChange`,
         ]);
+      }
+    });
+
+    it("grants each function exactly the DynamoDB actions its code calls", () => {
+      const tableActions = (t: ReturnType<Synthesized["template"]>, prefix: string) =>
+        sorted(
+          policyOf(t, prefix).flatMap((st) =>
+            list(st.Action).filter((a) => a.startsWith("dynamodb:")),
+          ),
+        );
+      const ht = s.template(hub);
+      // src/adapters/dynamodb/request-store.ts: only store creates; changes are conditional updates.
+      expect(tableActions(ht, "HubStoreSecurityGroupRequest")).toEqual([
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+      ]);
+      expect(tableActions(ht, "HubButtonClick")).toEqual([
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+      ]);
+      expect(tableActions(ht, "HubDenySecurityGroupChange")).toEqual(["dynamodb:GetItem"]);
+      expect(tableActions(ht, "HubErrorHandlerSecurityGroupChange")).toEqual([
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+      ]);
+      expect(tableActions(ht, "HubExpireRequests")).toEqual([
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+      ]);
+      const query = policyOf(ht, "HubExpireRequests").find((st) =>
+        list(st.Action).includes("dynamodb:Query"),
+      );
+      expect(list(query?.Action)).toEqual(["dynamodb:Query"]);
+      expect(JSON.stringify(query?.Resource)).toMatch(/^\{"Fn::Join".*\/index\/byStatus"\]\]\}$/);
+
+      // src/adapters/dynamodb/baselines.ts: rule writes and deletes are BatchWriteItem; only the
+      // sweep scans (the outbox); no function deletes items one by one.
+      for (const m of members) {
+        const t = s.template(m);
+        expect(tableActions(t, "MemberRevertSecurityGroup")).toEqual([
+          "dynamodb:BatchWriteItem",
+          "dynamodb:GetItem",
+          "dynamodb:PutItem",
+          "dynamodb:Query",
+          "dynamodb:UpdateItem",
+        ]);
+        expect(tableActions(t, "MemberApplySecurityGroupChange")).toEqual([
+          "dynamodb:BatchWriteItem",
+          "dynamodb:GetItem",
+          "dynamodb:PutItem",
+          "dynamodb:Query",
+        ]);
+        expect(tableActions(t, "MemberSweepBaseline")).toEqual([
+          "dynamodb:BatchWriteItem",
+          "dynamodb:Query",
+          "dynamodb:Scan",
+          "dynamodb:UpdateItem",
+        ]);
+      }
+    });
+
+    it("gives the deploy-time trigger's provider no managed policy and a log group kept a year", () => {
+      for (const m of members) {
+        const t = s.template(m);
+        const [roleId, role] = resources(t, "AWS::IAM::Role").find(([id]) =>
+          id.startsWith("AWSCDKTriggerCustomResourceProvider"),
+        ) as [string, CfnResource];
+        expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+        const inline = (
+          (role.Properties?.Policies ?? []) as unknown as {
+            PolicyDocument: { Statement: Statement[] };
+          }[]
+        ).flatMap((p) => p.PolicyDocument.Statement);
+        expect(inline.map((st) => sorted(list(st.Action)))).toEqual([
+          ["lambda:InvokeFunction"],
+          ["logs:CreateLogStream", "logs:PutLogEvents"],
+        ]);
+        const [groupId, group] = resources(t, "AWS::Logs::LogGroup").find(([id]) =>
+          id.startsWith("TriggerProviderLogs"),
+        ) as [string, CfnResource];
+        expect(group.Properties?.RetentionInDays).toBe(365);
+        expect(inline[1]?.Resource).toEqual({ "Fn::GetAtt": [groupId, "Arn"] });
+        const [, fn] = resources(t, "AWS::Lambda::Function").find(([id]) =>
+          id.startsWith("AWSCDKTriggerCustomResourceProvider"),
+        ) as [string, CfnResource];
+        expect(fn.Properties?.Role).toEqual({ "Fn::GetAtt": [roleId, "Arn"] });
+        expect(fn.Properties?.LoggingConfig).toEqual({ LogGroup: { Ref: groupId } });
+      }
+      // Every log group in every stack expires.
+      for (const stack of [hub, ...members]) {
+        for (const [, g] of resources(s.template(stack), "AWS::Logs::LogGroup")) {
+          expect(g.Properties?.RetentionInDays).toBe(365);
+        }
       }
     });
 
