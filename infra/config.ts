@@ -54,6 +54,24 @@ const aliasName = z
     "must be a short name of letters, digits, space, dot, dash or underscore (at most 63)",
   );
 
+/** An SNS topic ARN: CloudWatch alarms notify it as it is. */
+const snsTopicArn = z
+  .string({ error: "must be an SNS topic ARN" })
+  .regex(
+    /^arn:aws[a-z-]*:sns:[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}:\d{12}:[A-Za-z0-9_-]{1,256}$/,
+    "must be an SNS topic ARN such as arn:aws:sns:us-east-1:111122223333:ops-alerts",
+  );
+
+const email = z.email({
+  error:
+    "must be an e-mail address such as secops@example.com (one address; use a list address for a team)",
+});
+
+/** The region of an SNS topic ARN. */
+export const arnRegion = (arn: string): string => arn.split(":")[3] ?? "";
+/** The account of an SNS topic ARN. */
+export const arnAccount = (arn: string): string => arn.split(":")[4] ?? "";
+
 export const memberSchema = z.strictObject({
   account: accountId,
   alias: aliasName,
@@ -100,6 +118,16 @@ export const configSchema = z
       })
       .default({ maxEventAgeSeconds: 300, autoDenyWithoutDescription: false }),
     singleAccount: z.boolean({ error: "must be true or false" }).default(false),
+    /**
+     * API Gateway writes the Slack endpoint's logs through one CloudWatch Logs role per account
+     * and region. true: the hub stack creates that role and sets it (replacing any role already
+     * set there); false: the account already has one, which is left alone.
+     */
+    apiGatewayCloudWatchRole: z.boolean({ error: "must be true or false" }).default(true),
+    /** Every stack's alarms notify this address, through an SNS topic of that stack. */
+    alarmEmail: email.optional(),
+    /** Every stack's alarms notify this existing topic (all stacks must be in its region). */
+    alarmTopicArn: snsTopicArn.optional(),
   })
   .superRefine((config, ctx) => {
     if (config.slack.approverUserIds.length === 0 && !config.slack.approverUserGroup) {
@@ -117,6 +145,23 @@ export const configSchema = z
         message:
           'must list at least one member account (or set "singleAccount": true to govern the hub account itself)',
       });
+    }
+    if (config.alarmTopicArn) {
+      const topicRegion = arnRegion(config.alarmTopicArn);
+      const elsewhere = [
+        ...new Set(
+          [config.hub.region, ...stackTargets(config).map((t) => t.region)].filter(
+            (r) => r !== topicRegion,
+          ),
+        ),
+      ];
+      if (elsewhere.length > 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["alarmTopicArn"],
+          message: `is in ${topicRegion}, but stacks also go to ${elsewhere.join(", ")}: CloudWatch alarms can only notify a topic in their own region (use alarmEmail instead: each stack then gets its own topic)`,
+        });
+      }
     }
     const seenAccounts = new Map<string, number>();
     config.members.forEach((member, i) => {
@@ -174,6 +219,15 @@ export function memberTargets(config: AppConfig): MemberTarget[] {
   return members.flatMap((m) =>
     m.regions.map((r) => ({ account: m.account, region: r, alias: m.alias })),
   );
+}
+
+/** memberTargets before validation's defaults are known to hold (used inside superRefine). */
+function stackTargets(config: {
+  members: MemberConfig[];
+  singleAccount: boolean;
+  hub: { account: string; region: string };
+}): MemberTarget[] {
+  return memberTargets(config as AppConfig);
 }
 
 /** The distinct member account ids, in config order. */

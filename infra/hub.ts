@@ -319,9 +319,13 @@ export class Hub extends Construct {
       restApiName: "secgroup-approval-slack",
       description: "secgroup-approval: Slack interactivity (POST /slack/actions)",
       endpointTypes: [apigw.EndpointType.REGIONAL],
-      // API Gateway writes execution logs through the account's CloudWatch role.
-      cloudWatchRole: true,
-      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      // API Gateway writes execution and access logs through one CloudWatch Logs role per
+      // account and region (its account settings). true: this stack creates that role and sets
+      // it, replacing any role set before; false: the one already set is used and left alone.
+      cloudWatchRole: config.apiGatewayCloudWatchRole,
+      ...(config.apiGatewayCloudWatchRole
+        ? { cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN }
+        : {}),
       deployOptions: {
         stageName: API_STAGE,
         accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
@@ -371,11 +375,13 @@ export class Hub extends Construct {
       "AwsSolutions-APIG3",
       "One signed-request endpoint with stage throttling (25 rps, burst 50) and header validation; a WAF web ACL would add cost without adding to the signature check. Attach one with AWS Firewall Manager if your organisation requires it.",
     );
-    acknowledge(
-      this.api,
-      "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
-      "The account-wide role API Gateway uses to write execution logs; AWS's managed policy for it grants only CloudWatch Logs writes and is what AWS documents for this role.",
-    );
+    if (config.apiGatewayCloudWatchRole) {
+      acknowledge(
+        this.api,
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+        "The account-wide role API Gateway uses to write execution logs (created only with apiGatewayCloudWatchRole: true); AWS's managed policy for it grants only CloudWatch Logs writes and is what AWS documents for this role.",
+      );
+    }
 
     // ---- alarms ------------------------------------------------------------------------------
     new cloudwatch.Alarm(this, "ApiServerErrorsAlarm", {

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { App, Stack, type StackProps, Tags } from "aws-cdk-lib";
 import type { Construct } from "constructs";
+import { notifyAlarms } from "./alarms.js";
 import { type AppConfig, type MemberTarget, memberTargets } from "./config.js";
 import { REPO_ROOT } from "./handler.js";
 import { Hub } from "./hub.js";
@@ -28,6 +29,7 @@ export class HubStack extends Stack {
     this.member = props.localMember
       ? new Member(this, "Member", { config: props.config, target: props.localMember })
       : undefined;
+    notifyAlarms(this, props.config, this.hub.topicKey);
   }
 }
 
@@ -41,6 +43,7 @@ export class MemberStack extends Stack {
   ) {
     super(scope, id, props);
     this.member = new Member(this, "Member", { config: props.config, target: props.target });
+    notifyAlarms(this, props.config, this.member.topicKey);
   }
 }
 

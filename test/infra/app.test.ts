@@ -954,6 +954,128 @@ describe("single-account app", () => {
   });
 });
 
+describe("API Gateway's account-wide CloudWatch Logs role", () => {
+  const roleAndAccount = (s: Synthesized) => {
+    const t = s.template(s.hub);
+    return {
+      account: resources(t, "AWS::ApiGateway::Account"),
+      roles: resources(t, "AWS::IAM::Role").filter(([, r]) =>
+        JSON.stringify(r.Properties?.ManagedPolicyArns ?? []).includes(
+          "AmazonAPIGatewayPushToCloudWatchLogs",
+        ),
+      ),
+    };
+  };
+
+  it("is created and set by default (apiGatewayCloudWatchRole: true), and kept on delete", () => {
+    const s = synth(MULTI);
+    const { account, roles } = roleAndAccount(s);
+    expect(account).toHaveLength(1);
+    expect(roles).toHaveLength(1);
+    expect(roles[0]?.[1].DeletionPolicy).toBe("Retain");
+    expect(account[0]?.[1].Properties?.CloudWatchRoleArn).toEqual({
+      "Fn::GetAtt": [roles[0]?.[0], "Arn"],
+    });
+  });
+
+  it("is left alone with apiGatewayCloudWatchRole: false; logging stays on and cdk-nag passes", () => {
+    const s = synth({ ...MULTI, apiGatewayCloudWatchRole: false });
+    const { account, roles } = roleAndAccount(s);
+    expect(account).toEqual([]);
+    expect(roles).toEqual([]);
+    const stage = resources(s.template(s.hub), "AWS::ApiGateway::Stage")[0]?.[1].Properties;
+    expect(stage?.AccessLogSetting).toBeDefined();
+    expect(stage?.MethodSettings).toEqual([
+      expect.objectContaining({ LoggingLevel: "ERROR", DataTraceEnabled: false }),
+    ]);
+    expect(s.report().pluginReports.flatMap((p) => p.violations)).toEqual([]);
+    expect(acknowledgements(s.app).map((a) => a.id)).not.toContainEqual(
+      expect.stringContaining("AmazonAPIGatewayPushToCloudWatchLogs"),
+    );
+  });
+});
+
+describe("alarm notifications", () => {
+  const alarmActions = (s: Synthesized, stack: Stack) =>
+    resources(s.template(stack), "AWS::CloudWatch::Alarm").map(([, a]) => ({
+      alarm: list(a.Properties?.AlarmActions as Json[]),
+      ok: list(a.Properties?.OKActions as Json[]),
+    }));
+
+  it("go nowhere when neither alarmEmail nor alarmTopicArn is set", () => {
+    const s = synth(MULTI);
+    for (const stack of [s.hub, ...s.members]) {
+      for (const a of alarmActions(s, stack)) expect(a).toEqual({ alarm: [], ok: [] });
+    }
+  });
+
+  it("alarmEmail: every stack's alarms notify its own encrypted topic, which mails the address", () => {
+    const s = synth({ ...MULTI, alarmEmail: "secops@acme.io" });
+    for (const stack of [s.hub, ...s.members]) {
+      const t = s.template(stack);
+      const topics = resources(t, "AWS::SNS::Topic").filter(([id]) => id.startsWith("AlarmTopic"));
+      expect(topics).toHaveLength(1);
+      const [topicId, topic] = topics[0] as [string, CfnResource];
+      expect(JSON.stringify(topic.Properties?.KmsMasterKeyId)).toContain("TopicKey");
+      expect(topic.Properties?.TopicName).toBeUndefined();
+      const subs = resources(t, "AWS::SNS::Subscription").filter(
+        ([, r]) => r.Properties?.Protocol === "email",
+      );
+      expect(subs.map(([, r]) => [r.Properties?.Endpoint, r.Properties?.TopicArn])).toEqual([
+        ["secops@acme.io", { Ref: topicId }],
+      ]);
+      const alarms = alarmActions(s, stack);
+      expect(alarms.length).toBeGreaterThan(0);
+      for (const a of alarms)
+        expect(a).toEqual({ alarm: [{ Ref: topicId }], ok: [{ Ref: topicId }] });
+
+      const fromAlarms = {
+        StringEquals: { "aws:SourceAccount": stack.account },
+        ArnLike: {
+          "aws:SourceArn": `arn:aws:cloudwatch:${stack.region}:${stack.account}:alarm:SecgroupApproval-*`,
+        },
+      };
+      const topicPolicy = resources(t, "AWS::SNS::TopicPolicy").find(([, r]) =>
+        JSON.stringify(r.Properties?.Topics).includes(topicId),
+      );
+      expect(topicPolicy && statements(topicPolicy[1])).toContainEqual(
+        expect.objectContaining({
+          Effect: "Allow",
+          Principal: { Service: "cloudwatch.amazonaws.com" },
+          Action: "sns:Publish",
+          Condition: fromAlarms,
+        }),
+      );
+      const [, key] = resources(t, "AWS::KMS::Key")[0] as [string, CfnResource];
+      expect(statements(key, "KeyPolicy")).toContainEqual(
+        expect.objectContaining({
+          Effect: "Allow",
+          Principal: { Service: "cloudwatch.amazonaws.com" },
+          Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+          Condition: fromAlarms,
+        }),
+      );
+    }
+    expect(s.report().pluginReports.flatMap((p) => p.violations)).toEqual([]);
+  });
+
+  it("alarmTopicArn: every alarm notifies that topic; single-account mode makes one alarm topic", () => {
+    const arn = `arn:aws:sns:eu-central-1:${HUB}:ops-alerts`;
+    const s = synth({ ...SINGLE, alarmTopicArn: arn, alarmEmail: "secops@acme.io" });
+    const t = s.template(s.hub);
+    expect(
+      resources(t, "AWS::SNS::Topic").filter(([id]) => id.startsWith("AlarmTopic")),
+    ).toHaveLength(1);
+    const alarms = alarmActions(s, s.hub);
+    expect(alarms.length).toBeGreaterThan(15);
+    for (const a of alarms) {
+      expect(a.alarm).toHaveLength(2);
+      expect(a.alarm).toContain(arn);
+      expect(a.ok).toEqual(a.alarm);
+    }
+  });
+});
+
 describe("cdk-nag is really on", () => {
   it("fails the synth on an unacknowledged finding", () => {
     expect(() =>

@@ -133,6 +133,45 @@ describe("the config schema", () => {
   });
 });
 
+describe("deployment options", () => {
+  it("default: API Gateway's logging role created, alarms to nobody", () => {
+    const config = configSchema.parse(MULTI);
+    expect(config.apiGatewayCloudWatchRole).toBe(true);
+    expect(config.alarmEmail).toBeUndefined();
+    expect(config.alarmTopicArn).toBeUndefined();
+  });
+
+  it("checks alarmEmail and alarmTopicArn", () => {
+    expect(
+      problems({ ...MULTI, alarmEmail: "secops@acme.io", apiGatewayCloudWatchRole: false }),
+    ).toEqual([]);
+    expect(
+      problems({
+        ...MULTI,
+        alarmEmail: "secops",
+        alarmTopicArn: "arn:aws:sqs:us-east-1:403581726914:q",
+        apiGatewayCloudWatchRole: "no",
+      }),
+    ).toEqual([
+      'apiGatewayCloudWatchRole: must be true or false (got "no")',
+      'alarmEmail: must be an e-mail address such as secops@example.com (one address; use a list address for a team) (got "secops")',
+      'alarmTopicArn: must be an SNS topic ARN such as arn:aws:sns:us-east-1:111122223333:ops-alerts (got "arn:aws:sqs:us-east-1:403581726914:q")',
+    ]);
+  });
+
+  it("refuses an alarm topic outside a stack's region: CloudWatch cannot notify it", () => {
+    // MULTI's stacks are in us-east-1, eu-west-1 and ap-southeast-2.
+    expect(
+      problems({ ...MULTI, alarmTopicArn: "arn:aws:sns:us-east-1:403581726914:ops-alerts" }),
+    ).toEqual([
+      "alarmTopicArn: is in us-east-1, but stacks also go to eu-west-1, ap-southeast-2: CloudWatch alarms can only notify a topic in their own region (use alarmEmail instead: each stack then gets its own topic)",
+    ]);
+    expect(
+      problems({ ...SINGLE, alarmTopicArn: "arn:aws:sns:eu-central-1:403581726914:ops-alerts" }),
+    ).toEqual([]);
+  });
+});
+
 describe("loading the config file", () => {
   const dir = mkdtempSync(join(tmpdir(), "secgroup-approval-config-"));
 
