@@ -5,6 +5,7 @@
 import {
   type AppConfig,
   accountAliases,
+  arnAccount,
   EXAMPLE_CONFIG_FILE,
   memberTargets,
   readConfigFile,
@@ -22,6 +23,80 @@ const EVERYONE = [
 const LAMBDA_ENV_LIMIT_BYTES = 4096;
 /** CloudTrail events usually reach EventBridge within minutes; below this, late ones are lost. */
 const SAFE_MIN_EVENT_AGE_SECONDS = 300;
+
+/** Account ids from examples and AWS's documentation: valid digits, nobody's account. */
+const EXAMPLE_ACCOUNTS = new Set([
+  "123456789012",
+  "210987654321",
+  "111122223333",
+  "444455556666",
+  "777788889999",
+]);
+
+/** 111111111111, 123456789012, 111122223333 and the like. */
+export function isPlaceholderAccount(id: string): boolean {
+  return /^(\d)\1{11}$/.test(id) || EXAMPLE_ACCOUNTS.has(id);
+}
+
+const DIGIT_RUNS = "01234567890123456789";
+const REVERSE_DIGIT_RUNS = "98765432109876543210";
+/** Slack ids of the committed example that are not plain digit runs. */
+const EXAMPLE_SLACK_IDS = new Set(["U0234567891"]);
+
+/** C0123456789, U0987654321, UXXXXXXXXX, U00000000 and the like. */
+export function isPlaceholderSlackId(id: string): boolean {
+  const body = id.slice(1);
+  return (
+    EXAMPLE_SLACK_IDS.has(id) ||
+    /^(.)\1+$/.test(body) ||
+    /XXX|EXAMPLE|PLACEHOLDER|TODO/.test(body) ||
+    (body.length >= 6 && (DIGIT_RUNS.includes(body) || REVERSE_DIGIT_RUNS.includes(body)))
+  );
+}
+
+const EXAMPLE_DOMAINS = /@(.+\.)?example\.(com|org|net)$/i;
+
+/** One warning per field that still holds an example value. */
+function placeholders(config: AppConfig): string[] {
+  const out: string[] = [];
+  const account = (where: string, id: string) => {
+    if (isPlaceholderAccount(id)) {
+      out.push(
+        `${where}: ${id} looks like a placeholder, not a real account id: put your own 12-digit account id here`,
+      );
+    }
+  };
+  account("hub.account", config.hub.account);
+  config.members.forEach((m, i) => {
+    account(`members[${i}].account`, m.account);
+  });
+  config.exemptPrincipals.forEach((pattern, i) => {
+    for (const id of pattern.match(/\d{12}/g) ?? []) account(`exemptPrincipals[${i}]`, id);
+  });
+  if (config.alarmTopicArn) account("alarmTopicArn", arnAccount(config.alarmTopicArn));
+
+  const slack = (where: string, id: string, what: string) => {
+    if (isPlaceholderSlackId(id)) {
+      out.push(
+        `${where}: ${id} looks like a placeholder, not a real ${what}: copy the real one from Slack (docs/DEPLOY.md, step 1)`,
+      );
+    }
+  };
+  slack("slack.approvalChannel", config.slack.approvalChannel, "channel id");
+  slack("slack.monitoringChannel", config.slack.monitoringChannel, "channel id");
+  config.slack.approverUserIds.forEach((id, i) => {
+    slack(`slack.approverUserIds[${i}]`, id, "member id");
+  });
+  if (config.slack.approverUserGroup) {
+    slack("slack.approverUserGroup", config.slack.approverUserGroup, "user group id");
+  }
+  if (config.alarmEmail && EXAMPLE_DOMAINS.test(config.alarmEmail)) {
+    out.push(
+      `alarmEmail: ${config.alarmEmail} is an example address: nobody would read the alarms`,
+    );
+  }
+  return out;
+}
 
 export interface DoctorResult {
   ok: boolean;
@@ -70,12 +145,19 @@ function memberEnvBytes(config: AppConfig, alias: string): number {
 }
 
 /** Checks beyond the schema: things that are valid but wrong-looking or risky. */
-function review(config: AppConfig): { errors: string[]; warnings: string[]; facts: string[] } {
+function review(config: AppConfig): {
+  errors: string[];
+  warnings: string[];
+  facts: string[];
+  placeholders: number;
+} {
   const errors: string[] = [];
   const warnings: string[] = [];
   const facts: string[] = [];
   const { hub, slack } = config;
   const targets = memberTargets(config);
+  const examples = placeholders(config);
+  warnings.push(...examples);
 
   facts.push(`hub: account ${hub.account} in ${hub.region} (stack SecgroupApproval-Hub)`);
   if (config.singleAccount) {
@@ -172,6 +254,38 @@ function review(config: AppConfig): { errors: string[]; warnings: string[]; fact
     );
   }
 
+  // Alarms: where they go.
+  const stackAccounts = [...new Set([hub.account, ...targets.map((t) => t.account)])];
+  if (config.alarmEmail) {
+    const inHubStack = config.singleAccount
+      ? targets.filter((t) => t.account === hub.account && t.region === hub.region).length
+      : 0;
+    const stacks = 1 + targets.length - inHubStack;
+    facts.push(
+      `alarmEmail: alarms notify ${config.alarmEmail} through a topic in each stack (${stacks} subscription e-mail${stacks === 1 ? "" : "s"} to confirm)`,
+    );
+  }
+  if (config.alarmTopicArn) {
+    facts.push(`alarmTopicArn: alarms notify ${config.alarmTopicArn}`);
+    const topicAccount = arnAccount(config.alarmTopicArn);
+    const others = stackAccounts.filter((a) => a !== topicAccount);
+    warnings.push(
+      `alarmTopicArn: the topic's access policy must let cloudwatch.amazonaws.com publish${others.length > 0 ? ` for alarms of accounts ${others.join(", ")} (not the topic's own account ${topicAccount})` : ""}, and its KMS key (if encrypted) must let CloudWatch use it: else alarms fail silently`,
+    );
+  }
+  if (!config.alarmEmail && !config.alarmTopicArn) {
+    warnings.push(
+      "alarmEmail / alarmTopicArn: neither is set, so the alarms (function errors, dead-letter queues, the Slack endpoint) notify nobody: set one, or route them yourself (docs/DEPLOY.md, step 7)",
+    );
+  }
+
+  // API Gateway's account-wide logging role.
+  facts.push(
+    config.apiGatewayCloudWatchRole
+      ? `apiGatewayCloudWatchRole: true: the hub stack sets API Gateway's CloudWatch Logs role for account ${hub.account} in ${hub.region}, replacing any role set there before (if one is, set false; check: aws apigateway get-account --region ${hub.region})`
+      : `apiGatewayCloudWatchRole: false: the hub uses the CloudWatch Logs role already set for API Gateway in ${hub.account} ${hub.region}; without one, the hub's deploy fails`,
+  );
+
   const hubBytes = hubEnvBytes(config);
   if (hubBytes > LAMBDA_ENV_LIMIT_BYTES) {
     errors.push(
@@ -187,7 +301,7 @@ function review(config: AppConfig): { errors: string[]; warnings: string[]; fact
       break;
     }
   }
-  return { errors, warnings, facts };
+  return { errors, warnings, facts, placeholders: examples.length };
 }
 
 export async function doctor(configPath: string): Promise<DoctorResult> {
@@ -199,7 +313,7 @@ export async function doctor(configPath: string): Promise<DoctorResult> {
     );
     return { ok: false, lines };
   }
-  const { errors, warnings, facts } = review(result.config);
+  const { errors, warnings, facts, placeholders: examples } = review(result.config);
   const lines = [
     ...facts.map((f) => (f.startsWith("  ") ? `       ${f.trimStart()}` : `ok:    ${f}`)),
     ...warnings.map((w) => `warning: ${w}`),
@@ -208,7 +322,7 @@ export async function doctor(configPath: string): Promise<DoctorResult> {
   const ok = errors.length === 0;
   lines.push(
     ok
-      ? `${configPath} is valid${warnings.length > 0 ? ` (${warnings.length} warning${warnings.length === 1 ? "" : "s"})` : ""}: deploy with npx cdk deploy (docs/DEPLOY.md)`
+      ? `${configPath} is valid${warnings.length > 0 ? ` (${warnings.length} warning${warnings.length === 1 ? "" : "s"})` : ""}${examples > 0 ? ", but still holds example values: replace them before you deploy" : ": deploy with npx cdk deploy (docs/DEPLOY.md)"}`
       : `${errors.length} problem${errors.length === 1 ? "" : "s"} in ${configPath}`,
   );
   return { ok, lines };

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { AppConfigInput } from "../../infra/config.js";
-import { doctor } from "../../src/cli/doctor.js";
+import { EXAMPLE_CONFIG_FILE } from "../../infra/config.js";
+import { doctor, isPlaceholderAccount, isPlaceholderSlackId } from "../../src/cli/doctor.js";
 
 const dir = mkdtempSync(join(tmpdir(), "secgroup-approval-doctor-"));
 let n = 0;
@@ -14,17 +15,21 @@ function file(content: unknown): string {
   return path;
 }
 
+const HUB = "403581726914";
+const PROD = "527190364802";
+
 const GOOD: AppConfigInput = {
-  hub: { account: "111111111111", region: "us-east-1" },
+  hub: { account: HUB, region: "us-east-1" },
   members: [
-    { account: "111111111111", alias: "shared", regions: ["us-east-1"] },
-    { account: "222222222222", alias: "prod", regions: ["us-east-1", "eu-west-1"] },
+    { account: HUB, alias: "shared", regions: ["us-east-1"] },
+    { account: PROD, alias: "prod", regions: ["us-east-1", "eu-west-1"] },
   ],
   slack: {
-    approvalChannel: "C0123456789",
-    monitoringChannel: "C0987654321",
-    approverUserIds: ["U0123456789", "U0234567891"],
+    approvalChannel: "C04QX7J2M1B",
+    monitoringChannel: "C05RT8K3N2C",
+    approverUserIds: ["U03AB4CD5EF", "U04GH6IJ7KL"],
   },
+  alarmEmail: "secops@acme.io",
 };
 
 describe("doctor", () => {
@@ -32,14 +37,109 @@ describe("doctor", () => {
     const result = await doctor(file(GOOD));
     expect(result.ok).toBe(true);
     expect(result.lines).toEqual([
-      "ok:    hub: account 111111111111 in us-east-1 (stack SecgroupApproval-Hub)",
+      "ok:    hub: account 403581726914 in us-east-1 (stack SecgroupApproval-Hub)",
       "ok:    members: 2 accounts, 3 member stacks",
-      "       111111111111 (shared) in us-east-1",
-      "       222222222222 (prod) in us-east-1, eu-west-1",
+      "       403581726914 (shared) in us-east-1",
+      "       527190364802 (prod) in us-east-1, eu-west-1",
       "ok:    the hub account is also governed (members[0])",
       "ok:    approvers: 2 users",
+      "ok:    alarmEmail: alarms notify secops@acme.io through a topic in each stack (4 subscription e-mails to confirm)",
+      "ok:    apiGatewayCloudWatchRole: true: the hub stack sets API Gateway's CloudWatch Logs role for account 403581726914 in us-east-1, replacing any role set there before (if one is, set false; check: aws apigateway get-account --region us-east-1)",
       expect.stringMatching(/config-\d+\.json is valid: deploy with npx cdk deploy/),
     ]);
+  });
+
+  it("warns on every value still copied from the example or from AWS's documentation", async () => {
+    const result = await doctor(join(import.meta.dirname, "..", "..", EXAMPLE_CONFIG_FILE));
+    expect(result.ok).toBe(true);
+    const placeholders = result.lines.filter((l) => l.includes("looks like a placeholder"));
+    expect(placeholders).toEqual([
+      "warning: hub.account: 111111111111 looks like a placeholder, not a real account id: put your own 12-digit account id here",
+      "warning: members[0].account: 222222222222 looks like a placeholder, not a real account id: put your own 12-digit account id here",
+      "warning: members[1].account: 333333333333 looks like a placeholder, not a real account id: put your own 12-digit account id here",
+      "warning: exemptPrincipals[1]: 222222222222 looks like a placeholder, not a real account id: put your own 12-digit account id here",
+      "warning: slack.approvalChannel: C0123456789 looks like a placeholder, not a real channel id: copy the real one from Slack (docs/DEPLOY.md, step 1)",
+      "warning: slack.monitoringChannel: C0987654321 looks like a placeholder, not a real channel id: copy the real one from Slack (docs/DEPLOY.md, step 1)",
+      "warning: slack.approverUserIds[0]: U0123456789 looks like a placeholder, not a real member id: copy the real one from Slack (docs/DEPLOY.md, step 1)",
+      "warning: slack.approverUserIds[1]: U0234567891 looks like a placeholder, not a real member id: copy the real one from Slack (docs/DEPLOY.md, step 1)",
+      "warning: slack.approverUserGroup: S0123456789 looks like a placeholder, not a real user group id: copy the real one from Slack (docs/DEPLOY.md, step 1)",
+    ]);
+    expect(result.lines.at(-1)).toMatch(
+      /is valid \(\d+ warnings\), but still holds example values: replace them before you deploy$/,
+    );
+  });
+
+  it("knows the usual placeholder shapes, and leaves real-looking ids alone", () => {
+    for (const id of [
+      "000000000000",
+      "999999999999",
+      "123456789012",
+      "111122223333",
+      "444455556666",
+    ])
+      expect(isPlaceholderAccount(id), id).toBe(true);
+    for (const id of ["403581726914", "527190364802", "111111111112"])
+      expect(isPlaceholderAccount(id), id).toBe(false);
+    for (const id of ["C0123456789", "U9876543210", "UXXXXXXXXXX", "C00000000", "SEXAMPLE01"])
+      expect(isPlaceholderSlackId(id), id).toBe(true);
+    for (const id of ["C04QX7J2M1B", "U03AB4CD5EF", "S03MN8OP9QR", "C012345XYZ9"])
+      expect(isPlaceholderSlackId(id), id).toBe(false);
+  });
+
+  it("warns on example e-mail addresses, and when alarms notify nobody", async () => {
+    const example = await doctor(file({ ...GOOD, alarmEmail: "ops@example.com" }));
+    expect(example.lines).toContain(
+      "warning: alarmEmail: ops@example.com is an example address: nobody would read the alarms",
+    );
+    const { alarmEmail: _, ...silent } = GOOD;
+    const none = await doctor(file(silent));
+    expect(none.ok).toBe(true);
+    expect(none.lines).toContainEqual(
+      expect.stringMatching(
+        /^warning: alarmEmail \/ alarmTopicArn: neither is set, so the alarms .* notify nobody/,
+      ),
+    );
+  });
+
+  it("checks alarmTopicArn: format, region, and the access a topic of another account needs", async () => {
+    const bad = await doctor(file({ ...GOOD, alarmTopicArn: "ops-alerts" }));
+    expect(bad.ok).toBe(false);
+    expect(bad.lines[0]).toMatch(/^error: alarmTopicArn: must be an SNS topic ARN such as/);
+
+    const elsewhere = await doctor(
+      file({ ...GOOD, alarmTopicArn: "arn:aws:sns:us-east-1:610293847561:ops-alerts" }),
+    );
+    expect(elsewhere.ok).toBe(false);
+    expect(elsewhere.lines[0]).toBe(
+      "error: alarmTopicArn: is in us-east-1, but stacks also go to eu-west-1: CloudWatch alarms can only notify a topic in their own region (use alarmEmail instead: each stack then gets its own topic)",
+    );
+
+    const oneRegion = await doctor(
+      file({
+        ...GOOD,
+        members: [{ account: PROD, alias: "prod", regions: ["us-east-1"] }],
+        alarmEmail: undefined,
+        alarmTopicArn: `arn:aws:sns:us-east-1:${HUB}:ops-alerts`,
+      }),
+    );
+    expect(oneRegion.ok).toBe(true);
+    expect(oneRegion.lines).toContain(
+      `ok:    alarmTopicArn: alarms notify arn:aws:sns:us-east-1:${HUB}:ops-alerts`,
+    );
+    expect(oneRegion.lines).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^warning: alarmTopicArn: the topic's access policy must let cloudwatch.amazonaws.com publish for alarms of accounts ${PROD} \\(not the topic's own account ${HUB}\\)`,
+        ),
+      ),
+    );
+  });
+
+  it("says what apiGatewayCloudWatchRole: false means", async () => {
+    const result = await doctor(file({ ...GOOD, apiGatewayCloudWatchRole: false }));
+    expect(result.lines).toContain(
+      `ok:    apiGatewayCloudWatchRole: false: the hub uses the CloudWatch Logs role already set for API Gateway in ${HUB} us-east-1; without one, the hub's deploy fails`,
+    );
   });
 
   it("says the file is missing, and where the example is", async () => {
@@ -51,7 +151,7 @@ describe("doctor", () => {
   });
 
   it("says the JSON is broken", async () => {
-    const result = await doctor(file('{ "hub": { "account": "111111111111", } }'));
+    const result = await doctor(file('{ "hub": { "account": "403581726914", } }'));
     expect(result.ok).toBe(false);
     expect(result.lines[0]).toMatch(/^error: .*is not valid JSON: /);
   });
@@ -62,13 +162,13 @@ describe("doctor", () => {
         ...GOOD,
         slack: {
           approvalChannel: "#approvals",
-          monitoringChannel: "C0987654321",
+          monitoringChannel: "C05RT8K3N2C",
           approverUserIds: ["alice"],
         },
         requestExpiryHours: 0,
         members: [
-          { account: "222222222222", alias: "prod", regions: ["us-east-1"] },
-          { account: "222222222222", alias: "prod2", regions: ["eu-west-1"] },
+          { account: "527190364802", alias: "prod", regions: ["us-east-1"] },
+          { account: "527190364802", alias: "prod2", regions: ["eu-west-1"] },
         ],
       }),
     );
@@ -82,14 +182,14 @@ describe("doctor", () => {
       ),
       "error: requestExpiryHours: must be more than 0 hours (got the number 0)",
       expect.stringMatching(
-        /^error: members\[1\]\.account: account 222222222222 is already listed as members\[0\]/,
+        /^error: members\[1\]\.account: account 527190364802 is already listed as members\[0\]/,
       ),
       expect.stringMatching(/^4 problems in .*config-\d+\.json/),
     ]);
   });
 
   it("says what is missing", async () => {
-    const result = await doctor(file({ hub: { account: "111111111111" } }));
+    const result = await doctor(file({ hub: { account: "403581726914" } }));
     expect(result.lines).toEqual([
       "error: hub.region: is missing (must be an AWS region name such as us-east-1)",
       "error: slack: is missing: give the approval and monitoring channel ids and the approvers",
@@ -101,11 +201,11 @@ describe("doctor", () => {
     const result = await doctor(
       file({
         ...GOOD,
-        members: [{ account: "222222222222", alias: "prod", regions: ["us-east-1"] }],
+        members: [{ account: "527190364802", alias: "prod", regions: ["us-east-1"] }],
         slack: {
-          approvalChannel: "C0123456789",
-          monitoringChannel: "C0123456789",
-          approverUserIds: ["U0123456789"],
+          approvalChannel: "C04QX7J2M1B",
+          monitoringChannel: "C04QX7J2M1B",
+          approverUserIds: ["U03AB4CD5EF"],
         },
         seedRules: { maxEventAgeSeconds: 30 },
         exemptPrincipals: ["arn:aws:ec2:*:*:instance/*"],
@@ -115,7 +215,7 @@ describe("doctor", () => {
     const warnings = result.lines.filter((l) => l.startsWith("warning:"));
     expect(warnings).toEqual([
       expect.stringMatching(
-        /^warning: the hub account 111111111111 is not in members: changes to its own security groups are not governed/,
+        /^warning: the hub account 403581726914 is not in members: changes to its own security groups are not governed/,
       ),
       expect.stringMatching(
         /^warning: slack\.monitoringChannel: is the same channel as slack\.approvalChannel/,
@@ -157,11 +257,11 @@ describe("doctor", () => {
   it("describes single-account mode", async () => {
     const result = await doctor(
       file({
-        hub: { account: "111111111111", region: "eu-central-1" },
+        hub: { account: "403581726914", region: "eu-central-1" },
         slack: {
-          approvalChannel: "G0123456789",
-          monitoringChannel: "C0987654321",
-          approverUserGroup: "S0123456789",
+          approvalChannel: "G04QX7J2M1B",
+          monitoringChannel: "C05RT8K3N2C",
+          approverUserGroup: "S03MN8OP9QR",
         },
         singleAccount: true,
       }),
@@ -171,7 +271,7 @@ describe("doctor", () => {
       "ok:    single-account mode: the hub account governs itself in eu-central-1",
     );
     expect(result.lines).toContain(
-      "ok:    slack.approvalChannel: G0123456789 is a private channel: invite the app's bot user into it",
+      "ok:    slack.approvalChannel: G04QX7J2M1B is a private channel: invite the app's bot user into it",
     );
   });
 });
