@@ -240,7 +240,7 @@ function review(config: AppConfig): {
     );
   } else if (age < SAFE_MIN_EVENT_AGE_SECONDS) {
     warnings.push(
-      `seedRules.maxEventAgeSeconds: ${age} s is short: CloudTrail events can reach EventBridge minutes late, and a change whose event is older than this is ignored and stays in place (${SAFE_MIN_EVENT_AGE_SECONDS} or more, or 0 for off, is safer)`,
+      `seedRules.maxEventAgeSeconds: ${age} s is short: CloudTrail events can reach EventBridge minutes late, and a change whose event is older than this is not reverted: it stays in place until someone approves or denies it (${SAFE_MIN_EVENT_AGE_SECONDS} or more, or 0 for off, is safer)`,
     );
   }
   if (config.seedRules.autoDenyWithoutDescription) {
