@@ -181,7 +181,11 @@ export async function revertChange(deps: MemberDeps, event: unknown): Promise<Re
 
   const decision = evaluatePolicy(change, deps.config.policy, receivedAt);
   if (decision.action === "ignore") return { status: "ignored", reason: decision.reason };
-  if (decision.action === "exempt") return { status: "exempt", reason: decision.reason };
+  if (decision.action === "exempt") {
+    // The change stands: the baseline learns it, so a later revert restores it faithfully.
+    await resyncGroup(deps, change.groupId);
+    return { status: "exempt", reason: decision.reason };
+  }
 
   const before = needsBaseline(change) ? await deps.baselines.get(change.groupId) : undefined;
   let performed: Performed = { done: [], resync: false };

@@ -9,6 +9,7 @@ import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
   DescribeSecurityGroupRulesCommand,
+  DescribeSecurityGroupsCommand,
   EC2Client,
   ModifySecurityGroupRulesCommand,
   RevokeSecurityGroupIngressCommand,
@@ -321,6 +322,47 @@ describe("the approval flow, end to end", () => {
     const failed = await finalStatus(request.requestId, "failed");
     expect(failed.error?.code).toBe("InvalidPermission.Duplicate");
     expect(messageText(failed, "monitoring")).toContain("InvalidPermission.Duplicate");
+  });
+
+  it("a default-VPC group named by name is governed: add reverted and applied, a remove by name restored with its description", async () => {
+    const { SecurityGroups = [] } = await as("admin").send(
+      new DescribeSecurityGroupsCommand({ GroupNames: ["default"] }),
+    );
+    const groupId = SecurityGroups[0]?.GroupId as string;
+    const perm = {
+      IpProtocol: "tcp",
+      FromPort: 8443,
+      ToPort: 8443,
+      IpRanges: [{ CidrIp: "10.9.0.0/16", Description: "by name" }],
+    };
+    const has8443 = async () => (await ingress(groupId)).filter((r) => r.FromPort === 8443);
+
+    await as("alice").send(
+      new AuthorizeSecurityGroupIngressCommand({ GroupName: "default", IpPermissions: [perm] }),
+    );
+    const added = await requestFor(groupId);
+    expect(await has8443()).toEqual([]);
+    await click("U0CAROL", "approve", added.requestId);
+    await finalStatus(added.requestId, "applied");
+    expect((await has8443()).map((r) => r.Description)).toEqual(["by name"]);
+
+    // The system's apply stood; alice now removes it by name: it comes back, description and all.
+    await as("alice").send(
+      new RevokeSecurityGroupIngressCommand({
+        GroupName: "default",
+        IpPermissions: [{ ...perm, IpRanges: [{ CidrIp: "10.9.0.0/16" }] }],
+      }),
+    );
+    const removed = await waitFor("the revoke-by-name request", async () => {
+      const list = await stack.hubDeps.requests.listByStatus("pending");
+      return list.find(
+        (r) => r.change.groupId === groupId && r.change.kind === "remove" && r.slack?.approval,
+      );
+    });
+    await waitFor("the rule to come back", async () => (await has8443()).length === 1);
+    expect((await has8443())[0]?.Description).toBe("by name");
+    await click("U0CAROL", "deny", removed.requestId);
+    await finalStatus(removed.requestId, "denied");
   });
 
   it("a change in a region with no governed member is not reverted and posts nothing", async () => {

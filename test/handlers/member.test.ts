@@ -293,7 +293,7 @@ describe("revertSecurityGroup", () => {
     expect(published()).toHaveLength(1);
   });
 
-  it("ignores the system's own role and exempt principals without any AWS call", async () => {
+  it("ignores the system's own role without any AWS call", async () => {
     const own = event("AuthorizeSecurityGroupIngress/assumed-role-sso.json", (d) => {
       const id = d.userIdentity as {
         arn: string;
@@ -303,15 +303,39 @@ describe("revertSecurityGroup", () => {
       id.sessionContext.sessionIssuer.arn =
         "arn:aws:iam::111122223333:role/secgroup-approval-member";
     });
+    expect(await revert()(own)).toBe("ignored");
+    expect(ec2.calls()).toHaveLength(0);
+    expect(sns.calls()).toHaveLength(0);
+  });
+
+  it("lets an exempt principal's change stand, and the baseline learns it (one Describe, no write)", async () => {
     const exempt = event("AuthorizeSecurityGroupIngress/assumed-role-sso.json", (d) => {
       (
         d.userIdentity as { sessionContext: { sessionIssuer: { arn: string } } }
       ).sessionContext.sessionIssuer.arn = "arn:aws:iam::111122223333:role/BreakGlassAdmin";
     });
-    expect(await revert()(own)).toBe("ignored");
+    const groupId = (exempt.detail.requestParameters as { groupId: string }).groupId;
+    ec2.on(DescribeSecurityGroupRulesCommand).resolves({
+      SecurityGroupRules: [
+        {
+          SecurityGroupRuleId: "sgr-0breakglass00001",
+          GroupId: groupId,
+          IsEgress: false,
+          IpProtocol: "tcp",
+          FromPort: 443,
+          ToPort: 443,
+          CidrIpv4: "10.1.0.0/16",
+          Description: "break-glass",
+        },
+      ],
+    });
     expect(await revert()(exempt)).toBe("exempt");
-    expect(ec2.calls()).toHaveLength(0);
+    expect(writes()).toHaveLength(0);
+    expect(describes()).toHaveLength(1);
     expect(sns.calls()).toHaveLength(0);
+    expect(await deps.baselines.get(groupId)).toEqual([
+      expect.objectContaining({ ruleId: "sgr-0breakglass00001", description: "break-glass" }),
+    ]);
   });
 
   it("a late event is not reverted but still goes to a person, marked as live", async () => {
