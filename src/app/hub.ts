@@ -60,6 +60,12 @@ const HOUR_MS = 3_600_000;
 export const SLACK_UPDATE_BUDGET_MS = 1_500;
 
 /**
+ * The whole click, from its arrival to the answer, stays within this (Slack gives up at 3 s).
+ * Each step takes what is left: the lookups, then sending the decision on, then the updates.
+ */
+export const CLICK_ANSWER_BUDGET_MS = 2_500;
+
+/**
  * How long a click waits for users.info / usergroups.users.list. Slack wants the whole answer
  * within 3 s, so a lookup that is slower is a refusal ("try again"), never a guess.
  */
@@ -252,6 +258,8 @@ export interface ClickResult {
  * messages, then sends the change on: to the member to apply, or to the deny topic.
  */
 export async function handleInteraction(deps: HubDeps, rawBody: string): Promise<ClickResult> {
+  const arrived = performance.now();
+  const left = () => Math.max(0, CLICK_ANSWER_BUDGET_MS - (performance.now() - arrived));
   const form = new URLSearchParams(rawBody);
   if (form.get("ssl_check") === "1") return { response: ok(), outcome: "ssl_check" };
   const payloadText = form.get("payload");
@@ -302,8 +310,18 @@ export async function handleInteraction(deps: HubDeps, rawBody: string): Promise
   // Both lookups at once, each within its budget. Either failing refuses the click: an approver
   // who cannot be told from their own requester must not slip through.
   const [allowed, who] = await Promise.allSettled([
-    lookup(mayDecide(deps, user), "Slack's user group list"),
-    approve ? lookup(deps.notifier.userInfo(user), "Slack's users.info") : undefined,
+    lookup(
+      mayDecide(deps, user),
+      "Slack's user group list",
+      Math.min(SLACK_LOOKUP_BUDGET_MS, left()),
+    ),
+    approve
+      ? lookup(
+          deps.notifier.userInfo(user),
+          "Slack's users.info",
+          Math.min(SLACK_LOOKUP_BUDGET_MS, left()),
+        )
+      : undefined,
   ]);
   if (allowed.status === "rejected") {
     deps.log.warn("could not check the approver", { requestId, user, error: reason(allowed) });
@@ -351,8 +369,10 @@ export async function handleInteraction(deps: HubDeps, rawBody: string): Promise
 
   // Send the change on first: it is what must not be lost. If SNS fails, the decision stands
   // and the scheduled sweep (resendStuckApprovals) sends it again.
+  // A publish slower than the budget may still land later: the member applies a request once,
+  // so the sweep's re-send after it is harmless.
   try {
-    await sendOn(deps, next);
+    await lookup(sendOn(deps, next), "SNS", Math.max(left() - 200, 250));
   } catch (err) {
     deps.log.error("could not send the decision on; the scheduled sweep will retry", {
       requestId,
@@ -364,7 +384,7 @@ export async function handleInteraction(deps: HubDeps, rawBody: string): Promise
   }
   // Slack waits 3 s for the answer: the buttons go now if Slack is quick; either way the
   // deny report or the apply result updates both messages again.
-  await withinBudget(refreshMessages(deps, next), SLACK_UPDATE_BUDGET_MS);
+  await withinBudget(refreshMessages(deps, next), Math.min(SLACK_UPDATE_BUDGET_MS, left()));
   return { response: ok(), outcome: approve ? "approved" : "denied", requestId };
 }
 

@@ -157,6 +157,27 @@ describe("buttonClick: Slack's 3 s", () => {
   });
 });
 
+describe("buttonClick: a stalled SNS", () => {
+  it("answers within 3 s when the publish stalls; the decision stands and the approver is told", async () => {
+    const request = await aliceRequest();
+    hub.publisher.stallMs = 4_000;
+    const started = performance.now();
+    const res = await click(signed(clickBody("U0BOB", "approve", request.requestId)));
+    const elapsed = performance.now() - started;
+    expect(res.statusCode).toBe(200);
+    expect(elapsed).toBeLessThan(3_000);
+    expect((await hub.deps.requests.get(request.requestId))?.status).toBe("approved");
+    expect(ephemeralsFor("U0BOB").at(-1)).toMatch(/SNS gave no answer.*retried automatically/);
+    // The slow publish still lands (the member applies a request once, so a re-send is harmless).
+    const sent = hub.publisher.messages.length;
+    while (hub.publisher.messages.length === sent) await new Promise((r) => setTimeout(r, 50));
+    expect(JSON.parse(hub.publisher.messages.at(-1)?.message ?? "{}")).toMatchObject({
+      type: "apply",
+      requestId: request.requestId,
+    });
+  }, 10_000);
+});
+
 describe("buttonClick: malformed and unknown", () => {
   it("answers 400 for a body that is not form-encoded", async () => {
     const res = await click(signed(JSON.stringify({ type: "block_actions" })));

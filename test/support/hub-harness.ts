@@ -23,7 +23,14 @@ export class RecordingPublisher implements Publisher {
   readonly messages: { topicArn: string; message: string }[] = [];
   /** How many of the next publishes fail, as SNS does when it is down. */
   failures = 0;
+  /** The next publish waits this long first (a stalled SNS endpoint), then goes through. */
+  stallMs = 0;
   async publish(topicArn: string, message: string): Promise<void> {
+    if (this.stallMs > 0) {
+      const ms = this.stallMs;
+      this.stallMs = 0;
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    }
     if (this.failures > 0) {
       this.failures -= 1;
       throw new Error("SNS is unavailable");
