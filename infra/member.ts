@@ -92,7 +92,8 @@ export const MEMBER_PERMISSIONS = {
       "dynamodb:Scan", // ledger.unpublished: the outbox
       "dynamodb:UpdateItem", // ledger.markPublished
     ],
-    ec2Read: ["ec2:DescribeSecurityGroupRules"], // describeRules
+    // describeRules, and describeGroups (the groups' names, for the Slack messages).
+    ec2Read: ["ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups"],
   },
 } as const satisfies Record<MemberFunction, { dynamodb: string[]; ec2Read: string[] }>;
 

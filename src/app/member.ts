@@ -187,6 +187,14 @@ export async function revertChange(deps: MemberDeps, event: unknown): Promise<Re
     return { status: "exempt", reason: decision.reason };
   }
 
+  // The group's name for the messages, read alongside the revert (never an EC2 Describe).
+  const groupName = deps.baselines.groupName(change.groupId).catch((err: unknown) => {
+    deps.log.warn("could not read the group's name", {
+      groupId: change.groupId,
+      error: String(err),
+    });
+    return undefined;
+  });
   const before = needsBaseline(change) ? await deps.baselines.get(change.groupId) : undefined;
   let performed: Performed = { done: [], resync: false };
   let calls = 0;
@@ -213,10 +221,12 @@ export async function revertChange(deps: MemberDeps, event: unknown): Promise<Re
   }
   await updateBaseline(deps, change.groupId, before, change, performed);
 
+  const name = await groupName;
   const finished = deps.clock();
   const message: ChangeMessage = {
     type: "change",
     change,
+    ...(name ? { groupName: name } : {}),
     revertedAt: finished.toISOString(),
     revertMs: finished.getTime() - started.getTime(),
     ...(deps.config.accountAlias ? { accountAlias: deps.config.accountAlias } : {}),
@@ -323,10 +333,15 @@ export async function sweepBaselines(
     rules.push(rule);
     byGroup.set(groupId, rules);
   }
+  const names = new Map<string, string | undefined>();
+  for await (const group of deps.securityGroups.describeGroups(groupIds)) {
+    names.set(group.groupId, group.groupName);
+    if (!byGroup.has(group.groupId)) byGroup.set(group.groupId, []);
+  }
   const sweptAt = deps.clock().toISOString();
   let rules = 0;
   for (const [groupId, groupRules] of byGroup) {
-    await deps.baselines.replace(groupId, groupRules, sweptAt);
+    await deps.baselines.replace(groupId, groupRules, sweptAt, names.get(groupId));
     rules += groupRules.length;
   }
   let republished = 0;

@@ -12,8 +12,15 @@ export interface Baselines {
     groupId: string,
     changes: { put?: readonly Rule[]; removeIds?: readonly string[] },
   ): Promise<void>;
-  /** Replaces a group's whole baseline (the sweep). */
-  replace(groupId: string, rules: readonly Rule[], sweptAt: string): Promise<void>;
+  /** Replaces a group's whole baseline (the sweep); its name is kept when none is given. */
+  replace(
+    groupId: string,
+    rules: readonly Rule[],
+    sweptAt: string,
+    groupName?: string,
+  ): Promise<void>;
+  /** The group's name as the last sweep saw it. */
+  groupName(groupId: string): Promise<string | undefined>;
 }
 
 /** What a member remembers of each event, so a redelivered event is not reverted twice. */

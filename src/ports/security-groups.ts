@@ -21,6 +21,8 @@ export interface SecurityGroups {
   execute(op: Ec2Operation): Promise<OperationResult>;
   /** Every rule of the given groups, or of all groups in the region when none are given. */
   describeRules(groupIds?: readonly string[]): AsyncIterable<{ groupId: string; rule: Rule }>;
+  /** Id, name and VPC of the given groups, or of every group in the region when none are given. */
+  describeGroups(groupIds?: readonly string[]): AsyncIterable<GroupInfo>;
   /** The default VPC's group of this name (how EC2 reads a call that names a group by name). */
   findGroupByName(groupName: string): Promise<GroupInfo | undefined>;
   /** Name and VPC of a group, or undefined when it does not exist. */

@@ -336,6 +336,19 @@ describe("DynamoBaselines", () => {
     expect(await baselines.get(group())).toBeUndefined();
   });
 
+  it("replace keeps the group's name: the sweep's, until a sweep gives another", async () => {
+    const id = group();
+    expect(await baselines.groupName(id)).toBeUndefined();
+    await baselines.replace(id, [rule(1)], "2025-03-01T10:00:00.000Z", "web-servers");
+    expect(await baselines.groupName(id)).toBe("web-servers");
+    // A resync (no name given) keeps it.
+    await baselines.replace(id, [rule(2)], "2025-03-01T11:00:00.000Z");
+    expect(await baselines.groupName(id)).toBe("web-servers");
+    expect((await baselines.get(id))?.map((r) => r.ruleId)).toEqual([rule(2).ruleId]);
+    await baselines.replace(id, [], "2025-03-01T12:00:00.000Z", "web-renamed");
+    expect(await baselines.groupName(id)).toBe("web-renamed");
+  });
+
   it("update puts rules and removes rules by id", async () => {
     const g = group();
     await baselines.update(g, { put: [rule(1), rule(2), rule(3)] });

@@ -20,6 +20,7 @@ import {
   toSecurityGroupRuleRequest,
 } from "../../src/domain/rule.js";
 import { SecurityGroupApiError } from "../../src/ports/errors.js";
+import type { GroupInfo } from "../../src/ports/security-groups.js";
 import { type MotoServer, startMoto } from "../../src/sandbox/moto.js";
 
 const ACCOUNT = "123456789012"; // moto's default account
@@ -296,6 +297,22 @@ describe("Ec2SecurityGroups on moto", () => {
       vpcId,
     });
     expect(await sgs.describeGroup("sg-0123456789abcdef0")).toBeUndefined();
+  });
+
+  it("describeGroups names the given groups, or every group in the region; findGroupByName finds the default VPC's", async () => {
+    const ids = [await newGroup(), await newGroup()];
+    const named: GroupInfo[] = [];
+    for await (const g of sgs.describeGroups(ids)) named.push(g);
+    expect(named.map((g) => g.groupId).sort()).toEqual([...ids].sort());
+    expect(named.every((g) => g.groupName?.startsWith("moto-test-") && g.vpcId === vpcId)).toBe(
+      true,
+    );
+    const all: string[] = [];
+    for await (const g of sgs.describeGroups()) all.push(g.groupId);
+    expect(all).toEqual(expect.arrayContaining(ids));
+    const byName = await sgs.findGroupByName(named[0]?.groupName ?? "");
+    expect(byName?.groupId).toBe(named[0]?.groupId);
+    expect(await sgs.findGroupByName("no-such-group-name")).toBeUndefined();
   });
 
   it("a group-reference rule with its owner's userId round-trips", async () => {

@@ -118,6 +118,9 @@ describe("the approval flow, end to end", () => {
     expect(await ingress(groupId)).toEqual([]);
     expect(request.change.requester).toMatchObject({ type: "IAMUser", name: "alice" });
     expect(messageText(request, "approval")).toContain('"action_id":"approve"');
+    // The group's name, as the sweep read it, beside its id.
+    expect(request.groupName).toMatch(/^e2e-add-\d+$/);
+    expect(messageText(request, "approval")).toContain(`${groupId} (${request.groupName})`);
 
     await click("U0BOB", "approve", request.requestId);
     const done = await finalStatus(request.requestId, "applied");

@@ -72,6 +72,22 @@ describe("handler configuration", () => {
   });
 });
 
+/** A Lambda context as the runtime passes it. */
+const context = (awsRequestId: string): Context => ({
+  awsRequestId,
+  functionName: "f",
+  functionVersion: "$LATEST",
+  invokedFunctionArn: "arn:aws:lambda:us-east-1:999988887777:function:f",
+  memoryLimitInMB: "256",
+  logGroupName: "/aws/lambda/f",
+  logStreamName: "s",
+  callbackWaitsForEmptyEventLoop: true,
+  getRemainingTimeInMillis: () => 1000,
+  done: () => {},
+  fail: () => {},
+  succeed: () => {},
+});
+
 describe("logging", () => {
   afterEach(() => vi.restoreAllMocks());
 
@@ -81,20 +97,7 @@ describe("logging", () => {
       lines.push(String(chunk));
       return true;
     });
-    logger.addContext({
-      awsRequestId: "c6af9ac6-7b61-11e6-9a41-93e812345678",
-      functionName: "buttonClick",
-      functionVersion: "$LATEST",
-      invokedFunctionArn: "arn:aws:lambda:us-east-1:999988887777:function:buttonClick",
-      memoryLimitInMB: "256",
-      logGroupName: "/aws/lambda/buttonClick",
-      logStreamName: "s",
-      callbackWaitsForEmptyEventLoop: true,
-      getRemainingTimeInMillis: () => 1000,
-      done: () => {},
-      fail: () => {},
-      succeed: () => {},
-    });
+    logger.addContext(context("c6af9ac6-7b61-11e6-9a41-93e812345678"));
     log.info("request approved", { requestId: "r-01JD0000000000000000000001", by: "U0BOB" });
     const line = JSON.parse(lines.join("").trim().split("\n").at(-1) ?? "{}");
     expect(line).toMatchObject({
@@ -109,20 +112,6 @@ describe("logging", () => {
 describe("every handler logs with its invocation's request id", () => {
   afterEach(() => vi.restoreAllMocks());
 
-  const context = (awsRequestId: string): Context => ({
-    awsRequestId,
-    functionName: "f",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:us-east-1:999988887777:function:f",
-    memoryLimitInMB: "256",
-    logGroupName: "/aws/lambda/f",
-    logStreamName: "s",
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 1000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  });
   // Deps that log one line and stop: what matters is that the context was added first.
   const stopping = () => {
     log.info("deps requested");

@@ -144,6 +144,16 @@ describe("revertSecurityGroup", () => {
     });
   });
 
+  it("names the group in the hub message from the swept baseline, with no Describe", async () => {
+    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+    const e = event("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json");
+    const groupId = (e.detail.requestParameters as { groupId: string }).groupId;
+    await deps.baselines.replace(groupId, [], NOW.toISOString(), "web-servers");
+    expect(await revert()(e)).toBe("reverted");
+    expect(describes()).toHaveLength(0);
+    expect(published()[0]?.message.groupName).toBe("web-servers");
+  });
+
   it("reverts a remove by rule id with ONE authorize and records the restored rules' new ids in the baseline", async () => {
     const e = event("RevokeSecurityGroupIngress/by-rule-ids.json");
     ec2.on(AuthorizeSecurityGroupIngressCommand).callsFake(createdRules);

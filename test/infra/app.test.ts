@@ -327,14 +327,17 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
             `arn:aws:ec2:${m.region}:${m.account}:security-group/*`,
           ]);
         }
-        // The sweep only reads EC2; only the revert looks a group up by name.
+        // The sweep only reads EC2 (rules and names); only the revert looks a group up by name.
         const ec2Of = (prefix: string) =>
           sorted(
             policyOf(t, prefix).flatMap((st) =>
               list(st.Action).filter((a) => a.startsWith("ec2:Describe")),
             ),
           );
-        expect(ec2Of("MemberSweepBaseline")).toEqual(["ec2:DescribeSecurityGroupRules"]);
+        expect(ec2Of("MemberSweepBaseline")).toEqual([
+          "ec2:DescribeSecurityGroupRules",
+          "ec2:DescribeSecurityGroups",
+        ]);
         expect(ec2Of("MemberApplySecurityGroupChange")).toEqual(["ec2:DescribeSecurityGroupRules"]);
         expect(ec2Of("MemberRevertSecurityGroup")).toEqual([
           "ec2:DescribeSecurityGroupRules",

@@ -72,17 +72,42 @@ export class DynamoBaselines implements Baselines {
     await this.write(requests);
   }
 
-  /** Writes every rule and the meta item, then deletes the rules no longer in the group. */
-  async replace(groupId: string, rules: readonly Rule[], sweptAt: string): Promise<void> {
+  /**
+   * Writes every rule and the meta item (sweep time, and the name: given, or the one stored),
+   * then deletes the rules no longer in the group.
+   */
+  async replace(
+    groupId: string,
+    rules: readonly Rule[],
+    sweptAt: string,
+    groupName?: string,
+  ): Promise<void> {
     const pk = groupPk(groupId);
+    const existing = await this.groupItems(groupId, "sk, groupName");
+    const name = groupName ?? existing.find((i) => i.sk === META_SK)?.groupName;
     const puts = rules.map((rule) => putRule(groupId, rule));
-    const meta: WriteRequest = { PutRequest: { Item: { pk, sk: META_SK, sweptAt } } };
+    const meta: WriteRequest = {
+      PutRequest: { Item: withoutUndefined({ pk, sk: META_SK, sweptAt, groupName: name }) },
+    };
     await this.write([...puts, meta]);
     const keep = new Set(rules.map((rule) => ruleSk(ruleIdOf(groupId, rule))));
-    const stale = (await this.groupItems(groupId, "sk"))
+    const stale = existing
       .map((item) => String(item.sk))
       .filter((sk) => sk !== META_SK && !keep.has(sk));
     await this.write(stale.map((sk) => deleteKey(pk, sk)));
+  }
+
+  async groupName(groupId: string): Promise<string | undefined> {
+    const out = await call("GetItem", this.table, () =>
+      this.doc.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: { pk: groupPk(groupId), sk: META_SK },
+          ProjectionExpression: "groupName",
+        }),
+      ),
+    );
+    return typeof out.Item?.groupName === "string" ? out.Item.groupName : undefined;
   }
 
   /** Every item of a group (rules and meta), all pages, strongly consistent. */

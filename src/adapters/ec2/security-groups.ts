@@ -8,12 +8,15 @@ import {
   AuthorizeSecurityGroupIngressCommand,
   type DescribeSecurityGroupRulesCommandInput,
   DescribeSecurityGroupsCommand,
+  type DescribeSecurityGroupsCommandInput,
   type EC2Client,
   type IpPermission,
   ModifySecurityGroupRulesCommand,
   paginateDescribeSecurityGroupRules,
+  paginateDescribeSecurityGroups,
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
+  type SecurityGroup,
   type SecurityGroupRule,
 } from "@aws-sdk/client-ec2";
 import type { Ec2Operation } from "../../domain/plan.js";
@@ -92,36 +95,52 @@ export class Ec2SecurityGroups implements SecurityGroups {
     }
   }
 
-  /** DescribeSecurityGroups by GroupNames: EC2 resolves it in the default VPC, as it did the call. */
-  async findGroupByName(groupName: string): Promise<GroupInfo | undefined> {
-    try {
-      const out = await this.client.send(
-        new DescribeSecurityGroupsCommand({ GroupNames: [groupName] }),
-      );
-      const group = out.SecurityGroups?.find((g) => g.GroupName === groupName && g.GroupId);
-      if (!group?.GroupId) return undefined;
-      return withOptional<GroupInfo>(
-        { groupId: group.GroupId },
-        { groupName: group.GroupName, vpcId: group.VpcId },
-      );
-    } catch (e) {
-      const error = translateError(e);
-      if (error instanceof SecurityGroupApiError && error.code === "InvalidGroup.NotFound") {
-        return undefined;
+  async *describeGroups(groupIds?: readonly string[]): AsyncIterable<GroupInfo> {
+    const batches = groupIds === undefined ? [undefined] : chunks([...new Set(groupIds)]);
+    for (const ids of batches) {
+      // MaxResults cannot go with GroupIds: the ids go in a filter, as for the rules.
+      const input: DescribeSecurityGroupsCommandInput = { MaxResults: this.pageSize };
+      if (ids) input.Filters = [{ Name: "group-id", Values: ids }];
+      try {
+        const pages = paginateDescribeSecurityGroups(
+          { client: this.client, stopOnSameToken: true },
+          input,
+        );
+        for await (const page of pages) {
+          for (const g of page.SecurityGroups ?? []) {
+            if (!g.GroupId) continue;
+            yield withOptional<GroupInfo>(
+              { groupId: g.GroupId },
+              { groupName: g.GroupName, vpcId: g.VpcId },
+            );
+          }
+        }
+      } catch (e) {
+        throw translateError(e);
       }
-      throw error;
     }
   }
 
-  async describeGroup(groupId: string): Promise<GroupInfo | undefined> {
+  /** DescribeSecurityGroups by GroupNames: EC2 resolves it in the default VPC, as it did the call. */
+  findGroupByName(groupName: string): Promise<GroupInfo | undefined> {
+    return this.describeOne({ GroupNames: [groupName] }, (g) => g.GroupName === groupName);
+  }
+
+  describeGroup(groupId: string): Promise<GroupInfo | undefined> {
+    return this.describeOne({ GroupIds: [groupId] }, (g) => g.GroupId === groupId);
+  }
+
+  /** The one group a DescribeSecurityGroups names, or undefined when EC2 has none. */
+  private async describeOne(
+    input: DescribeSecurityGroupsCommandInput,
+    matches: (group: SecurityGroup) => boolean,
+  ): Promise<GroupInfo | undefined> {
     try {
-      const out = await this.client.send(
-        new DescribeSecurityGroupsCommand({ GroupIds: [groupId] }),
-      );
-      const group = out.SecurityGroups?.find((g) => g.GroupId === groupId);
-      if (!group) return undefined;
+      const out = await this.client.send(new DescribeSecurityGroupsCommand(input));
+      const group = out.SecurityGroups?.find((g) => g.GroupId && matches(g));
+      if (!group?.GroupId) return undefined;
       return withOptional<GroupInfo>(
-        { groupId },
+        { groupId: group.GroupId },
         { groupName: group.GroupName, vpcId: group.VpcId },
       );
     } catch (e) {
