@@ -10,6 +10,7 @@ import type {
   ChangeMessage,
   DenyMessage,
   ResultMessage,
+  RevertMessage,
 } from "../domain/messages.js";
 import {
   type Actor,
@@ -406,7 +407,18 @@ async function sendOn(deps: HubDeps, request: ApprovalRequest): Promise<void> {
   } else {
     const deny: DenyMessage = { type: "deny", requestId };
     await deps.publisher.publish(deps.config.denyTopicArn, JSON.stringify(deny), { type: "deny" });
+    // A change the member could not revert is still live: the Deny has it reverted now.
+    if (request.revertError) await sendRevert(deps, request);
   }
+}
+
+async function sendRevert(deps: HubDeps, { requestId, change }: ApprovalRequest): Promise<void> {
+  const revert: RevertMessage = { type: "revert", requestId, change };
+  await deps.publisher.publish(
+    deps.config.memberApplyTopicArn(change.account, change.region),
+    JSON.stringify(revert),
+    { type: "revert" },
+  );
 }
 
 async function mayDecide(deps: HubDeps, user: string): Promise<boolean> {
@@ -440,7 +452,23 @@ export async function reportDenied(
 
 // ---- errorHandlerSecurityGroupChange ----
 
-/** Records the member's apply result (applied, or failed with the EC2 error) and reports it. */
+/** The request event a member's result stands for; undefined when it stands for none. */
+function resultEvent(request: ApprovalRequest, message: ResultMessage): RequestEvent | undefined {
+  const error = message.error ?? { code: "Unknown", message: "no error given" };
+  const failed = message.outcome === "failed";
+  // A denied request's result is that of the revert its Deny asked for; any other, an apply's.
+  if (request.status === "denied") {
+    return { type: "reverted_after_deny", at: message.at, ...(failed ? { error } : {}) };
+  }
+  if (message.outcome === "applied") return { type: "applied", at: message.at };
+  if (failed) return { type: "failed", at: message.at, error };
+  return undefined;
+}
+
+/**
+ * Records the member's result and reports it: an apply's (applied, or failed with the EC2
+ * error), or that of the revert a Deny asked for (the request stays denied).
+ */
 export async function recordResult(
   deps: HubDeps,
   message: ResultMessage,
@@ -450,14 +478,14 @@ export async function recordResult(
     deps.log.error("result for an unknown request", { requestId: message.requestId });
     return undefined;
   }
-  const event: RequestEvent =
-    message.outcome === "applied"
-      ? { type: "applied", at: message.at }
-      : {
-          type: "failed",
-          at: message.at,
-          error: message.error ?? { code: "Unknown", message: "no error given" },
-        };
+  const event = resultEvent(request, message);
+  if (!event) {
+    deps.log.warn("a revert result for a request that is not denied", {
+      requestId: request.requestId,
+      status: request.status,
+    });
+    return request;
+  }
   const next = await advance(deps, request, event);
   if (!next) {
     deps.log.warn("result ignored: the request has moved on", {
@@ -494,8 +522,8 @@ export async function expireRequests(deps: HubDeps): Promise<string[]> {
 export const STUCK_APPROVAL_MINUTES = 15;
 
 /**
- * Re-sends approvals that have waited STUCK_APPROVAL_MINUTES for an apply result: the click's
- * publish failed, or the apply message was lost. A repeat apply of a change that did go through
+ * Re-sends approvals that have waited STUCK_APPROVAL_MINUTES for an apply result (the click's
+ * publish failed, or the apply message was lost), and the reverts of denied live changes. A repeat apply of a change that did go through
  * answers InvalidPermission.Duplicate; the request then records that result as it stands.
  */
 export async function resendStuckApprovals(deps: HubDeps): Promise<string[]> {
@@ -504,6 +532,13 @@ export async function resendStuckApprovals(deps: HubDeps): Promise<string[]> {
   for (const request of await deps.requests.listByStatus("approved", 500)) {
     if (Date.parse(request.decidedAt ?? request.updatedAt) > cutoff) continue;
     await sendOn(deps, request);
+    resent.push(request.requestId);
+  }
+  // Denied live changes whose revert never reported back.
+  for (const request of await deps.requests.listByStatus("denied", 500)) {
+    if (!request.revertError || request.revertAfterDeny) continue;
+    if (Date.parse(request.decidedAt ?? request.updatedAt) > cutoff) continue;
+    await sendRevert(deps, request);
     resent.push(request.requestId);
   }
   if (resent.length)

@@ -15,8 +15,10 @@ import {
 import {
   type ApplyMessage,
   type ChangeMessage,
+  type MemberMessage,
   parseResultMessage,
   type ResultMessage,
+  type RevertMessage,
 } from "../domain/messages.js";
 import { applyPlan, type Ec2Operation, revertPlan } from "../domain/plan.js";
 import { evaluatePolicy, type PolicyConfig } from "../domain/policy.js";
@@ -199,8 +201,9 @@ export async function revertChange(deps: MemberDeps, event: unknown): Promise<Re
   let performed: Performed = { done: [], resync: false };
   let calls = 0;
   if (decision.action === "leave") {
-    // Too late to act on alone: the change stays, and a person decides. The baseline follows
-    // EC2 (it is what the next change is reverted to).
+    // Too late to act on alone: the change stays, and a person decides. The change keeps what
+    // the baseline knew of it (a Deny reverts it later); the baseline follows EC2.
+    if (before) change = resolvedIfKnown(change, before);
     performed = {
       done: [],
       resync: true,
@@ -268,44 +271,90 @@ function applyCalls(message: ApplyMessage): { ops: Ec2Operation[]; tolerateDone:
 /** Revert errors that mean no revert call was made: the change stands whole. */
 const NOTHING_REVERTED = new Set([LATE_EVENT_CODE, "BaselineGap"]);
 
+/** `change` with what `baseline` knows of its old rules, or as it is when the baseline lacks them. */
+function resolvedIfKnown(change: Change, baseline: readonly Rule[]): Change {
+  try {
+    return resolveChange(change, baseline);
+  } catch (err) {
+    if (err instanceof BaselineGapError) return change;
+    throw err;
+  }
+}
+
 /**
- * applySecurityGroupChange: make an approved change again and report the result to the hub.
- * Once per request: a redelivered or re-sent approval reports the first result again.
+ * Runs the EC2 work for one request once: a redelivered or re-sent message publishes the result
+ * kept the first time and makes no EC2 call. A plan that cannot be made is a failed result.
  */
-export async function applyChange(deps: MemberDeps, message: ApplyMessage): Promise<ResultMessage> {
-  const kept = await deps.ledger.applyResult(message.requestId);
+async function oncePerRequest(
+  deps: MemberDeps,
+  requestId: string,
+  success: ResultMessage["outcome"],
+  run: () => Promise<Performed>,
+): Promise<ResultMessage> {
+  const kept = await deps.ledger.applyResult(requestId);
   if (kept) return publishResult(deps, kept);
 
   const started = deps.clock();
-  const { change } = message;
-  let performed: Performed = { done: [], resync: false };
+  let performed: Performed;
   try {
-    const { ops, tolerateDone } = applyCalls(message);
-    const before = change.kind === "add" ? undefined : await deps.baselines.get(change.groupId);
-    performed = await perform(deps, ops, tolerateDone);
-    // A change that was live (never or partly reverted): the baseline is read again from EC2.
-    if (message.revertError) performed.resync = true;
-    await updateBaseline(deps, change.groupId, before, undefined, performed);
+    performed = await run();
   } catch (err) {
     if (!(err instanceof BaselineGapError)) throw err;
-    performed.error = toApplyError(err);
+    performed = { done: [], resync: false, error: toApplyError(err) };
   }
   const at = deps.clock();
   const result: ResultMessage = {
     type: "result",
-    requestId: message.requestId,
-    outcome: performed.error ? "failed" : "applied",
+    requestId,
+    outcome: performed.error ? "failed" : success,
     at: at.toISOString(),
     applyMs: at.getTime() - started.getTime(),
     ...(performed.error ? { error: performed.error } : {}),
   };
   const raw = JSON.stringify(result);
-  // A concurrent delivery of the same approval may have finished first: its result stands.
-  if (!(await deps.ledger.recordApplyResult(message.requestId, raw, at.toISOString()))) {
-    const first = await deps.ledger.applyResult(message.requestId);
+  // A concurrent delivery of the same message may have finished first: its result stands.
+  if (!(await deps.ledger.recordApplyResult(requestId, raw, at.toISOString()))) {
+    const first = await deps.ledger.applyResult(requestId);
     if (first) return publishResult(deps, first);
   }
   return publishResult(deps, raw);
+}
+
+/**
+ * applySecurityGroupChange: make an approved change again and report the result to the hub.
+ * Once per request: a redelivered or re-sent approval reports the first result again.
+ */
+export function applyChange(deps: MemberDeps, message: ApplyMessage): Promise<ResultMessage> {
+  return oncePerRequest(deps, message.requestId, "applied", async () => {
+    const { change } = message;
+    const { ops, tolerateDone } = applyCalls(message);
+    const before = change.kind === "add" ? undefined : await deps.baselines.get(change.groupId);
+    const performed = await perform(deps, ops, tolerateDone);
+    // A change that was live (never or partly reverted): the baseline is read again from EC2.
+    if (message.revertError) performed.resync = true;
+    await updateBaseline(deps, change.groupId, before, undefined, performed);
+    return performed;
+  });
+}
+
+/**
+ * A live change (one the member could not revert when it happened) was denied: revert it now,
+ * from what the change and the baseline know, steps already undone tolerated.
+ */
+export function revertDenied(deps: MemberDeps, message: RevertMessage): Promise<ResultMessage> {
+  return oncePerRequest(deps, message.requestId, "reverted", async () => {
+    const before = await deps.baselines.get(message.change.groupId);
+    const change = before ? resolvedIfKnown(message.change, before) : message.change;
+    const performed = await perform(deps, revertPlan(change), true);
+    performed.resync = true;
+    await updateBaseline(deps, change.groupId, before, change, performed);
+    return performed;
+  });
+}
+
+/** What the hub sends on applySecurityGroupChange: an approval to apply, or a deny to revert. */
+export function handleHubMessage(deps: MemberDeps, message: MemberMessage): Promise<ResultMessage> {
+  return message.type === "apply" ? applyChange(deps, message) : revertDenied(deps, message);
 }
 
 async function publishResult(deps: MemberDeps, raw: string): Promise<ResultMessage> {

@@ -101,10 +101,18 @@ export const applyMessageSchema = z.object({
   revertError: applyError.optional(),
 });
 
+/** Hub -> member: a live change was denied, revert it now. */
+export const revertMessageSchema = z.object({
+  type: z.literal("revert"),
+  requestId: z.string(),
+  change: changeSchema,
+});
+
 export const resultMessageSchema = z.object({
   type: z.literal("result"),
   requestId: z.string(),
-  outcome: z.enum(["applied", "failed"]),
+  /** applied / failed for an apply; reverted / failed for a revert after a deny. */
+  outcome: z.enum(["applied", "reverted", "failed"]),
   at: z.string(),
   error: applyError.optional(),
   applyMs: z.number().nonnegative().optional(),
@@ -116,6 +124,11 @@ export type ChangeMessage = Omit<z.infer<typeof changeMessageSchema>, "change"> 
   change: Change;
 };
 export type ApplyMessage = Omit<z.infer<typeof applyMessageSchema>, "change"> & { change: Change };
+export type RevertMessage = Omit<z.infer<typeof revertMessageSchema>, "change"> & {
+  change: Change;
+};
+/** What the hub sends a member on its applySecurityGroupChange topic. */
+export type MemberMessage = ApplyMessage | RevertMessage;
 export type ResultMessage = z.infer<typeof resultMessageSchema>;
 export type DenyMessage = z.infer<typeof denyMessageSchema>;
 
@@ -144,6 +157,12 @@ export const parseChangeMessage = (raw: string) =>
   parseWith<ChangeMessage>(changeMessageSchema, "change message", raw);
 export const parseApplyMessage = (raw: string) =>
   parseWith<ApplyMessage>(applyMessageSchema, "apply message", raw);
+export const parseMemberMessage = (raw: string) =>
+  parseWith<MemberMessage>(
+    z.discriminatedUnion("type", [applyMessageSchema, revertMessageSchema]),
+    "apply message",
+    raw,
+  );
 export const parseResultMessage = (raw: string) =>
   parseWith<ResultMessage>(resultMessageSchema, "result message", raw);
 export const parseDenyMessage = (raw: string) =>

@@ -7,6 +7,9 @@
  *   auto_approved -> applied | failed        (policy approved; the apply still reports)
  *   auto_denied                               (policy denied; terminal)
  *
+ * A change the member could not revert (`revertError`: it is live) and that is then denied is
+ * reverted after the Deny: `denied` stays, and `revertAfterDeny` records how that went.
+ *
  * `transition` is pure: it returns the next request or throws IllegalTransitionError. Stores
  * persist a transition as one conditional write on `status = from`, so a double click, an approve
  * racing a deny, or a redelivered message changes nothing the second time.
@@ -76,6 +79,8 @@ export interface ApprovalRequest {
   error?: ApplyError;
   /** The member could not revert the change: it is still live. */
   revertError?: ApplyError;
+  /** A live change that was denied: the revert the Deny asked for, done at `at` or failed. */
+  revertAfterDeny?: { at: string; error?: ApplyError };
   slack?: { approval?: SlackMessageRef; monitoring?: SlackMessageRef };
   history: HistoryEntry[];
 }
@@ -85,7 +90,8 @@ export type RequestEvent =
   | { type: "deny"; by: Actor; at: string }
   | { type: "applied"; at: string }
   | { type: "failed"; at: string; error: ApplyError }
-  | { type: "expire"; at: string };
+  | { type: "expire"; at: string }
+  | { type: "reverted_after_deny"; at: string; error?: ApplyError };
 
 const NEXT: Record<RequestEvent["type"], Partial<Record<RequestStatus, RequestStatus>>> = {
   approve: { pending: "approved" },
@@ -93,6 +99,7 @@ const NEXT: Record<RequestEvent["type"], Partial<Record<RequestStatus, RequestSt
   applied: { approved: "applied", auto_approved: "applied" },
   failed: { approved: "failed", auto_approved: "failed" },
   expire: { pending: "expired" },
+  reverted_after_deny: { denied: "denied" },
 };
 
 export class IllegalTransitionError extends Error {
@@ -135,6 +142,17 @@ export function transition(request: ApprovalRequest, event: RequestEvent): Appro
       `it expires at ${request.expiresAt}`,
     );
   }
+  if (
+    event.type === "reverted_after_deny" &&
+    (!request.revertError || request.revertAfterDeny !== undefined)
+  ) {
+    throw new IllegalTransitionError(
+      request.requestId,
+      request.status,
+      event.type,
+      request.revertError ? "its revert after the deny is recorded already" : "it was reverted",
+    );
+  }
   const entry: HistoryEntry = { status: to, at: event.at };
   const next: ApprovalRequest = {
     ...request,
@@ -157,6 +175,12 @@ export function transition(request: ApprovalRequest, event: RequestEvent): Appro
       entry.note = `${event.error.code}: ${event.error.message}`;
       break;
     case "expire":
+      break;
+    case "reverted_after_deny":
+      next.revertAfterDeny = { at: event.at, ...(event.error ? { error: event.error } : {}) };
+      entry.note = event.error
+        ? `revert after deny failed: ${event.error.code}: ${event.error.message}`
+        : "reverted after deny";
       break;
   }
   return next;

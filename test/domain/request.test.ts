@@ -24,7 +24,14 @@ const change = fixtureChange("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json");
 
 const pending = (): ApprovalRequest =>
   createRequest({ requestId: ID, change, now: NOW, expiresAt: EXPIRES });
-const inStatus = (status: RequestStatus): ApprovalRequest => ({ ...pending(), status });
+/** A request in `status` whose change the member could not revert (so a Deny reverts it later). */
+const inStatus = (status: RequestStatus): ApprovalRequest => ({
+  ...pending(),
+  status,
+  revertError: LIVE,
+});
+
+const LIVE = { code: "EventTooLate", message: "arrived 400 s after the change" };
 
 const EVENTS: Record<RequestEvent["type"], RequestEvent> = {
   approve: { type: "approve", by: BOB, at: LATER },
@@ -36,6 +43,7 @@ const EVENTS: Record<RequestEvent["type"], RequestEvent> = {
     error: { code: "InvalidPermission.Duplicate", message: "the rule already exists" },
   },
   expire: { type: "expire", at: AFTER_EXPIRY },
+  reverted_after_deny: { type: "reverted_after_deny", at: LATER },
 };
 
 const LEGAL: Record<string, RequestStatus> = {
@@ -46,6 +54,7 @@ const LEGAL: Record<string, RequestStatus> = {
   "approved/failed": "failed",
   "auto_approved/applied": "applied",
   "auto_approved/failed": "failed",
+  "denied/reverted_after_deny": "denied",
 };
 
 const table = REQUEST_STATUSES.flatMap((status) =>
@@ -55,9 +64,9 @@ const table = REQUEST_STATUSES.flatMap((status) =>
 );
 
 describe("transition: every status x every event", () => {
-  it("the table covers 8 statuses x 5 events, 7 of them legal", () => {
-    expect(table).toHaveLength(40);
-    expect(table.filter(([, , to]) => to !== undefined)).toHaveLength(7);
+  it("the table covers 8 statuses x 6 events, 8 of them legal", () => {
+    expect(table).toHaveLength(48);
+    expect(table.filter(([, , to]) => to !== undefined)).toHaveLength(8);
   });
 
   it.each(table.filter(([, , to]) => to !== undefined))("%s --%s--> %s", (from, type, to) => {
@@ -95,8 +104,9 @@ describe("transition: every status x every event", () => {
     expect(nextStatus(from, type)).toBeUndefined();
   });
 
-  it("no transition leaves a terminal status", () => {
-    for (const [from, , to] of table) if (TERMINAL_STATUSES.has(from)) expect(to).toBeUndefined();
+  it("no transition leaves a terminal status (recording a revert after a deny stays denied)", () => {
+    for (const [from, , to] of table)
+      if (TERMINAL_STATUSES.has(from)) expect([undefined, from]).toContain(to);
     expect([...TERMINAL_STATUSES].sort()).toEqual(
       ["applied", "auto_denied", "denied", "expired", "failed"].sort(),
     );
@@ -274,5 +284,35 @@ describe("requestIdFromUlid", () => {
     ["with a dash", "01JDQ5V7ZK-M8X2N4P6R9T1W3Y"],
   ])("refuses %s", (_what, ulid) => {
     expect(() => requestIdFromUlid(ulid)).toThrow(`not a ULID: ${ulid}`);
+  });
+});
+
+describe("a live change, denied, then reverted", () => {
+  const denied = (): ApprovalRequest => transition(inStatus("pending"), EVENTS.deny);
+
+  it("records the revert after the deny, once; status stays denied", () => {
+    const done = transition(denied(), { type: "reverted_after_deny", at: AFTER_EXPIRY });
+    expect(done.status).toBe("denied");
+    expect(done.revertAfterDeny).toStrictEqual({ at: AFTER_EXPIRY });
+    expect(done.history.at(-1)).toMatchObject({ status: "denied", note: "reverted after deny" });
+    expect(() => transition(done, { type: "reverted_after_deny", at: AFTER_EXPIRY })).toThrow(
+      /recorded already/,
+    );
+  });
+
+  it("keeps a failed revert's error", () => {
+    const error = { code: "UnauthorizedOperation", message: "not allowed" };
+    const failed = transition(denied(), { type: "reverted_after_deny", at: LATER, error });
+    expect(failed.revertAfterDeny).toStrictEqual({ at: LATER, error });
+    expect(failed.history.at(-1)?.note).toBe(
+      "revert after deny failed: UnauthorizedOperation: not allowed",
+    );
+  });
+
+  it("is illegal for a denied change that was reverted in the first place", () => {
+    const reverted = { ...denied(), revertError: undefined };
+    expect(() => transition(reverted, { type: "reverted_after_deny", at: LATER })).toThrow(
+      IllegalTransitionError,
+    );
   });
 });

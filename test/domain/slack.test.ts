@@ -468,9 +468,24 @@ describe("outcome messages", () => {
     const text = allText(monitoringMessage(live));
     expect(text).toContain("Could not be reverted (the change is live)");
     expect(text).toContain("*The change could not be reverted and is still in place*");
+    // Denied: the member reverts it now, and the message follows.
     const deniedLive = { ...denied, revertError: live.revertError };
     expect(allText(outcomeMessage(deniedLive, "approval"))).toContain(
-      "Denied by <@U0ALICE>; the change could not be reverted and is still in place",
+      "Denied by <@U0ALICE>; reverting the change now…",
+    );
+    const reverted = { ...deniedLive, revertAfterDeny: { at: "2024-11-23T10:45:00Z" } };
+    expect(allText(outcomeMessage(reverted, "approval"))).toMatch(
+      /Denied by <@U0ALICE>; the change was reverted at <!date\^/,
+    );
+    const stuck = {
+      ...deniedLive,
+      revertAfterDeny: {
+        at: "2024-11-23T10:45:00Z",
+        error: { code: "UnauthorizedOperation", message: "not allowed" },
+      },
+    };
+    expect(allText(outcomeMessage(stuck, "approval"))).toContain(
+      "reverting it failed (UnauthorizedOperation: not allowed): the change is still in place",
     );
   });
 
@@ -482,7 +497,7 @@ describe("outcome messages", () => {
     const text = allText(requestMessage(late, "approval"));
     expect(text).toContain("Not reverted: its event arrived late (the change is live)");
     expect(text).toContain("the event arrived 412 s after the change");
-    expect(text).toContain("the rule must then be removed by hand");
+    expect(text).toContain("Approve keeps it; Deny reverts it.");
     expect(requestMessage(late, "approval").blocks.some(isActions)).toBe(true);
   });
 

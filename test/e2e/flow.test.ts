@@ -368,6 +368,59 @@ describe("the approval flow, end to end", () => {
     await finalStatus(removed.requestId, "denied");
   });
 
+  it("a late event: left in place and posted as live; Deny reverts it, Approve keeps it with no EC2 write", async () => {
+    const policy = stack.memberDeps.config.policy;
+    const limit = policy.maxEventAgeSeconds;
+    policy.maxEventAgeSeconds = -1; // every event counts as late
+    try {
+      const groupId = await newGroup("e2e-late");
+      const add = (port: number) =>
+        as("alice").send(
+          new AuthorizeSecurityGroupIngressCommand({
+            GroupId: groupId,
+            IpPermissions: [
+              {
+                IpProtocol: "tcp",
+                FromPort: port,
+                ToPort: port,
+                IpRanges: [{ CidrIp: "10.20.0.0/16", Description: `late ${port}` }],
+              },
+            ],
+          }),
+        );
+
+      await add(9001);
+      const denied = await requestFor(groupId);
+      expect(denied.revertError?.code).toBe("EventTooLate");
+      expect(await cidrs(groupId)).toEqual(["tcp:9001:10.20.0.0/16"]);
+      expect(messageText(denied, "approval")).toContain("its event arrived late");
+      await click("U0CAROL", "deny", denied.requestId);
+      const after = await waitFor("the revert after the deny", async () => {
+        const r = await stack.hubDeps.requests.get(denied.requestId);
+        return r?.revertAfterDeny ? r : undefined;
+      });
+      expect(after.status).toBe("denied");
+      expect(after.revertAfterDeny?.error).toBeUndefined();
+      expect(await cidrs(groupId)).toEqual([]);
+      await waitFor("both messages to say it was reverted", async () =>
+        (["approval", "monitoring"] as const).every((k) =>
+          messageText(after, k).includes("the change was reverted"),
+        ),
+      );
+
+      await add(9002);
+      const approved = await waitFor("the second late request", async () => {
+        const list = await stack.hubDeps.requests.listByStatus("pending");
+        return list.find((r) => r.change.groupId === groupId && r.slack?.approval);
+      });
+      await click("U0CAROL", "approve", approved.requestId);
+      await finalStatus(approved.requestId, "applied");
+      expect(await cidrs(groupId)).toEqual(["tcp:9002:10.20.0.0/16"]);
+    } finally {
+      policy.maxEventAgeSeconds = limit;
+    }
+  });
+
   it("a change in a region with no governed member is not reverted and posts nothing", async () => {
     const region = "eu-west-1";
     const { GroupId: groupId = "" } = await as("admin", region).send(

@@ -4,7 +4,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expireRequests, handleInteraction, resendStuckApprovals } from "../../src/app/hub.js";
+import {
+  expireRequests,
+  handleInteraction,
+  resendStuckApprovals,
+  storeRequest,
+} from "../../src/app/hub.js";
 import type { ChangeMessage } from "../../src/domain/messages.js";
 import { createDenyHandler } from "../../src/handlers/denySecurityGroupChange.js";
 import { createResultHandler } from "../../src/handlers/errorHandlerSecurityGroupChange.js";
@@ -214,6 +219,64 @@ describe("denySecurityGroupChange and expiry", () => {
     expect(
       JSON.stringify(hub.slack.state.message(ref?.channel ?? "", ref?.ts ?? "")?.blocks),
     ).toMatch(/Denied by <@U0CAROL>/);
+  });
+
+  it("a Deny of a live change has the member revert it, and the result is recorded on the denied request", async () => {
+    const message = changeMessage({
+      revertError: { code: "EventTooLate", message: "arrived 400 s after the change" },
+    });
+    const { request } = await storeRequest(hub.deps, message);
+    const sent = hub.publisher.messages.length;
+    await handleInteraction(hub.deps, clickBody("U0CAROL", "deny", request.requestId));
+    const onward = hub.publisher.messages.slice(sent).map((m) => JSON.parse(m.message));
+    expect(onward).toEqual([
+      { type: "deny", requestId: request.requestId },
+      { type: "revert", requestId: request.requestId, change: message.change },
+    ]);
+    expect(hub.publisher.messages.at(-1)?.topicArn).toMatch(/applySecurityGroupChange$/);
+
+    await createResultHandler(() => hub.deps)(
+      snsEvent(
+        "arn:aws:sns:us-east-1:999988887777:errorHandlerSecurityGroupChange",
+        JSON.stringify({
+          type: "result",
+          requestId: request.requestId,
+          outcome: "reverted",
+          at: now.toISOString(),
+        }),
+      ),
+    );
+    const stored = await hub.deps.requests.get(request.requestId);
+    expect(stored).toMatchObject({ status: "denied", revertAfterDeny: { at: now.toISOString() } });
+    const ref = stored?.slack?.monitoring;
+    expect(
+      JSON.stringify(hub.slack.state.message(ref?.channel ?? "", ref?.ts ?? "")?.blocks),
+    ).toMatch(/the change was reverted/);
+  });
+
+  it("the sweep sends again the revert of a denied live change that never reported", async () => {
+    const message = changeMessage({
+      revertError: { code: "EventTooLate", message: "arrived 400 s after the change" },
+    });
+    const { request } = await storeRequest(hub.deps, message);
+    hub.publisher.failures = 1; // the deny fails to go out, so the revert is never sent
+    await handleInteraction(hub.deps, clickBody("U0CAROL", "deny", request.requestId));
+    expect((await hub.deps.requests.get(request.requestId))?.status).toBe("denied");
+    now = new Date(now.getTime() + 16 * 60_000);
+    const sent = hub.publisher.messages.length;
+    expect(await resendStuckApprovals(hub.deps)).toContain(request.requestId);
+    expect(hub.publisher.messages.slice(sent).map((m) => JSON.parse(m.message))).toContainEqual(
+      expect.objectContaining({ type: "revert", requestId: request.requestId }),
+    );
+  });
+
+  it("a Deny of a change that was reverted sends nothing to the member", async () => {
+    const { request } = await storeRequest(hub.deps, changeMessage());
+    const sent = hub.publisher.messages.length;
+    await handleInteraction(hub.deps, clickBody("U0CAROL", "deny", request.requestId));
+    expect(hub.publisher.messages.slice(sent).map((m) => JSON.parse(m.message).type)).toEqual([
+      "deny",
+    ]);
   });
 
   it("expires pending requests past their time, and only those", async () => {

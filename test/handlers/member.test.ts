@@ -617,6 +617,42 @@ describe("applySecurityGroupChange", () => {
     });
   });
 
+  it("reverts a denied live change with ONE revoke, once, and reports reverted", async () => {
+    const change = fixtureChange("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json");
+    counter += 1;
+    const requestId = `r-01JF${String(counter).padStart(22, "0")}`;
+    const delivery = snsEvent(
+      "arn:aws:sns:us-east-1:111122223333:applySecurityGroupChange",
+      JSON.stringify({ type: "revert", requestId, change }),
+    );
+    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+    ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [] });
+    const handler = createApplyHandler(() => deps);
+    await handler(delivery);
+    expect(ec2.commandCalls(RevokeSecurityGroupIngressCommand)).toHaveLength(1);
+    expect(published()[0]?.message).toMatchObject({ requestId, outcome: "reverted" });
+    ec2.resetHistory();
+    await handler(delivery);
+    expect(writes()).toHaveLength(0);
+  });
+
+  it("a denied live modify the baseline cannot explain reports failed with BaselineGap", async () => {
+    const change = fixtureChange("ModifySecurityGroupRules/single-rule.json");
+    counter += 1;
+    const requestId = `r-01JG${String(counter).padStart(22, "0")}`;
+    await createApplyHandler(() => deps)(
+      snsEvent(
+        "arn:aws:sns:us-east-1:111122223333:applySecurityGroupChange",
+        JSON.stringify({ type: "revert", requestId, change }),
+      ),
+    );
+    expect(writes()).toHaveLength(0);
+    expect(published()[0]?.message).toMatchObject({
+      outcome: "failed",
+      error: { code: "BaselineGap" },
+    });
+  });
+
   it("rejects a malformed apply message (kept by the DLQ) without touching EC2", async () => {
     const handler = createApplyHandler(() => deps);
     await expect(

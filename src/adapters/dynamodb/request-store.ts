@@ -46,6 +46,7 @@ const FIELDS: Record<keyof ApprovalRequest, "key" | "slack" | "data"> = {
   appliedAt: "data",
   error: "data",
   revertError: "data",
+  revertAfterDeny: "data",
   slack: "slack",
   history: "data",
 };

@@ -127,9 +127,12 @@ const at = (iso: string | undefined): string => (iso ? ` at ${slackDate(iso)}` :
 
 /** What happens to the change when it is not applied: normally it stays reverted. */
 function staysText(request: ApprovalRequest): string {
-  return request.revertError
-    ? "the change could not be reverted and is still in place"
-    : "the change stays reverted";
+  if (!request.revertError) return "the change stays reverted";
+  if (request.status !== "denied") return "the change could not be reverted and is still in place";
+  const after = request.revertAfterDeny;
+  if (!after) return "reverting the change now…";
+  if (!after.error) return `the change was reverted${at(after.at)}`;
+  return `reverting it failed (${mrkdwnText(after.error.code, 100)}: ${mrkdwnText(after.error.message, MAX_ERROR)}): the change is still in place`;
 }
 
 function policyReason(request: ApprovalRequest): string {
@@ -304,7 +307,7 @@ function revertWarning(request: ApprovalRequest): SectionBlock | undefined {
   if (!e) return undefined;
   if (e.code === LATE_EVENT_CODE) {
     return section(
-      `:warning: *Not reverted, and still in place*: ${mrkdwnText(e.message, MAX_ERROR)}. Approve keeps it; Deny records the refusal, and the rule must then be removed by hand.`,
+      `:warning: *Not reverted, and still in place*: ${mrkdwnText(e.message, MAX_ERROR)}. Approve keeps it; Deny reverts it.`,
     );
   }
   return section(
