@@ -1,19 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { diffRuleSets, type PerformedOperation, ruleSetAfter } from "../../src/domain/baseline.js";
-import type { AddChange, ChangeBase, ModifyChange, RemoveChange } from "../../src/domain/change.js";
+import type { AddChange, ModifyChange, RemoveChange } from "../../src/domain/change.js";
 import { applyPlan, revertPlan } from "../../src/domain/plan.js";
-import type { Peer, Rule } from "../../src/domain/rule.js";
+import type { Rule } from "../../src/domain/rule.js";
+import { CHANGE_BASE, v4 } from "../support/domain-builders.js";
 
-const GROUP = "sg-0f3a9c2b7d1e4a5b6";
-const base: Omit<ChangeBase, "eventName"> = {
-  eventId: "e-1",
-  eventTime: "2025-02-11T09:01:44Z",
-  account: "111122223333",
-  region: "us-east-1",
-  groupId: GROUP,
-  requester: { arn: "arn:aws:iam::111122223333:user/alice", type: "IAMUser", name: "alice" },
-};
-const v4 = (cidr: string): Peer => ({ kind: "cidrIpv4", cidr });
 const tcp = (port: number, cidr: string, extra: Partial<Rule> = {}): Rule => ({
   direction: "ingress",
   protocol: "tcp",
@@ -64,7 +55,7 @@ describe("diffRuleSets", () => {
 
 describe("ruleSetAfter", () => {
   const add: AddChange = {
-    ...base,
+    ...CHANGE_BASE,
     eventName: "AuthorizeSecurityGroupIngress",
     kind: "add",
     direction: "ingress",
@@ -89,7 +80,7 @@ describe("ruleSetAfter", () => {
 
   it("a remove by rule id reverted: the rule comes back under a new id", () => {
     const remove: RemoveChange = {
-      ...base,
+      ...CHANGE_BASE,
       eventName: "RevokeSecurityGroupIngress",
       kind: "remove",
       direction: "ingress",
@@ -108,7 +99,7 @@ describe("ruleSetAfter", () => {
 
   it("a modify reverted: the same ids and contents as before", () => {
     const modify: ModifyChange = {
-      ...base,
+      ...CHANGE_BASE,
       eventName: "ModifySecurityGroupRules",
       kind: "modify",
       modifications: [

@@ -17,6 +17,7 @@ import {
   ruleKey,
 } from "../../src/domain/rule.js";
 import { asMultiset, directionArb, hexArb, ruleArb } from "../support/domain-arbitraries.js";
+import { v4, v6 } from "../support/domain-builders.js";
 import {
   authorizeEvent,
   cloudTrailEvent,
@@ -33,8 +34,6 @@ import {
 
 // ---- helpers ----
 
-const v4 = (cidr: string): Peer => ({ kind: "cidrIpv4", cidr });
-const v6 = (cidr: string): Peer => ({ kind: "cidrIpv6", cidr });
 const pl = (prefixListId: string): Peer => ({ kind: "prefixList", prefixListId });
 const sg = (groupId: string, extra: { userId?: string; vpcPeeringConnectionId?: string } = {}) =>
   ({ kind: "group", groupId, ...extra }) as Peer;

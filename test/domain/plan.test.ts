@@ -5,7 +5,6 @@ import {
   applyChangeToRules,
   BaselineGapError,
   type Change,
-  type ChangeBase,
   type ModifyChange,
   type RemoveChange,
   resolveChange,
@@ -37,20 +36,10 @@ import {
   ruleArb,
   ruleBodyArb,
 } from "../support/domain-arbitraries.js";
+import { CHANGE_BASE, GROUP, v4 } from "../support/domain-builders.js";
 
 // ---- helpers ----
 
-const GROUP = "sg-0f3a9c2b7d1e4a5b6";
-const base: Omit<ChangeBase, "eventName"> = {
-  eventId: "e-1",
-  eventTime: "2025-02-11T09:01:44Z",
-  account: "111122223333",
-  region: "us-east-1",
-  groupId: GROUP,
-  requester: { arn: "arn:aws:iam::111122223333:user/alice", type: "IAMUser", name: "alice" },
-};
-
-const v4 = (cidr: string): Peer => ({ kind: "cidrIpv4", cidr });
 const rule = (
   direction: Direction,
   fromPort: number,
@@ -59,7 +48,7 @@ const rule = (
 ): Rule => ({ direction, protocol: "tcp", fromPort, toPort: fromPort, peer, ...extra });
 
 const add = (direction: Direction, rules: Rule[]): AddChange => ({
-  ...base,
+  ...CHANGE_BASE,
   eventName:
     direction === "ingress" ? "AuthorizeSecurityGroupIngress" : "AuthorizeSecurityGroupEgress",
   kind: "add",
@@ -67,7 +56,7 @@ const add = (direction: Direction, rules: Rule[]): AddChange => ({
   rules,
 });
 const remove = (direction: Direction, rules: Rule[], ruleIds: string[] = []): RemoveChange => ({
-  ...base,
+  ...CHANGE_BASE,
   eventName: direction === "ingress" ? "RevokeSecurityGroupIngress" : "RevokeSecurityGroupEgress",
   kind: "remove",
   direction,
@@ -75,7 +64,7 @@ const remove = (direction: Direction, rules: Rule[], ruleIds: string[] = []): Re
   ruleIds,
 });
 const modify = (modifications: ModifyChange["modifications"]): ModifyChange => ({
-  ...base,
+  ...CHANGE_BASE,
   eventName: "ModifySecurityGroupRules",
   kind: "modify",
   modifications,

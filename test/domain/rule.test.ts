@@ -17,9 +17,8 @@ import {
   toSecurityGroupRuleRequest,
   uniqueRules,
 } from "../../src/domain/rule.js";
+import { v4, v6 } from "../support/domain-builders.js";
 
-const v4 = (cidr: string): Peer => ({ kind: "cidrIpv4", cidr });
-const v6 = (cidr: string): Peer => ({ kind: "cidrIpv6", cidr });
 const tcp = (from: number, to: number, peer: Peer, extra: Partial<Rule> = {}): Rule => ({
   direction: "ingress",
   protocol: "tcp",

@@ -34,6 +34,7 @@ import {
   type TextObject,
   validateMessage,
 } from "../../src/domain/slack/index.js";
+import { v4, v6 } from "../support/domain-builders.js";
 
 // ---- fixtures ----
 
@@ -61,9 +62,6 @@ const ssoRequester: Requester = {
   userAgent:
     "aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0-1014-aws exe/x86_64.ubuntu.22 prompt/off command/ec2.authorize-security-group-ingress",
 };
-
-const v4 = (cidr: string): Peer => ({ kind: "cidrIpv4", cidr });
-const v6 = (cidr: string): Peer => ({ kind: "cidrIpv6", cidr });
 
 function tcp(port: number | [number, number], peer: Peer, description?: string): Rule {
   const [fromPort, toPort] = typeof port === "number" ? [port, port] : port;
