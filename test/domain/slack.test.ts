@@ -9,7 +9,7 @@ import {
   type RequestStatus,
   transition,
 } from "../../src/domain/request.js";
-import type { Requester } from "../../src/domain/requester.js";
+import { IDENTITY_TYPES, type Requester } from "../../src/domain/requester.js";
 import type { Direction, Peer, Rule } from "../../src/domain/rule.js";
 import {
   type ActionsBlock,
@@ -800,16 +800,7 @@ describe("properties", () => {
   const requester: fc.Arbitrary<Requester> = fc.record(
     {
       arn: str,
-      type: fc.constantFrom<Requester["type"]>(
-        "IAMUser",
-        "AssumedRole",
-        "FederatedUser",
-        "Root",
-        "AWSService",
-        "AWSAccount",
-        "IdentityCenterUser",
-        "Unknown",
-      ),
+      type: fc.constantFrom(...IDENTITY_TYPES),
       name: str,
       roleName: fc.oneof(fc.constant(SSO_ROLE), str),
       sso: fc.boolean(),
