@@ -73,7 +73,7 @@ export const CLICK_ANSWER_BUDGET_MS = 2_500;
 export const SLACK_LOOKUP_BUDGET_MS = 1_000;
 
 /** `work`'s result, or a rejection naming `what` once `ms` have passed. */
-function lookup<T>(work: Promise<T>, what: string, ms = SLACK_LOOKUP_BUDGET_MS): Promise<T> {
+function withTimeout<T>(work: Promise<T>, what: string, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} gave no answer within ${ms} ms`)), ms);
@@ -86,11 +86,10 @@ const reason = (r: PromiseRejectedResult): string =>
 
 /** Waits for `work` at most `ms`; the work goes on (or is dropped by Lambda) after that. */
 function withinBudget(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  return Promise.race([work.then(() => undefined), timeout]).finally(() => clearTimeout(timer));
+  return withTimeout(work, "", ms).then(
+    () => undefined,
+    () => undefined,
+  );
 }
 
 /** Posts or updates the request's message in one channel; returns the new ref when it posted. */
@@ -311,13 +310,13 @@ export async function handleInteraction(deps: HubDeps, rawBody: string): Promise
   // Both lookups at once, each within its budget. Either failing refuses the click: an approver
   // who cannot be told from their own requester must not slip through.
   const [allowed, who] = await Promise.allSettled([
-    lookup(
+    withTimeout(
       mayDecide(deps, user),
       "Slack's user group list",
       Math.min(SLACK_LOOKUP_BUDGET_MS, left()),
     ),
     approve
-      ? lookup(
+      ? withTimeout(
           deps.notifier.userInfo(user),
           "Slack's users.info",
           Math.min(SLACK_LOOKUP_BUDGET_MS, left()),
@@ -373,7 +372,7 @@ export async function handleInteraction(deps: HubDeps, rawBody: string): Promise
   // A publish slower than the budget may still land later: the member applies a request once,
   // so the sweep's re-send after it is harmless.
   try {
-    await lookup(sendOn(deps, next), "SNS", Math.max(left() - 200, 250));
+    await withTimeout(sendOn(deps, next), "SNS", Math.max(left() - 200, 250));
   } catch (err) {
     deps.log.error("could not send the decision on; the scheduled sweep will retry", {
       requestId,
