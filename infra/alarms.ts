@@ -6,15 +6,19 @@
  * - `alarmTopicArn`: an existing topic of yours, in the stacks' region.
  * Both may be set; with neither, the alarms notify nobody (docs/DEPLOY.md says how to watch them).
  */
-import type { Stack } from "aws-cdk-lib";
+import { Duration, type Stack } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
+import type { Construct } from "constructs";
+import { METRICS_NAMESPACE } from "../src/adapters/metrics/powertools.js";
+import type { MetricName } from "../src/ports/metrics.js";
 import type { AppConfig } from "./config.js";
 import { SNS_KMS_ACTIONS } from "./nag.js";
+import { METRICS_SERVICES } from "./names.js";
 
 /** CloudFormation names alarms "<stack name>-<logical id>-<suffix>": all stacks start so. */
 export const ALARM_NAME_PREFIX = "SecgroupApproval-";
@@ -76,4 +80,32 @@ export function notifyAlarms(stack: Stack, config: AppConfig, key: kms.Key): Ala
     alarm.addOkAction(...targets.actions);
   }
   return targets;
+}
+
+/**
+ * One alarm per counter the handlers write (src/ports/metrics.ts): each of them means something
+ * a person should look at (a refused message or click, drift, a request given up on).
+ */
+export function metricAlarms(
+  scope: Construct,
+  side: keyof typeof METRICS_SERVICES,
+  meanings: Partial<Record<MetricName, string>>,
+): cloudwatch.Alarm[] {
+  return Object.entries(meanings).map(
+    ([name, meaning]) =>
+      new cloudwatch.Alarm(scope, `${name}Alarm`, {
+        alarmDescription: `secgroup-approval: ${meaning}`,
+        metric: new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: name,
+          dimensionsMap: { service: METRICS_SERVICES[side] },
+          period: Duration.minutes(5),
+          statistic: "Sum",
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+  );
 }

@@ -62,6 +62,65 @@ const snsTopicArn = z
     "must be an SNS topic ARN such as arn:aws:sns:us-east-1:111122223333:ops-alerts",
   );
 
+/** An IAM user or role ARN (globs allowed): what a person mapping may name. */
+const iamUserOrRole = z
+  .string({ error: "must be an IAM user or role ARN" })
+  .regex(
+    /^arn:[^:\s,]*:iam::[^:\s,]*:(user|role)\/[^\s,]+$/,
+    "must be an IAM user or role ARN (globs allowed) such as arn:aws:iam::111122223333:user/alice; a session ARN (arn:aws:sts::…:assumed-role/…) never matches: name its role",
+  );
+
+/** A role ARN (globs allowed), comma-joined into an environment variable. */
+const iamRole = z
+  .string({ error: "must be an IAM role ARN" })
+  .regex(
+    /^arn:[^:\s,]*:iam::[^:\s,]*:role\/[^\s,]+$/,
+    "must be an IAM role ARN (globs allowed) such as arn:aws:iam::*:role/ci-deployer",
+  );
+
+const teamId = z
+  .string({ error: "must be a Slack workspace id" })
+  .regex(
+    /^[TE][A-Z0-9]{6,}$/,
+    "must be a Slack workspace (team) id (T…, e.g. T0123456789): in Slack, the workspace menu > Settings shows it, or the T… part of an app_redirect URL",
+  );
+
+const appId = z
+  .string({ error: "must be a Slack app id" })
+  .regex(
+    /^A[A-Z0-9]{6,}$/,
+    "must be a Slack app id (A…, e.g. A0123456789): https://api.slack.com/apps > the app > Basic Information > App ID",
+  );
+
+const organizationId = z
+  .string({ error: "must be an AWS Organizations id" })
+  .regex(
+    /^o-[a-z0-9]{10,32}$/,
+    "must be an AWS Organizations id (o-…, e.g. o-a1b2c3d4e5): aws organizations describe-organization --query Organization.Id",
+  );
+
+/** One person: the Slack user a verified requester is (src/domain/identity.ts). */
+export const personSchema = z.strictObject({
+  slackUserId: userId,
+  /** IAM users or roles only this person uses (a role listed here speaks as this person). */
+  principals: z
+    .array(iamUserOrRole, { error: "must be a list of IAM user or role ARNs" })
+    .optional(),
+  /** Identity Center user names of this person, when they are not the email Slack has. */
+  identityCenterUsers: z
+    .array(
+      z
+        .string({ error: "must be an Identity Center user name" })
+        .min(1, "must not be empty")
+        .max(128, "must be at most 128 characters"),
+      { error: "must be a list of Identity Center user names" },
+    )
+    .optional(),
+});
+
+/** The AWS WAF rate limit's bounds (requests per IP per 5 minutes). */
+export const WAF_RATE_LIMIT = { min: 10, max: 2_000_000_000 } as const;
+
 const email = z.email({
   error:
     "must be an e-mail address such as secops@example.com (one address; use a list address for a team)",
@@ -96,6 +155,10 @@ export const configSchema = z
           .array(userId, { error: "must be a list of Slack member ids" })
           .default([]),
         approverUserGroup: userGroupId.optional(),
+        /** Clicks count only from this workspace (payload team.id). */
+        teamId: teamId.optional(),
+        /** Clicks count only for this app (payload api_app_id). */
+        appId: appId.optional(),
       },
       { error: "is missing: give the approval and monitoring channel ids and the approvers" },
     ),
@@ -118,6 +181,59 @@ export const configSchema = z
       })
       .default({ maxEventAgeSeconds: 300, autoDenyWithoutDescription: false }),
     singleAccount: z.boolean({ error: "must be true or false" }).default(false),
+    /**
+     * Organization-wide: the hub's bus admits every account of this organization (not only the
+     * listed members), governed in these regions; buttonClick and expireRequests may send to an
+     * apply topic of any account of the organization in them.
+     */
+    organization: z
+      .strictObject(
+        {
+          id: organizationId,
+          regions: z
+            .array(region, { error: "must be a list of AWS region names" })
+            .min(1, "must list at least one region"),
+        },
+        { error: "must be an object with the organization id and its governed regions" },
+      )
+      .optional(),
+    /** Requesters matched to Slack users by verified identity (src/domain/identity.ts). */
+    people: z.array(personSchema, { error: "must be a list of people" }).default([]),
+    /** Roles whose trust policy requires sts:SourceIdentity: their source identity is verified. */
+    sourceIdentityRoles: z.array(iamRole, { error: "must be a list of role ARNs" }).default([]),
+    /** What happens to a live change (one that could not be reverted) whose request expires. */
+    onExpiry: z
+      .enum(["revert", "leave"], {
+        error: 'must be "revert" (the default: the member reverts it) or "leave" (it stays)',
+      })
+      .default("revert"),
+    /** The drift check (the sweep, every 15 minutes): differences without a CloudTrail event. */
+    drift: z
+      .strictObject({
+        graceSeconds: z
+          .number({ error: "must be a whole number of seconds (0 files drift at first sight)" })
+          .int("must be a whole number of seconds")
+          .nonnegative("must be 0 or more seconds")
+          .max(86_400, "must be at most 86400 seconds (a day)")
+          .default(900),
+        maxPerSweep: z
+          .number({ error: "must be a whole number of drifts" })
+          .int("must be a whole number")
+          .min(1, "must be at least 1")
+          .max(1000, "must be at most 1000")
+          .default(100),
+      })
+      .default({ graceSeconds: 900, maxPerSweep: 100 }),
+    /**
+     * An AWS WAF web ACL on the Slack endpoint that blocks an IP address sending more than this
+     * many requests in 5 minutes. Off when unset (a web ACL has a monthly cost: docs/DEPLOY.md).
+     */
+    wafRateLimitPerFiveMinutes: z
+      .number({ error: "must be a whole number of requests per 5 minutes" })
+      .int("must be a whole number of requests")
+      .min(WAF_RATE_LIMIT.min, `must be at least ${WAF_RATE_LIMIT.min} (AWS WAF's lowest limit)`)
+      .max(WAF_RATE_LIMIT.max, `must be at most ${WAF_RATE_LIMIT.max}`)
+      .optional(),
     /**
      * API Gateway writes the Slack endpoint's logs through one CloudWatch Logs role per account
      * and region. true: the hub stack creates that role and sets it (replacing any role already
@@ -163,6 +279,53 @@ export const configSchema = z
         });
       }
     }
+    if (config.organization) {
+      const seen = new Set<string>();
+      config.organization.regions.forEach((r, j) => {
+        if (seen.has(r)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["organization", "regions", j],
+            message: `region ${r} is listed twice`,
+          });
+        }
+        seen.add(r);
+      });
+      if (config.singleAccount) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["organization"],
+          message:
+            'single-account mode governs only the hub account: remove organization or set "singleAccount": false',
+        });
+      }
+    }
+    const personOf = new Map<string, number>();
+    config.people.forEach((person, i) => {
+      (person.principals ?? []).forEach((p, j) => {
+        const first = personOf.get(p);
+        if (first !== undefined && first !== i) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["people", i, "principals", j],
+            message: `${p} is already mapped to people[${first}]: a principal may speak for one person only`,
+          });
+        } else {
+          personOf.set(p, i);
+        }
+      });
+      if (
+        (person.principals ?? []).length === 0 &&
+        (person.identityCenterUsers ?? []).length === 0
+      ) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["people", i],
+          message:
+            "maps nothing: give principals (IAM users or roles only this person uses) or identityCenterUsers",
+        });
+      }
+    });
     const seenAccounts = new Map<string, number>();
     config.members.forEach((member, i) => {
       const first = seenAccounts.get(member.account);
@@ -233,6 +396,13 @@ function stackTargets(config: {
 /** The distinct member account ids, in config order. */
 export function memberAccounts(config: AppConfig): string[] {
   return [...new Set(memberTargets(config).map((t) => t.account))];
+}
+
+/** {"111122223333": ["us-east-1", "eu-west-1"], …} for the hub's GOVERNED_ACCOUNTS. */
+export function governedAccounts(config: AppConfig): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const t of memberTargets(config)) out[t.account] = [...(out[t.account] ?? []), t.region];
+  return out;
 }
 
 /** {"111122223333": "prod-payments", …} for the hub's ACCOUNT_ALIASES. */

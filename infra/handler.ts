@@ -66,6 +66,44 @@ export interface HandlerProps {
    * DLQ setting may share.
    */
   async: boolean;
+  /**
+   * Where failed asynchronous invocations go instead of the dead-letter queue (which then only
+   * takes what the event source could not deliver).
+   */
+  onFailure?: lambda.IDestination;
+}
+
+/**
+ * An SQS dead-letter queue (encrypted, TLS only, 14 days) and an alarm on its depth: whatever
+ * lands here is work the system could not do, so somebody must look.
+ */
+export function deadLetterQueue(
+  scope: Construct,
+  id: string,
+  what: string,
+): { queue: sqs.Queue; alarm: cloudwatch.Alarm } {
+  const queue = new sqs.Queue(scope, id, {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  Validations.of(queue).acknowledge({
+    id: "AwsSolutions-SQS3",
+    reason:
+      "This queue is itself a dead-letter queue (Lambda onFailure destination, event-source or EventBridge target DLQ); a DLQ of a DLQ would only move the problem.",
+  });
+  const alarm = new cloudwatch.Alarm(scope, `${id}Alarm`, {
+    alarmDescription: `secgroup-approval: ${what} has messages it could not deliver or process in its dead-letter queue`,
+    metric: queue.metricApproximateNumberOfMessagesVisible({
+      period: Duration.minutes(5),
+      statistic: "Maximum",
+    }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+  return { queue, alarm };
 }
 
 export class Handler extends Construct {
@@ -89,17 +127,11 @@ export class Handler extends Construct {
     });
     logGroup.grantWrite(this.role);
 
+    let dlqAlarm: cloudwatch.Alarm | undefined;
     if (props.async) {
-      this.dlq = new sqs.Queue(this, "DeadLetters", {
-        encryption: sqs.QueueEncryption.SQS_MANAGED,
-        enforceSSL: true,
-        retentionPeriod: Duration.days(14),
-      });
-      Validations.of(this.dlq).acknowledge({
-        id: "AwsSolutions-SQS3",
-        reason:
-          "This queue is itself a dead-letter queue (Lambda onFailure destination and event-source DLQ); a DLQ of a DLQ would only move the problem.",
-      });
+      const { queue, alarm } = deadLetterQueue(this, "DeadLetters", props.entry);
+      this.dlq = queue;
+      dlqAlarm = alarm;
     }
 
     this.fn = new NodejsFunction(this, "Function", {
@@ -119,7 +151,7 @@ export class Handler extends Construct {
       bundling: BUNDLING,
       ...(this.dlq
         ? {
-            onFailure: new SqsDestination(this.dlq),
+            onFailure: props.onFailure ?? new SqsDestination(this.dlq),
             retryAttempts: 2,
             maxEventAge: Duration.hours(6),
           }
@@ -136,21 +168,7 @@ export class Handler extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
     );
-    if (this.dlq) {
-      this.alarms.push(
-        new cloudwatch.Alarm(this, "DeadLettersAlarm", {
-          alarmDescription: `secgroup-approval: ${props.entry} has messages it could not process in its dead-letter queue`,
-          metric: this.dlq.metricApproximateNumberOfMessagesVisible({
-            period: Duration.minutes(5),
-            statistic: "Maximum",
-          }),
-          threshold: 1,
-          evaluationPeriods: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
-      );
-    }
+    if (dlqAlarm) this.alarms.push(dlqAlarm);
   }
 
   /** Adds a statement to the role's policy. */

@@ -1,11 +1,10 @@
 /**
- * The hub: the requests table, the Slack secret, the three hub topics, the Slack interactivity
- * endpoint and the five hub handlers.
+ * The hub: the requests table, the two Slack secrets, the hub's event bus (what members send),
+ * the deny topic, the Slack interactivity endpoint and the five hub handlers.
  */
 import { Duration, RemovalPolicy, SecretValue, Stack } from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
-import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -14,8 +13,18 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
+import * as wafv2 from "aws-cdk-lib/aws-wafv2";
 import { Construct } from "constructs";
-import { type AppConfig, accountAliases, memberAccounts, memberTargets } from "./config.js";
+import { REQUESTS_BY_DUE_INDEX, REQUESTS_TABLE } from "../src/adapters/dynamodb/tables.js";
+import { HUB_DETAIL_TYPES, MEMBER_EVENT_SOURCE } from "../src/adapters/events/hub-link.js";
+import { metricAlarms } from "./alarms.js";
+import {
+  type AppConfig,
+  accountAliases,
+  governedAccounts,
+  memberAccounts,
+  memberTargets,
+} from "./config.js";
 import { Handler, output } from "./handler.js";
 import {
   acknowledge,
@@ -27,104 +36,98 @@ import {
 import {
   API_STAGE,
   anyKeyArn,
+  BUSES,
+  busArn,
   HUB_FUNCTIONS,
   type HubFunction,
   KEY_ALIASES,
-  REQUESTS_BY_STATUS_INDEX,
   roleArn,
   roleName,
   SLACK_ACTIONS_PATH,
-  SLACK_SECRET_NAME,
-  TABLES,
+  SLACK_SECRET_NAMES,
   TOPICS,
   topicArn,
 } from "./names.js";
+import { indexArn, tableFrom } from "./tables.js";
 
 /**
- * Exactly the calls each hub function makes on the requests table (src/app/hub.ts through
+ * Exactly the calls each hub function makes on the requests table (src/app/hub/ through
  * src/adapters/dynamodb/request-store.ts). Only storeSecurityGroupRequest creates items; every
- * state change is a conditional UpdateItem, whose losing side reads the item again.
+ * state change (a transition, a post's claim, the Slack refs) is a conditional UpdateItem, whose
+ * losing side reads the item again.
  */
 export const HUB_TABLE_ACTIONS = {
-  // requests.create (PutItem), .get after a lost create, .setSlackRefs (UpdateItem, GetItem)
+  // requests.create (PutItem), .get, .transition / .claimPost / .releasePost / .setSlackRefs
   store: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
   // requests.get, .transition (approve / deny)
   button: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
   // requests.get: the deny report only reads
   deny: ["dynamodb:GetItem"],
-  // requests.get, .transition (applied / failed)
+  // requests.get, .transition (applied / failed / follow-up revert)
   result: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-  // .transition (expire); listByStatus is a Query on the index, granted separately
+  // requests.get, .transition, posts' claims and refs; listDue is a Query on byDue, granted apart
   expire: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
 } as const satisfies Record<HubFunction, string[]>;
+
+/** Every hub function posts or updates Slack messages: each reads the bot token. */
+export const BOT_TOKEN_READERS: readonly HubFunction[] = HUB_FUNCTIONS;
+/** Only buttonClick verifies Slack's requests: it alone reads the signing secret. */
+export const SIGNING_SECRET_READERS: readonly HubFunction[] = ["button"];
+
+/** What the secrets hold until an operator puts the real values (docs/DEPLOY.md, step 5). */
+export const SECRET_PLACEHOLDER = "not set: put the value as docs/DEPLOY.md says (step 5)";
 
 export interface HubProps {
   config: AppConfig;
 }
 
-/** The hub's requests table: keys, index and TTL as src/adapters/dynamodb/tables.ts defines them. */
-export const REQUESTS_TABLE_SHAPE = {
-  partitionKey: { name: "requestId", type: dynamodb.AttributeType.STRING },
-  index: {
-    indexName: REQUESTS_BY_STATUS_INDEX,
-    partitionKey: { name: "status", type: dynamodb.AttributeType.STRING },
-    sortKey: { name: "createdAt", type: dynamodb.AttributeType.STRING },
-    projectionType: dynamodb.ProjectionType.ALL,
-  },
-  ttlAttribute: "ttl",
-} as const;
-
 export class Hub extends Construct {
-  readonly requests: dynamodb.Table;
-  readonly secret: secretsmanager.Secret;
-  readonly topics: { change: sns.Topic; deny: sns.Topic; result: sns.Topic };
+  readonly requests: ReturnType<typeof tableFrom>;
+  readonly secrets: { botToken: secretsmanager.Secret; signingSecret: secretsmanager.Secret };
+  /** What members send: changes and results, forwarded from each member's own bus. */
+  readonly bus: events.EventBus;
+  readonly topics: { deny: sns.Topic };
   readonly api: apigw.RestApi;
-  /** Encrypts the hub's topics (and the alarm topic, with alarmEmail). */
+  /** Encrypts the deny topic (and the alarm topic, with alarmEmail). */
   readonly topicKey: kms.Key;
-  readonly handlers: {
-    store: Handler;
-    button: Handler;
-    deny: Handler;
-    result: Handler;
-    expire: Handler;
-  };
+  readonly firewall: wafv2.CfnWebACL | undefined;
+  readonly handlers: Record<HubFunction, Handler>;
 
   constructor(scope: Construct, id: string, props: HubProps) {
     super(scope, id);
     const { config } = props;
     const stack = Stack.of(this);
-    const { partition, region } = stack;
+    const { partition, region, account } = stack;
     const members = memberTargets(config);
-    const accounts = memberAccounts(config);
+    const organization = config.organization;
 
     // ---- data --------------------------------------------------------------------------------
-    this.requests = new dynamodb.Table(this, "Requests", {
-      tableName: TABLES.requests,
-      partitionKey: REQUESTS_TABLE_SHAPE.partitionKey,
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      timeToLiveAttribute: REQUESTS_TABLE_SHAPE.ttlAttribute,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    this.requests.addGlobalSecondaryIndex(REQUESTS_TABLE_SHAPE.index);
+    this.requests = tableFrom(this, "Requests", REQUESTS_TABLE);
 
-    this.secret = new secretsmanager.Secret(this, "SlackSecret", {
-      secretName: SLACK_SECRET_NAME,
-      description:
-        'Slack credentials of secgroup-approval: {"botToken": "xoxb-…", "signingSecret": "…"}. Created empty; fill it with aws secretsmanager put-secret-value (docs/DEPLOY.md).',
-      // No secret material here: the value is the empty shape, filled in after deploy. The
-      // template never changes it again, so later deploys keep what was put.
-      secretStringValue: SecretValue.unsafePlainText(
-        JSON.stringify({ botToken: "", signingSecret: "" }),
+    const secret = (cid: string, secretName: string, what: string) => {
+      const s = new secretsmanager.Secret(this, cid, {
+        secretName,
+        description: `secgroup-approval: the Slack ${what}, as one plain string. Created with a placeholder; put the value with aws secretsmanager put-secret-value (docs/DEPLOY.md, step 5).`,
+        // No secret material here: a placeholder the functions reject by name. The template never
+        // changes it again, so later deploys keep what was put.
+        secretStringValue: SecretValue.unsafePlainText(SECRET_PLACEHOLDER),
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      acknowledge(
+        s,
+        "AwsSolutions-SMG4",
+        "The bot token and signing secret are issued by Slack and can only be rotated in Slack's app settings; after rotating there, put the new value here (docs/DEPLOY.md). A rotation Lambda could not obtain new values.",
+      );
+      return s;
+    };
+    this.secrets = {
+      botToken: secret("SlackBotToken", SLACK_SECRET_NAMES.botToken, "bot token (xoxb-…)"),
+      signingSecret: secret(
+        "SlackSigningSecret",
+        SLACK_SECRET_NAMES.signingSecret,
+        "signing secret (hex, from Basic Information)",
       ),
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    acknowledge(
-      this.secret,
-      "AwsSolutions-SMG4",
-      "The bot token and signing secret are issued by Slack and can only be rotated in Slack's app settings; after rotating there, put the new values here (docs/DEPLOY.md). A rotation Lambda could not obtain new values.",
-    );
+    };
 
     // ---- topics ------------------------------------------------------------------------------
     this.topicKey = new kms.Key(this, "TopicKey", {
@@ -135,51 +138,59 @@ export class Hub extends Construct {
       pendingWindow: Duration.days(7),
     });
     const key = this.topicKey;
-
-    const topic = (cid: string, topicName: string, displayName: string) =>
-      new sns.Topic(this, cid, { topicName, displayName, masterKey: key, enforceSSL: true });
+    // Written by buttonClick only: no other account may publish to a hub topic.
     this.topics = {
-      change: topic("ChangeTopic", TOPICS.change, "secgroup-approval: reverted changes to decide"),
-      deny: topic("DenyTopic", TOPICS.deny, "secgroup-approval: denied requests"),
-      result: topic("ResultTopic", TOPICS.result, "secgroup-approval: results of applies"),
+      deny: new sns.Topic(this, "DenyTopic", {
+        topicName: TOPICS.deny,
+        displayName: "secgroup-approval: denied requests",
+        masterKey: key,
+        enforceSSL: true,
+      }),
     };
 
-    // Member functions that publish to the hub: revert (and sweep, for its outbox retries) to
-    // securityGroupChange; apply to errorHandlerSecurityGroupChange.
-    const changePublishers = members.flatMap((m) => [
-      roleArn(partition, m.account, "revert", m.region),
-      roleArn(partition, m.account, "sweep", m.region),
-    ]);
-    const resultPublishers = members.map((m) => roleArn(partition, m.account, "apply", m.region));
-    const allowMembers = (t: sns.Topic, sid: string, publishers: string[]) =>
-      t.addToResourcePolicy(
-        new iam.PolicyStatement({
-          sid,
-          principals: accounts.map((a) => new iam.AccountPrincipal(a)),
-          actions: ["sns:Publish"],
-          resources: [t.topicArn],
-          conditions: { ArnEquals: { "aws:PrincipalArn": publishers } },
-        }),
-      );
-    allowMembers(this.topics.change, "MemberRevertFunctionsPublish", changePublishers);
-    allowMembers(this.topics.result, "MemberApplyFunctionsPublish", resultPublishers);
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: "MemberFunctionsPublishThroughSns",
-        principals: accounts.map((a) => new iam.AccountPrincipal(a)),
-        actions: SNS_KMS_ACTIONS,
-        resources: ["*"],
-        conditions: {
-          StringEquals: { "kms:ViaService": `sns.${region}.amazonaws.com` },
-          ArnEquals: { "aws:PrincipalArn": [...changePublishers, ...resultPublishers] },
+    // ---- the hub's bus -----------------------------------------------------------------------
+    // EventBridge stamps every event with the account and region that sent it; the hub takes the
+    // sender from there (src/domain/binding.ts). The policy admits the listed member accounts
+    // and, organization-wide, the organization's accounts: nobody else may put events here.
+    const hubBusArn = busArn(partition, region, account, BUSES.hub);
+    this.bus = new events.EventBus(this, "Bus", {
+      eventBusName: BUSES.hub,
+      description:
+        "secgroup-approval: changes and results from the member accounts (forwarded from each member's bus)",
+    });
+    (this.bus.node.defaultChild as events.CfnEventBus).policy = {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "GovernedMemberAccountsSend",
+          Effect: "Allow",
+          Principal: {
+            AWS: memberAccounts(config).map((a) => `arn:${partition}:iam::${a}:root`),
+          },
+          Action: "events:PutEvents",
+          Resource: hubBusArn,
         },
-      }),
-    );
+        ...(organization
+          ? [
+              {
+                Sid: "OrganizationAccountsSend",
+                Effect: "Allow",
+                Principal: "*",
+                Action: "events:PutEvents",
+                Resource: hubBusArn,
+                Condition: { StringEquals: { "aws:PrincipalOrgID": organization.id } },
+              },
+            ]
+          : []),
+      ],
+    };
 
     // ---- handlers ----------------------------------------------------------------------------
     const environment: Record<string, string> = {
       REQUESTS_TABLE: this.requests.tableName,
-      SLACK_SECRET_ARN: this.secret.secretArn,
+      SLACK_BOT_TOKEN_SECRET_ARN: this.secrets.botToken.secretArn,
+      ...(config.slack.teamId ? { SLACK_TEAM_ID: config.slack.teamId } : {}),
+      ...(config.slack.appId ? { SLACK_APP_ID: config.slack.appId } : {}),
       SLACK_APPROVAL_CHANNEL: config.slack.approvalChannel,
       SLACK_MONITORING_CHANNEL: config.slack.monitoringChannel,
       APPROVER_USER_IDS: config.slack.approverUserIds.join(","),
@@ -191,19 +202,30 @@ export class Hub extends Construct {
       AWS_PARTITION: partition,
       REQUEST_EXPIRY_HOURS: String(config.requestExpiryHours),
       ACCOUNT_ALIASES: JSON.stringify(accountAliases(config)),
+      GOVERNED_ACCOUNTS: JSON.stringify(governedAccounts(config)),
+      ...(organization
+        ? {
+            ORGANIZATION_ID: organization.id,
+            ORGANIZATION_REGIONS: organization.regions.join(","),
+          }
+        : {}),
+      PEOPLE: JSON.stringify(config.people),
+      SOURCE_IDENTITY_ROLES: config.sourceIdentityRoles.join(","),
+      ON_EXPIRY: config.onExpiry,
     };
     const handler = (
       cid: string,
-      fn: "store" | "button" | "deny" | "result" | "expire",
+      fn: HubFunction,
       entry: string,
       description: string,
       opts: { timeout: Duration; memorySize?: number; async: boolean },
+      extra: Record<string, string> = {},
     ) =>
       new Handler(this, cid, {
         entry,
         roleName: roleName(fn, region),
         description,
-        environment,
+        environment: { ...environment, ...extra },
         ...opts,
       });
 
@@ -212,7 +234,7 @@ export class Hub extends Construct {
         "StoreSecurityGroupRequest",
         "store",
         "storeSecurityGroupRequest",
-        "Stores a reverted change as a request and posts it to Slack",
+        "Stores a member's change as a request and posts it to Slack",
         { timeout: Duration.seconds(30), async: true },
       ),
       button: handler(
@@ -222,26 +244,28 @@ export class Hub extends Construct {
         "Slack interactivity: verifies the signature and records Approve/Deny",
         // Slack gives 3 s for the answer, cold start included: more memory is more CPU.
         { timeout: Duration.seconds(15), memorySize: 1024, async: false },
+        // buttonClick alone knows where the signing secret is (and may read it).
+        { SLACK_SIGNING_SECRET_ARN: this.secrets.signingSecret.secretArn },
       ),
       deny: handler(
         "DenySecurityGroupChange",
         "deny",
         "denySecurityGroupChange",
-        "Marks a denied request and updates its Slack messages",
+        "Reports a denied request in both Slack messages",
         { timeout: Duration.seconds(30), async: true },
       ),
       result: handler(
         "ErrorHandlerSecurityGroupChange",
         "result",
         "errorHandlerSecurityGroupChange",
-        "Records the result of an apply (applied / failed) and updates Slack",
+        "Records a member's result (applied / failed / reverted) and updates Slack",
         { timeout: Duration.seconds(30), async: true },
       ),
       expire: handler(
         "ExpireRequests",
         "expire",
         "expireRequests",
-        "Expires pending requests past their expiry and updates Slack",
+        "The scheduled jobs: posts what is missing, expires, re-sends what got no result",
         { timeout: Duration.minutes(5), async: true },
       ),
     };
@@ -249,21 +273,47 @@ export class Hub extends Construct {
     for (const fn of HUB_FUNCTIONS) {
       const h = this.handlers[fn];
       h.allow({ actions: [...HUB_TABLE_ACTIONS[fn]], resources: [this.requests.tableArn] });
-      this.secret.grantRead(h.role);
     }
-    // expireRequests lists pending and approved requests (listByStatus) from the index only.
+    // The scheduled jobs read the requests they owe work from the sparse byDue index only.
     this.handlers.expire.allow({
       actions: ["dynamodb:Query"],
-      resources: [`${this.requests.tableArn}/index/${REQUESTS_BY_STATUS_INDEX}`],
+      resources: [indexArn(this.requests, REQUESTS_BY_DUE_INDEX)],
     });
+
+    // ---- the secrets: each readable by the functions that use it, and by no other principal ---
+    const readableBy = (s: secretsmanager.Secret, readers: readonly HubFunction[]) => {
+      // Powertools Parameters reads a secret with GetSecretValue alone.
+      for (const fn of readers) {
+        this.handlers[fn].allow({
+          actions: ["secretsmanager:GetSecretValue"],
+          resources: [s.secretArn],
+        });
+      }
+      s.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: "OnlyItsFunctionsRead",
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ["secretsmanager:GetSecretValue"],
+          resources: ["*"],
+          conditions: {
+            ArnNotEquals: {
+              "aws:PrincipalArn": readers.map((fn) => roleArn(partition, account, fn, region)),
+            },
+          },
+        }),
+      );
+    };
+    readableBy(this.secrets.botToken, BOT_TOKEN_READERS);
+    readableBy(this.secrets.signingSecret, SIGNING_SECRET_READERS);
 
     // buttonClick publishes a denial to the deny topic (encrypted with this stack's key).
     const button = this.handlers.button;
     button.allow({ actions: ["sns:Publish"], resources: [this.topics.deny.topicArn] });
     button.allow({ actions: SNS_KMS_ACTIONS, resources: [key.keyArn] });
-    // buttonClick publishes an approval to the member's apply topic; expireRequests sends again
-    // an approval whose apply never reported back (resendStuckApprovals). Neither sends anything
-    // else there, and expireRequests never denies.
+    // buttonClick sends an approval (or the revert of a denied live change) to the member's apply
+    // topic; the scheduled jobs send again what got no result, and reverts of expired live
+    // changes. Neither sends anything else there, and the jobs never deny.
     for (const publisher of [button, this.handlers.expire]) {
       if (members.length > 0) {
         publisher.allow({
@@ -285,21 +335,74 @@ export class Hub extends Construct {
           REASONS.crossAccountKey,
         );
       }
+      if (organization) {
+        // Accounts no config lists: any account of the organization, in its governed regions,
+        // and only resources an account of the organization owns (aws:ResourceOrgID).
+        const inOrganization = { "aws:ResourceOrgID": organization.id };
+        publisher.allow({
+          actions: ["sns:Publish"],
+          resources: organization.regions.map((r) => topicArn(partition, r, "*", TOPICS.apply)),
+          conditions: { StringEquals: inOrganization },
+        });
+        for (const r of organization.regions) {
+          publisher.allow({
+            actions: SNS_KMS_ACTIONS,
+            resources: [anyKeyArn(partition, r, "*")],
+            conditions: {
+              StringEquals: { "kms:ViaService": `sns.${r}.amazonaws.com`, ...inOrganization },
+            },
+          });
+        }
+        acknowledgeWildcards(
+          publisher,
+          {
+            resources: organization.regions.flatMap((r) => [
+              topicArn(nagPartition(stack), r, "*", TOPICS.apply),
+              anyKeyArn(nagPartition(stack), r, "*"),
+            ]),
+          },
+          REASONS.organizationApplyTopics,
+        );
+      }
       acknowledgeWildcards(publisher, { actions: ["kms:GenerateDataKey*"] }, REASONS.snsKmsActions);
     }
 
     // ---- event sources -----------------------------------------------------------------------
-    const subscribe = (t: sns.Topic, h: Handler) =>
-      t.addSubscription(
-        new subscriptions.LambdaSubscription(h.fn, h.dlq ? { deadLetterQueue: h.dlq } : {}),
-      );
-    subscribe(this.topics.change, this.handlers.store);
-    subscribe(this.topics.deny, this.handlers.deny);
-    subscribe(this.topics.result, this.handlers.result);
+    const deny = this.handlers.deny;
+    this.topics.deny.addSubscription(
+      new subscriptions.LambdaSubscription(deny.fn, deny.dlq ? { deadLetterQueue: deny.dlq } : {}),
+    );
+
+    // The bus's two rules: our source only, by detail-type (src/adapters/events/hub-link.ts).
+    const fromMembers = (cid: string, detailType: string, h: Handler, description: string) =>
+      new events.Rule(this, cid, {
+        eventBus: this.bus,
+        description,
+        eventPattern: { source: [MEMBER_EVENT_SOURCE], detailType: [detailType] },
+        targets: [
+          new targets.LambdaFunction(h.fn, {
+            ...(h.dlq ? { deadLetterQueue: h.dlq } : {}),
+            retryAttempts: 8,
+            maxEventAge: Duration.hours(2),
+          }),
+        ],
+      });
+    fromMembers(
+      "ChangeRule",
+      HUB_DETAIL_TYPES.change,
+      this.handlers.store,
+      "secgroup-approval: a member's reverted (or live) change -> storeSecurityGroupRequest",
+    );
+    fromMembers(
+      "ResultRule",
+      HUB_DETAIL_TYPES.result,
+      this.handlers.result,
+      "secgroup-approval: a member's apply or revert result -> errorHandlerSecurityGroupChange",
+    );
 
     const expire = this.handlers.expire;
     new events.Rule(this, "ExpireSchedule", {
-      description: "secgroup-approval: expire pending requests past their expiry",
+      description: "secgroup-approval: the scheduled jobs (post, expire, re-send, give up)",
       schedule: events.Schedule.rate(Duration.minutes(15)),
       targets: [
         new targets.LambdaFunction(expire.fn, {
@@ -370,16 +473,74 @@ export class Hub extends Construct {
       "AwsSolutions-COG4",
       "Callers are Slack's servers, not users of a Cognito user pool; authentication is Slack's request signature (see AwsSolutions-APIG4).",
     );
-    acknowledge(
-      this.api,
-      "AwsSolutions-APIG3",
-      "One signed-request endpoint with stage throttling (25 rps, burst 50) and header validation; a WAF web ACL would add cost without adding to the signature check. Attach one with AWS Firewall Manager if your organisation requires it.",
-    );
     if (config.apiGatewayCloudWatchRole) {
       acknowledge(
         this.api,
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
         "The account-wide role API Gateway uses to write execution logs (created only with apiGatewayCloudWatchRole: true); AWS's managed policy for it grants only CloudWatch Logs writes and is what AWS documents for this role.",
+      );
+    }
+
+    // ---- optional: AWS WAF, a per-IP rate limit in front of the endpoint --------------------
+    this.firewall = undefined;
+    if (config.wafRateLimitPerFiveMinutes !== undefined) {
+      const aclMetric = "secgroup-approval-slack";
+      const ruleMetric = "secgroup-approval-slack-per-ip";
+      this.firewall = new wafv2.CfnWebACL(this, "SlackApiFirewall", {
+        scope: "REGIONAL",
+        description: `secgroup-approval: blocks an IP address sending more than ${config.wafRateLimitPerFiveMinutes} requests in 5 minutes to the Slack endpoint`,
+        defaultAction: { allow: {} },
+        visibilityConfig: {
+          cloudWatchMetricsEnabled: true,
+          metricName: aclMetric,
+          sampledRequestsEnabled: true,
+        },
+        rules: [
+          {
+            name: "per-ip-rate-limit",
+            priority: 0,
+            action: { block: {} },
+            statement: {
+              rateBasedStatement: {
+                limit: config.wafRateLimitPerFiveMinutes,
+                aggregateKeyType: "IP",
+                evaluationWindowSec: 300,
+              },
+            },
+            visibilityConfig: {
+              cloudWatchMetricsEnabled: true,
+              metricName: ruleMetric,
+              sampledRequestsEnabled: true,
+            },
+          },
+        ],
+      });
+      new wafv2.CfnWebACLAssociation(this, "SlackApiFirewallAssociation", {
+        resourceArn: this.api.deploymentStage.stageArn,
+        webAclArn: this.firewall.attrArn,
+      });
+      // Slack's requests come from a few addresses of Slack's: if the limit ever blocks them,
+      // clicks fail. Say so at once.
+      new cloudwatch.Alarm(this, "ApiRateLimitedAlarm", {
+        alarmDescription:
+          "secgroup-approval: AWS WAF blocked requests to the Slack endpoint (an address went over wafRateLimitPerFiveMinutes; if it is Slack's, clicks are failing: raise the limit)",
+        metric: new cloudwatch.Metric({
+          namespace: "AWS/WAFV2",
+          metricName: "BlockedRequests",
+          dimensionsMap: { WebACL: aclMetric, Rule: ruleMetric, Region: region },
+          period: Duration.minutes(5),
+          statistic: "Sum",
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    } else {
+      acknowledge(
+        this.api,
+        "AwsSolutions-APIG3",
+        "One signed-request endpoint with stage throttling (25 rps, burst 50) and header validation; a WAF web ACL costs a monthly fee and adds nothing to the signature check, so it is optional: set wafRateLimitPerFiveMinutes for a per-IP rate limit, or attach one with AWS Firewall Manager.",
       );
     }
 
@@ -402,15 +563,33 @@ export class Hub extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    metricAlarms(this, "hub", {
+      RefusedMessage:
+        "a member's message was refused: its body named another account or region than the one EventBridge says sent it, or one the hub does not govern",
+      RefusedClick:
+        "a Slack click was refused for its context (another workspace or app, another channel, or not the request's message)",
+      JobGaveUp:
+        "the scheduled jobs gave up on a request after its attempts (no apply or revert result came back): see the member's logs",
+    });
 
     // ---- outputs -----------------------------------------------------------------------------
     output(this, "SlackInteractivityUrl", {
       description: "Paste into the Slack app: Interactivity & Shortcuts > Request URL",
       value: this.api.urlForPath(`/${SLACK_ACTIONS_PATH.join("/")}`),
     });
-    output(this, "SlackSecretName", {
-      description: "Fill with: aws secretsmanager put-secret-value --secret-id <this> ...",
-      value: SLACK_SECRET_NAME,
+    output(this, "SlackBotTokenSecretName", {
+      description:
+        "Put the bot token (xoxb-…): aws secretsmanager put-secret-value --secret-id <this> ...",
+      value: SLACK_SECRET_NAMES.botToken,
+    });
+    output(this, "SlackSigningSecretName", {
+      description:
+        "Put the signing secret: aws secretsmanager put-secret-value --secret-id <this> ...",
+      value: SLACK_SECRET_NAMES.signingSecret,
+    });
+    output(this, "HubEventBusArn", {
+      description: "Each member's forwarding rule targets this bus",
+      value: hubBusArn,
     });
     output(this, "RequestsTableName", { value: this.requests.tableName });
   }

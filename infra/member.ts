@@ -1,20 +1,28 @@
 /**
- * A member (one account, one region): the CloudTrail rule, revertSecurityGroup,
- * applySecurityGroupChange and its topic, the baseline table and its sweep.
+ * A member (one account, one region): the CloudTrail rule, revertSecurityGroup and its on-failure
+ * function revertFailed, applySecurityGroupChange and its topic, the baseline table and the drift
+ * check (sweepBaseline), and the member's event bus whose one rule forwards what the functions
+ * send to the hub's bus.
  */
-import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
-import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type CfnElement, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
+import { LambdaDestination } from "aws-cdk-lib/aws-lambda-destinations";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import * as triggers from "aws-cdk-lib/triggers";
 import { Construct } from "constructs";
+import { BASELINES_TABLE, OUTBOX_INDEX } from "../src/adapters/dynamodb/tables.js";
+import { MEMBER_EVENT_SOURCE } from "../src/adapters/events/hub-link.js";
 import { GOVERNED_EVENT_PATTERN as DOMAIN_PATTERN } from "../src/domain/cloudtrail.js";
+import { metricAlarms } from "./alarms.js";
 import type { AppConfig, MemberTarget } from "./config.js";
-import { Handler, output } from "./handler.js";
+import { deadLetterQueue, Handler, output, REPO_ROOT } from "./handler.js";
 import {
   acknowledge,
   acknowledgeWildcards,
@@ -23,16 +31,18 @@ import {
   SNS_KMS_ACTIONS,
 } from "./nag.js";
 import {
-  anyKeyArn,
+  BUSES,
+  busArn,
+  FORWARD_RULE_NAME,
   KEY_ALIASES,
   MEMBER_FUNCTIONS,
   type MemberFunction,
   roleArn,
   roleName,
-  TABLES,
   TOPICS,
   topicArn,
 } from "./names.js";
+import { indexArn, tableFrom } from "./tables.js";
 import { hardenTriggerProvider } from "./trigger.js";
 
 /**
@@ -56,60 +66,88 @@ export const EC2_WRITE_ACTIONS = [
   "ec2:RevokeSecurityGroupEgress",
   "ec2:ModifySecurityGroupRules",
 ];
-export const EC2_READ_ACTIONS = ["ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules"];
 
 /**
- * Exactly the calls each member function makes (src/app/member.ts through
- * src/adapters/dynamodb/baselines.ts and src/adapters/ec2/security-groups.ts). Baseline writes,
- * deletes included, all go through BatchWriteItem, which IAM authorises as dynamodb:BatchWriteItem
- * alone: no function needs PutItem or DeleteItem for rules.
+ * Exactly the calls each member function makes (src/app/member/ through
+ * src/adapters/dynamodb/baselines.ts and src/adapters/ec2/security-groups.ts). Rule writes and
+ * deletes, and every other delete, go through BatchWriteItem, which IAM authorises as
+ * dynamodb:BatchWriteItem alone: no function needs DeleteItem.
  */
 export const MEMBER_PERMISSIONS = {
   revert: {
     dynamodb: [
-      "dynamodb:PutItem", // ledger.receive: the event's entry, once
-      "dynamodb:GetItem", // ledger.receive on a redelivery: the entry as it stands
-      "dynamodb:UpdateItem", // ledger.record (outbox + handledAt), ledger.markPublished
-      "dynamodb:Query", // baselines.get, and baselines.replace on a resync
-      "dynamodb:BatchWriteItem", // baselines.update / baselines.replace
+      "dynamodb:PutItem", // ledger.receive (the event's entry, once); baselines.openChange
+      "dynamodb:GetItem", // ledger.receive on a redelivery
+      "dynamodb:UpdateItem", // baselines.lease/release, ledger.record/markPublished, the meta item
+      "dynamodb:Query", // baselines.read (the group's items), baselines.adopt (exempt)
+      "dynamodb:BatchWriteItem", // baselines.update / .adopt
     ],
-    // describeRules (resync) and findGroupByName (a call that named its group by name).
+    outboxIndex: false,
+    // liveRules (ids of restored rules, exempt adoption); findGroupByName, describeGroup.
     ec2Read: ["ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups"],
+    ec2Write: true,
   },
   apply: {
     dynamodb: [
-      "dynamodb:GetItem", // ledger.applyResult: an approval applied before
+      "dynamodb:GetItem", // ledger.get (the recorded change), ledger.applyResult
       "dynamodb:PutItem", // ledger.recordApplyResult, once per request
-      "dynamodb:Query", // baselines.get, and baselines.replace on a resync
-      "dynamodb:BatchWriteItem", // baselines.update / baselines.replace
+      "dynamodb:UpdateItem", // baselines.lease/release, the meta item
+      "dynamodb:Query", // baselines.read
+      "dynamodb:BatchWriteItem", // baselines.update, baselines.closeChange
     ],
-    ec2Read: ["ec2:DescribeSecurityGroupRules"], // describeRules (resync)
+    outboxIndex: false,
+    ec2Read: ["ec2:DescribeSecurityGroupRules"], // liveRules (ids after an apply)
+    ec2Write: true,
   },
   sweep: {
     dynamodb: [
-      "dynamodb:Query", // baselines.replace: the group's stale rules
-      "dynamodb:BatchWriteItem", // baselines.replace
-      "dynamodb:Scan", // ledger.unpublished: the outbox
-      "dynamodb:UpdateItem", // ledger.markPublished
+      "dynamodb:GetItem", // baselines.installation; ledger.get (the outbox entry as it is now)
+      "dynamodb:PutItem", // recordInstallation, recordDrift, openChange, setSuspect
+      "dynamodb:UpdateItem", // lease/release, describe, ledger.record/markPublished
+      "dynamodb:Query", // baselines.read / adopt / retire; the byOutbox index (ledger.unpublished)
+      "dynamodb:Scan", // baselines.snapshot: every group's items
+      "dynamodb:BatchWriteItem", // adopt, update, retire, setSuspect (clear)
     ],
-    // describeRules, and describeGroups (the groups' names, for the Slack messages).
+    outboxIndex: true,
+    // describeRules and describeGroups (every group, its name and VPC).
     ec2Read: ["ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups"],
+    // The drift check reverts drift with the same calls a revert makes.
+    ec2Write: true,
   },
-} as const satisfies Record<MemberFunction, { dynamodb: string[]; ec2Read: string[] }>;
-
-/** The baselines table's shape, as src/adapters/dynamodb/tables.ts defines it. */
-export const BASELINES_TABLE_SHAPE = {
-  partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
-  sortKey: { name: "sk", type: dynamodb.AttributeType.STRING },
-  ttlAttribute: "ttl",
-} as const;
+  "revert-failed": {
+    dynamodb: [
+      "dynamodb:GetItem", // ledger.get: was the event handled after all?
+      "dynamodb:PutItem", // baselines.openChange
+      "dynamodb:UpdateItem", // ledger.record, ledger.markPublished
+      "dynamodb:Query", // baselines.read
+    ],
+    outboxIndex: false,
+    ec2Read: [],
+    ec2Write: false,
+  },
+} as const satisfies Record<
+  MemberFunction,
+  { dynamodb: string[]; outboxIndex: boolean; ec2Read: string[]; ec2Write: boolean }
+>;
 
 /**
- * The sweep refreshes every group's baseline this often (and once at each deploy). It also
- * republishes requests the revert could not hand to the hub (its outbox), so this is the longest
- * a request waits after a hub outage that outlasted Lambda's retries.
+ * The drift check runs this often (and once at each deploy). It also sends the hub what a revert
+ * could not hand over (its outbox), so this is the longest a request waits after a hub outage
+ * that outlasted the retries.
  */
-export const SWEEP_SCHEDULE = Duration.hours(1);
+export const SWEEP_SCHEDULE = Duration.minutes(15);
+
+/**
+ * What identifies a deployment (recorded with the install's adoption of the groups): the stack,
+ * this package's version and a hash of the validated config.
+ */
+export function deploymentId(config: AppConfig, stackName: string): string {
+  const { version } = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
+    version: string;
+  };
+  const hash = createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 12);
+  return `${stackName}@${version}#${hash}`;
+}
 
 export interface MemberProps {
   config: AppConfig;
@@ -117,51 +155,85 @@ export interface MemberProps {
 }
 
 export class Member extends Construct {
-  readonly baselines: dynamodb.Table;
+  readonly baselines: ReturnType<typeof tableFrom>;
   readonly applyTopic: sns.Topic;
   readonly rule: events.Rule;
+  /** The member's own bus: its functions put their events here. */
+  readonly bus: events.EventBus;
+  /** The rule that forwards the member's events to the hub's bus. */
+  readonly forward: events.Rule;
   /** Encrypts the apply topic (and the alarm topic, with alarmEmail). */
   readonly topicKey: kms.Key;
-  readonly handlers: { revert: Handler; apply: Handler; sweep: Handler };
+  readonly handlers: Record<"revert" | "apply" | "sweep" | "revertFailed", Handler>;
 
   constructor(scope: Construct, id: string, props: MemberProps) {
     super(scope, id);
-    const { config, target } = props;
+    const { config } = props;
     const stack = Stack.of(this);
     const { partition, region, account } = stack;
     const hub = config.hub;
-    const hubChangeTopic = topicArn(partition, hub.region, hub.account, TOPICS.change);
-    const hubResultTopic = topicArn(partition, hub.region, hub.account, TOPICS.result);
-    const hubKeys = anyKeyArn(partition, hub.region, hub.account);
+    const hubBusArn = busArn(partition, hub.region, hub.account, BUSES.hub);
     const systemRoles = MEMBER_FUNCTIONS.map((fn) => roleArn(partition, account, fn, region));
 
-    this.baselines = new dynamodb.Table(this, "Baselines", {
-      tableName: TABLES.baselines,
-      partitionKey: BASELINES_TABLE_SHAPE.partitionKey,
-      sortKey: BASELINES_TABLE_SHAPE.sortKey,
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      timeToLiveAttribute: BASELINES_TABLE_SHAPE.ttlAttribute,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      removalPolicy: RemovalPolicy.RETAIN,
+    this.baselines = tableFrom(this, "Baselines", BASELINES_TABLE);
+
+    // ---- the member's bus, forwarding our source (and nothing else) to the hub's bus ---------
+    this.bus = new events.EventBus(this, "Bus", {
+      eventBusName: BUSES.member,
+      description: "secgroup-approval: what this member sends the hub (forwarded to its bus)",
+    });
+    const forwardRole = new iam.Role(this, "ForwardRole", {
+      roleName: roleName("forward", region),
+      // EventBridge, for rules of this account only (confused-deputy guard).
+      assumedBy: new iam.ServicePrincipal("events.amazonaws.com").withConditions({
+        StringEquals: { "aws:SourceAccount": account },
+      }),
+      description:
+        "secgroup-approval: EventBridge puts this member's events on the hub's bus (the target adds events:PutEvents on that bus only)",
+    });
+    const forwardDlq = deadLetterQueue(
+      this,
+      "ForwardDeadLetters",
+      "the forwarding of this member's events to the hub's bus",
+    );
+    this.forward = new events.Rule(this, "ForwardToHub", {
+      ruleName: FORWARD_RULE_NAME,
+      eventBus: this.bus,
+      description: "secgroup-approval: this member's changes and results -> the hub's bus",
+      eventPattern: { source: [MEMBER_EVENT_SOURCE] },
+      // EventBridge retries an event-bus target itself (it has no retry policy to set); what it
+      // still cannot deliver lands in the dead-letter queue, which is alarmed, and the member's
+      // outbox is sent again by the drift check.
+      targets: [
+        new targets.EventBus(events.EventBus.fromEventBusArn(this, "HubBus", hubBusArn), {
+          role: forwardRole,
+          deadLetterQueue: forwardDlq.queue,
+        }),
+      ],
     });
 
     const environment: Record<string, string> = {
       BASELINE_TABLE: this.baselines.tableName,
-      HUB_CHANGE_TOPIC_ARN: hubChangeTopic,
-      HUB_RESULT_TOPIC_ARN: hubResultTopic,
+      MEMBER_ACCOUNT_ID: account,
+      MEMBER_BUS_NAME: this.bus.eventBusName,
+      APPLY_TOPIC_ARN: topicArn(partition, region, account, TOPICS.apply),
       SYSTEM_ROLE_ARNS: systemRoles.join(","),
       EXEMPT_PRINCIPALS: config.exemptPrincipals.join(","),
       MAX_EVENT_AGE_SECONDS: String(config.seedRules.maxEventAgeSeconds),
       AUTO_DENY_WITHOUT_DESCRIPTION: String(config.seedRules.autoDenyWithoutDescription),
-      ACCOUNT_ALIAS: target.alias,
+      PEOPLE: JSON.stringify(config.people),
+      SOURCE_IDENTITY_ROLES: config.sourceIdentityRoles.join(","),
+      DRIFT_GRACE_SECONDS: String(config.drift.graceSeconds),
+      DRIFT_MAX_PER_SWEEP: String(config.drift.maxPerSweep),
+      DEPLOYMENT_ID: deploymentId(config, stack.stackName),
     };
     const handler = (
       cid: string,
-      fn: "revert" | "apply" | "sweep",
+      fn: MemberFunction,
       entry: string,
       description: string,
       timeout: Duration,
+      onFailure?: LambdaDestination,
     ) =>
       new Handler(this, cid, {
         entry,
@@ -170,30 +242,50 @@ export class Member extends Construct {
         environment,
         timeout,
         async: true,
+        ...(onFailure ? { onFailure } : {}),
       });
+    const revertFailed = handler(
+      "RevertFailed",
+      "revert-failed",
+      "revertFailed",
+      "A revert that failed past its retries: files the change as not reverted",
+      Duration.minutes(1),
+    );
     this.handlers = {
+      revertFailed,
       revert: handler(
         "RevertSecurityGroup",
         "revert",
         "revertSecurityGroup",
         "Reverts a security-group change at once and files it with the hub",
         Duration.minutes(1),
+        // Past Lambda's retries, the invocation record (with the event) goes to revertFailed.
+        new LambdaDestination(revertFailed.fn, { responseOnly: false }),
       ),
       apply: handler(
         "ApplySecurityGroupChange",
         "apply",
         "applySecurityGroupChange",
-        "Re-applies an approved security-group change and reports the result to the hub",
+        "Re-applies an approved change (or reverts a denied live one) and reports the result",
         Duration.minutes(1),
       ),
       sweep: handler(
         "SweepBaseline",
         "sweep",
         "sweepBaseline",
-        "Records every security group's rules in the region as its baseline",
+        "The drift check: reverts and files what differs from the approved baselines",
         Duration.minutes(10),
       ),
     };
+    acknowledgeWildcards(
+      this.handlers.revert,
+      {
+        resources: [
+          `<${stack.getLogicalId(revertFailed.fn.node.defaultChild as CfnElement)}.Arn>:*`,
+        ],
+      },
+      REASONS.revertFailedInvoke,
+    );
 
     // ---- permissions -------------------------------------------------------------------------
     const ec2Arn = (p: string, type: string) => `arn:${p}:ec2:${region}:${account}:${type}/*`;
@@ -203,37 +295,34 @@ export class Member extends Construct {
       ec2Arn(nagPartition(stack), "security-group"),
       ec2Arn(nagPartition(stack), "security-group-rule"),
     ];
-    for (const fn of MEMBER_FUNCTIONS) {
-      const h = this.handlers[fn];
-      const { dynamodb: tableActions, ec2Read } = MEMBER_PERMISSIONS[fn];
-      h.allow({ actions: [...tableActions], resources: [this.baselines.tableArn] });
-      h.allow({ actions: [...ec2Read], resources: ["*"] });
-      acknowledgeWildcards(h, { resources: ["*"] }, REASONS.ec2Describe);
-    }
-    for (const h of [this.handlers.revert, this.handlers.apply]) {
-      // ModifySecurityGroupRules is authorised on the rule as well as on its group.
-      h.allow({ actions: EC2_WRITE_ACTIONS, resources: [groups, groupRules] });
-      acknowledgeWildcards(h, { resources: nagGroups }, REASONS.ec2Groups);
-    }
-    // Cross-account publishes to the hub (the hub's topic and key policies admit these roles).
-    const publish = (h: Handler, topic: string) => {
-      h.allow({ actions: ["sns:Publish"], resources: [topic] });
-      h.allow({
-        actions: SNS_KMS_ACTIONS,
-        resources: [hubKeys],
-        conditions: { StringEquals: { "kms:ViaService": `sns.${hub.region}.amazonaws.com` } },
-      });
-      acknowledgeWildcards(
-        h,
-        { resources: [anyKeyArn(nagPartition(stack), hub.region, hub.account)] },
-        REASONS.crossAccountKey,
-      );
-      acknowledgeWildcards(h, { actions: ["kms:GenerateDataKey*"] }, REASONS.snsKmsActions);
+    const byFunction: Record<MemberFunction, Handler> = {
+      revert: this.handlers.revert,
+      apply: this.handlers.apply,
+      sweep: this.handlers.sweep,
+      "revert-failed": this.handlers.revertFailed,
     };
-    publish(this.handlers.revert, hubChangeTopic);
-    // The sweep also republishes requests the revert could not hand over (its outbox).
-    publish(this.handlers.sweep, hubChangeTopic);
-    publish(this.handlers.apply, hubResultTopic);
+    for (const fn of MEMBER_FUNCTIONS) {
+      const h = byFunction[fn];
+      const { dynamodb: tableActions, outboxIndex, ec2Read, ec2Write } = MEMBER_PERMISSIONS[fn];
+      h.allow({ actions: [...tableActions], resources: [this.baselines.tableArn] });
+      if (outboxIndex) {
+        h.allow({
+          actions: ["dynamodb:Query"],
+          resources: [indexArn(this.baselines, OUTBOX_INDEX)],
+        });
+      }
+      if (ec2Read.length > 0) {
+        h.allow({ actions: [...ec2Read], resources: ["*"] });
+        acknowledgeWildcards(h, { resources: ["*"] }, REASONS.ec2Describe);
+      }
+      if (ec2Write) {
+        // ModifySecurityGroupRules is authorised on the rule as well as on its group.
+        h.allow({ actions: EC2_WRITE_ACTIONS, resources: [groups, groupRules] });
+        acknowledgeWildcards(h, { resources: nagGroups }, REASONS.ec2Groups);
+      }
+      // Every member function files with the hub (a change, or a result) on its own bus only.
+      h.allow({ actions: ["events:PutEvents"], resources: [this.bus.eventBusArn] });
+    }
 
     // ---- CloudTrail -> revertSecurityGroup ---------------------------------------------------
     const revert = this.handlers.revert;
@@ -250,7 +339,8 @@ export class Member extends Construct {
     });
 
     // ---- hub -> applySecurityGroupChange -----------------------------------------------------
-    // buttonClick sends approvals; expireRequests sends again those whose apply never reported.
+    // buttonClick sends approvals (and reverts after a Deny); the scheduled jobs send again
+    // those that got no result, and reverts of expired live changes.
     const hubPublisherRoles = [
       roleArn(partition, hub.account, "button", hub.region),
       roleArn(partition, hub.account, "expire", hub.region),
@@ -298,16 +388,16 @@ export class Member extends Construct {
       ),
     );
 
-    // ---- baseline sweep: once per deploy, then on a schedule ---------------------------------
+    // ---- the drift check: once per deploy, then on a schedule --------------------------------
     const sweep = this.handlers.sweep;
     new events.Rule(this, "SweepSchedule", {
-      description: "secgroup-approval: refresh the baseline of every security group",
+      description: "secgroup-approval: the drift check (reverts and files unapproved differences)",
       schedule: events.Schedule.rate(SWEEP_SCHEDULE),
       targets: [
         new targets.LambdaFunction(sweep.fn, {
           ...(sweep.dlq ? { deadLetterQueue: sweep.dlq } : {}),
           retryAttempts: 2,
-          maxEventAge: Duration.hours(1),
+          maxEventAge: Duration.minutes(15),
         }),
       ],
     });
@@ -321,10 +411,19 @@ export class Member extends Construct {
       invocationType: triggers.InvocationType.REQUEST_RESPONSE,
       timeout: Duration.minutes(10),
       executeOnHandlerChange: true,
-      executeAfter: [this.baselines, sweep],
+      // The table, the function and the bus (with its rule) it may send on exist first.
+      executeAfter: [this.baselines, sweep, this.bus, this.forward],
     });
     hardenTriggerProvider(this);
 
+    metricAlarms(this, "member", {
+      RefusedInvocation:
+        "a member function refused a message or event (a change this member never recorded, or another account or region): someone invoked it by hand, or a message was forged",
+      DriftFiled:
+        "the drift check reverted a difference from the approved rules that no governed call explained, and filed it as a request",
+    });
+
+    output(this, "MemberEventBusName", { value: BUSES.member });
     output(this, "ApplyTopicArn", { value: this.applyTopic.topicArn });
     output(this, "BaselinesTableName", { value: this.baselines.tableName });
   }

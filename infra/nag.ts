@@ -42,6 +42,10 @@ export const REASONS = {
     "Publishing to an SNS topic encrypted with a KMS key needs kms:GenerateDataKey* and kms:Decrypt on that key (the actions the SNS developer guide prescribes for publishers).",
   crossAccountKey:
     "The topic's KMS key belongs to another stack, usually in another account, and its key id is random, so it cannot be named here; the statement is limited to keys of that one account and region and, by kms:ViaService, to use by SNS. The key policy on the other side admits only this role.",
+  organizationApplyTopics:
+    "Organization-wide deployment: an account of the organization that no config lists may be governed, so its apply topic (a fixed name) and the key encrypting it (a random id) cannot be named in advance. The statements are limited to the topic name applySecurityGroupChange and to keys used through SNS in the governed regions, and by aws:ResourceOrgID to resources owned by an account of the organization; each member's topic and key policies admit only this role.",
+  revertFailedInvoke:
+    "Lambda destinations invoke the on-failure function through the source function's role; CDK grants lambda:InvokeFunction on the revertFailed function and its versions (<arn>:*), one function of this stack, nothing else.",
   ec2Groups:
     "A person may change any security group in the account, so reverting and re-applying must be possible on every group: the write actions are limited to security groups and security-group rules of this account and region (no ec2:* and no other resource types).",
   ec2Describe:

@@ -86,7 +86,7 @@ export function buildApp(config: AppConfig, options: BuildOptions = {}): Secgrou
     env: { account: config.hub.account, region: config.hub.region },
     description: local
       ? "secgroup-approval: hub and member (single-account mode): requests, Slack endpoint, revert and apply"
-      : "secgroup-approval hub: requests, Slack endpoint and the hub topics",
+      : "secgroup-approval hub: requests, the Slack endpoint, the hub's event bus",
     config,
     ...(local ? { localMember: local } : {}),
   });
@@ -96,7 +96,7 @@ export function buildApp(config: AppConfig, options: BuildOptions = {}): Secgrou
     .map((target) => {
       const stack = new MemberStack(app, memberStackName(target.account, target.region), {
         env: { account: target.account, region: target.region },
-        description: `secgroup-approval member ${target.alias} (${target.account}) in ${target.region}: reverts security-group changes and re-applies approved ones`,
+        description: `secgroup-approval member ${target.alias} (${target.account}) in ${target.region}: reverts security-group changes and drift, re-applies approved ones`,
         config,
         target,
       });

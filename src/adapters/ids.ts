@@ -32,3 +32,14 @@ export function requestIdFor(
       hashPart(`${change.account}/${change.region}/${change.eventId}`),
   );
 }
+
+/**
+ * A drift's event id: "drift-" and a hash of the group, the difference and when it was first
+ * seen, so a sweep retried after a crash files the same drift under the same request.
+ */
+export function driftEventId(groupId: string, fingerprint: string, firstSeenAt: string): string {
+  const digest = createHash("sha256")
+    .update(`${groupId}\n${firstSeenAt}\n${fingerprint}`)
+    .digest("hex");
+  return `drift-${digest.slice(0, 32)}`;
+}

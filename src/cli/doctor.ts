@@ -7,6 +7,7 @@ import {
   accountAliases,
   arnAccount,
   EXAMPLE_CONFIG_FILE,
+  governedAccounts,
   memberTargets,
   readConfigFile,
 } from "../../infra/config.js";
@@ -18,6 +19,9 @@ const EVERYONE = [
   "arn:aws:sts::210987654321:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/bob@example.com",
   "arn:aws:iam::555555555555:root",
 ];
+
+/** Slack sends every click from a few addresses of its own: a per-IP limit below this may block Slack. */
+const SAFE_MIN_WAF_RATE_LIMIT = 100;
 
 /** Lambda's limit on all environment variables of one function together. */
 const LAMBDA_ENV_LIMIT_BYTES = 4096;
@@ -73,6 +77,14 @@ function placeholders(config: AppConfig): string[] {
   config.exemptPrincipals.forEach((pattern, i) => {
     for (const id of pattern.match(/\d{12}/g) ?? []) account(`exemptPrincipals[${i}]`, id);
   });
+  config.people.forEach((person, i) => {
+    (person.principals ?? []).forEach((pattern, j) => {
+      for (const id of pattern.match(/\d{12}/g) ?? []) account(`people[${i}].principals[${j}]`, id);
+    });
+  });
+  config.sourceIdentityRoles.forEach((pattern, i) => {
+    for (const id of pattern.match(/\d{12}/g) ?? []) account(`sourceIdentityRoles[${i}]`, id);
+  });
   if (config.alarmTopicArn) account("alarmTopicArn", arnAccount(config.alarmTopicArn));
 
   const slack = (where: string, id: string, what: string) => {
@@ -90,6 +102,11 @@ function placeholders(config: AppConfig): string[] {
   if (config.slack.approverUserGroup) {
     slack("slack.approverUserGroup", config.slack.approverUserGroup, "user group id");
   }
+  if (config.slack.teamId) slack("slack.teamId", config.slack.teamId, "workspace id");
+  if (config.slack.appId) slack("slack.appId", config.slack.appId, "app id");
+  config.people.forEach((person, i) => {
+    slack(`people[${i}].slackUserId`, person.slackUserId, "member id");
+  });
   if (config.alarmEmail && EXAMPLE_DOMAINS.test(config.alarmEmail)) {
     out.push(
       `alarmEmail: ${config.alarmEmail} is an example address: nobody would read the alarms`,
@@ -110,11 +127,19 @@ function envBytes(vars: Record<string, string>): number {
   );
 }
 
-/** The hub handlers' environment, with typical lengths for values only known at deploy time. */
+/**
+ * The largest hub handler's environment (buttonClick's: it alone has the signing secret's ARN),
+ * with typical lengths for values only known at deploy time.
+ */
 function hubEnvBytes(config: AppConfig): number {
+  const secret = (name: string) =>
+    `arn:aws:secretsmanager:${config.hub.region}:${config.hub.account}:secret:secgroup-approval/${name}-AbCdEf`;
   return envBytes({
     REQUESTS_TABLE: "securityGroupRequests",
-    SLACK_SECRET_ARN: `arn:aws:secretsmanager:${config.hub.region}:${config.hub.account}:secret:secgroup-approval/slack-AbCdEf`,
+    SLACK_BOT_TOKEN_SECRET_ARN: secret("slack-bot-token"),
+    SLACK_SIGNING_SECRET_ARN: secret("slack-signing-secret"),
+    SLACK_TEAM_ID: config.slack.teamId ?? "",
+    SLACK_APP_ID: config.slack.appId ?? "",
     SLACK_APPROVAL_CHANNEL: config.slack.approvalChannel,
     SLACK_MONITORING_CHANNEL: config.slack.monitoringChannel,
     APPROVER_USER_IDS: config.slack.approverUserIds.join(","),
@@ -124,22 +149,33 @@ function hubEnvBytes(config: AppConfig): number {
     AWS_PARTITION: "aws",
     REQUEST_EXPIRY_HOURS: String(config.requestExpiryHours),
     ACCOUNT_ALIASES: JSON.stringify(accountAliases(config)),
+    GOVERNED_ACCOUNTS: JSON.stringify(governedAccounts(config)),
+    ORGANIZATION_ID: config.organization?.id ?? "",
+    ORGANIZATION_REGIONS: (config.organization?.regions ?? []).join(","),
+    PEOPLE: JSON.stringify(config.people),
+    SOURCE_IDENTITY_ROLES: config.sourceIdentityRoles.join(","),
+    ON_EXPIRY: config.onExpiry,
     NODE_OPTIONS: "--enable-source-maps",
   });
 }
 
-function memberEnvBytes(config: AppConfig, alias: string): number {
+function memberEnvBytes(config: AppConfig): number {
   const role = (fn: string) =>
     `arn:aws:iam::111122223333:role/secgroup-approval-${fn}-ap-southeast-2`;
   return envBytes({
     BASELINE_TABLE: "securityGroupBaselines",
-    HUB_CHANGE_TOPIC_ARN: `arn:aws:sns:${config.hub.region}:${config.hub.account}:securityGroupChange`,
-    HUB_RESULT_TOPIC_ARN: `arn:aws:sns:${config.hub.region}:${config.hub.account}:errorHandlerSecurityGroupChange`,
-    SYSTEM_ROLE_ARNS: [role("revert"), role("apply"), role("sweep")].join(","),
+    MEMBER_ACCOUNT_ID: "111122223333",
+    MEMBER_BUS_NAME: "secgroup-approval-member",
+    APPLY_TOPIC_ARN: "arn:aws:sns:ap-southeast-2:111122223333:applySecurityGroupChange",
+    SYSTEM_ROLE_ARNS: ["revert", "apply", "sweep", "revert-failed"].map(role).join(","),
     EXEMPT_PRINCIPALS: config.exemptPrincipals.join(","),
     MAX_EVENT_AGE_SECONDS: String(config.seedRules.maxEventAgeSeconds),
     AUTO_DENY_WITHOUT_DESCRIPTION: String(config.seedRules.autoDenyWithoutDescription),
-    ACCOUNT_ALIAS: alias,
+    PEOPLE: JSON.stringify(config.people),
+    SOURCE_IDENTITY_ROLES: config.sourceIdentityRoles.join(","),
+    DRIFT_GRACE_SECONDS: String(config.drift.graceSeconds),
+    DRIFT_MAX_PER_SWEEP: String(config.drift.maxPerSweep),
+    DEPLOYMENT_ID: "SecgroupApproval-Member-111122223333-ap-southeast-2@0.0.0#0123456789ab",
     NODE_OPTIONS: "--enable-source-maps",
   });
 }
@@ -212,8 +248,84 @@ function review(config: AppConfig): {
   );
   if (approvers === 1 && !slack.approverUserGroup) {
     warnings.push(
-      "slack.approverUserIds: only one approver, who cannot approve their own changes: add a second approver or a user group",
+      "slack.approverUserIds: only one approver, who cannot approve their own changes, nor alone a change whose requester is not verified (that takes two): add a second approver or a user group",
     );
+  }
+
+  // Which workspace and app a click must come from.
+  if (!slack.teamId && !slack.appId) {
+    warnings.push(
+      "slack.teamId / slack.appId: neither is set, so clicks are not bound to a workspace and an app (only to the signing secret): set both (docs/DEPLOY.md, step 1)",
+    );
+  } else if (!slack.teamId || !slack.appId) {
+    const missing = slack.teamId ? "slack.appId" : "slack.teamId";
+    warnings.push(
+      `${missing}: not set, so clicks are bound to ${slack.teamId ? `workspace ${slack.teamId}` : `app ${slack.appId}`} only: set it too (docs/DEPLOY.md, step 1)`,
+    );
+  } else {
+    facts.push(
+      `slack.teamId / slack.appId: only clicks from workspace ${slack.teamId} on app ${slack.appId} count`,
+    );
+  }
+
+  // Who is who: a verified requester needs one approver (never themselves), anyone else two.
+  const verifiedBy = [
+    "an Identity Center session",
+    ...(config.sourceIdentityRoles.length > 0 ? ["a session of a sourceIdentityRoles role"] : []),
+  ].join(" or ");
+  if (config.people.length === 0) {
+    warnings.push(
+      `people: empty, so every requester that is not ${verifiedBy} (IAM users, other assumed roles, root) will need two approvers: map the people who change security groups to their Slack ids`,
+    );
+  } else {
+    facts.push(
+      `people: ${config.people.length} ${config.people.length === 1 ? "person" : "people"} mapped to Slack; a requester who is one of them or ${verifiedBy} needs one approver (never themselves), anyone else two`,
+    );
+  }
+  config.people.forEach((person, i) => {
+    (person.principals ?? []).forEach((pattern, j) => {
+      if (/:role\//.test(pattern)) {
+        warnings.push(
+          `people[${i}].principals[${j}]: "${pattern}" is a role: anyone who may assume it is taken for ${person.slackUserId}; map a role only when one person can assume it`,
+        );
+      }
+    });
+  });
+  if (config.sourceIdentityRoles.length > 0) {
+    facts.push(
+      `sourceIdentityRoles: ${config.sourceIdentityRoles.length} role pattern${config.sourceIdentityRoles.length === 1 ? "" : "s"} whose sessions are verified by their source identity: each role's trust policy must require sts:SourceIdentity, else anyone assuming it could name anyone`,
+    );
+  }
+
+  // Organization-wide enrolment.
+  if (config.organization) {
+    const { id, regions } = config.organization;
+    facts.push(
+      `organization: ${id}: the hub's bus admits every account of the organization, and approvals may go to any of its accounts' apply topics in ${regions.join(", ")}; an account not in members is governed there once its member stack is deployed (docs/DEPLOY.md, step 6)`,
+    );
+  }
+
+  if (config.onExpiry === "leave") {
+    facts.push(
+      'onExpiry: "leave": a change left live (not reverted) whose request expires stays in place',
+    );
+  }
+  if (config.drift.graceSeconds === 0) {
+    facts.push(
+      "drift.graceSeconds: 0: the drift check reverts and files a difference at first sight, even one whose CloudTrail event is merely late (that event then joins the drift's request)",
+    );
+  }
+
+  if (config.wafRateLimitPerFiveMinutes !== undefined) {
+    const limit = config.wafRateLimitPerFiveMinutes;
+    facts.push(
+      `wafRateLimitPerFiveMinutes: an AWS WAF web ACL blocks an address sending over ${limit} requests in 5 minutes to the Slack endpoint (about $6 a month plus $0.60 per million requests: docs/DEPLOY.md)`,
+    );
+    if (limit < SAFE_MIN_WAF_RATE_LIMIT) {
+      warnings.push(
+        `wafRateLimitPerFiveMinutes: ${limit} is low: Slack sends every click from a few addresses of its own, so busy approvers could be blocked (${SAFE_MIN_WAF_RATE_LIMIT} or more is safer)`,
+      );
+    }
   }
   const dupApprovers = slack.approverUserIds.filter((id, i, all) => all.indexOf(id) !== i);
   if (dupApprovers.length > 0) {
@@ -289,17 +401,14 @@ function review(config: AppConfig): {
   const hubBytes = hubEnvBytes(config);
   if (hubBytes > LAMBDA_ENV_LIMIT_BYTES) {
     errors.push(
-      `the hub functions' environment would be about ${hubBytes} bytes, over Lambda's ${LAMBDA_ENV_LIMIT_BYTES}: shorten member aliases or use a user group instead of many approver ids`,
+      `the hub functions' environment would be about ${hubBytes} bytes, over Lambda's ${LAMBDA_ENV_LIMIT_BYTES}: shorten member aliases, map fewer people, or use a user group instead of many approver ids`,
     );
   }
-  for (const t of targets) {
-    const bytes = memberEnvBytes(config, t.alias);
-    if (bytes > LAMBDA_ENV_LIMIT_BYTES) {
-      errors.push(
-        `exemptPrincipals: the member functions' environment would be about ${bytes} bytes, over Lambda's ${LAMBDA_ENV_LIMIT_BYTES}: use fewer, broader patterns`,
-      );
-      break;
-    }
+  const memberBytes = memberEnvBytes(config);
+  if (memberBytes > LAMBDA_ENV_LIMIT_BYTES) {
+    errors.push(
+      `exemptPrincipals / people: the member functions' environment would be about ${memberBytes} bytes, over Lambda's ${LAMBDA_ENV_LIMIT_BYTES}: use fewer, broader patterns`,
+    );
   }
   return { errors, warnings, facts, placeholders: examples.length };
 }

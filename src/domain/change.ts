@@ -6,8 +6,18 @@ import type { GovernedEventName } from "./cloudtrail.js";
 import type { Requester } from "./requester.js";
 import { type Direction, type Rule, type RuleBody, ruleKey } from "./rule.js";
 
+/** The eventName of a drift change: no CloudTrail event recorded it. */
+export const DRIFT_EVENT_NAME = "DriftDetected";
+
+/** Who made a drift change: nobody knows, as no event recorded it. */
+export const UNKNOWN_REQUESTER: Requester = {
+  arn: "unknown",
+  type: "Unknown",
+  name: "unknown: no CloudTrail event",
+};
+
 export interface ChangeBase {
-  eventName: GovernedEventName;
+  eventName: GovernedEventName | typeof DRIFT_EVENT_NAME;
   eventId: string;
   eventTime: string;
   account: string;
@@ -48,7 +58,23 @@ export interface ModifyChange extends ChangeBase {
   modifications: Modification[];
 }
 
-export type Change = AddChange | RemoveChange | ModifyChange;
+/**
+ * A difference between a group's live rules and its approved baseline that no CloudTrail event
+ * explained (a missed event, a change made while the member was down, an ungoverned API path).
+ * Found by the drift check; `eventId` is derived from the group and the difference, so the same
+ * drift always gets the same request.
+ */
+export interface DriftChange extends ChangeBase {
+  kind: "drift";
+  /** Live rules the baseline does not have, with their live ids. */
+  added: Rule[];
+  /** Approved rules missing from the live group, with their baseline ids. */
+  removed: Rule[];
+  /** Rules edited in place (same id): `before` is the approved rule, always known. */
+  modifications: Modification[];
+}
+
+export type Change = AddChange | RemoveChange | ModifyChange | DriftChange;
 export type ChangeKind = Change["kind"];
 
 export class BaselineGapError extends Error {
@@ -65,7 +91,7 @@ export class BaselineGapError extends Error {
 
 /** True when the change needs nothing more from a baseline to be reverted. */
 export function isResolved(change: Change): boolean {
-  if (change.kind === "add") return true;
+  if (change.kind === "add" || change.kind === "drift") return true;
   if (change.kind === "remove")
     return change.ruleIds.length === 0 || change.rules.length === change.ruleIds.length;
   return change.modifications.every((m) => m.before !== undefined);
@@ -131,16 +157,44 @@ function restoreDescriptions(change: RemoveChange, baseline: readonly Rule[]): R
   return { ...change, rules };
 }
 
-/** The direction of a change; for a modify, that of its first resolved rule. */
+/** The direction of a change; for a modify or a drift, that of its first rule. */
 export function changeDirection(change: Change): Direction | undefined {
-  if (change.kind !== "modify") return change.direction;
-  return change.modifications.find((m) => m.before)?.before?.direction;
+  if (change.kind === "add" || change.kind === "remove") return change.direction;
+  const first = change.kind === "drift" ? [...change.added, ...change.removed][0] : undefined;
+  return first?.direction ?? change.modifications.find((m) => m.before)?.before?.direction;
 }
 
-/** The rules as the change left them: added rules, removed rules, or the new content of modified ones. */
+/**
+ * The rules as the change left them: added rules, removed rules, or the new content of modified
+ * ones; for a drift, what it added and what it edited.
+ */
 export function changedRules(change: Change): Rule[] {
-  if (change.kind !== "modify") return change.rules;
-  return change.modifications.map((m) => afterRule(m));
+  switch (change.kind) {
+    case "add":
+    case "remove":
+      return change.rules;
+    case "modify":
+      return change.modifications.map((m) => afterRule(m));
+    case "drift":
+      return [...change.added, ...change.modifications.map((m) => afterRule(m))];
+  }
+}
+
+/** The rules a change takes away: removed rules, and the old content of edited ones. */
+export function takenRules(change: Change): Rule[] {
+  switch (change.kind) {
+    case "add":
+      return [];
+    case "remove":
+      return change.rules;
+    case "modify":
+      return change.modifications.flatMap((m) => (m.before ? [m.before] : []));
+    case "drift":
+      return [
+        ...change.removed,
+        ...change.modifications.flatMap((m) => (m.before ? [m.before] : [])),
+      ];
+  }
 }
 
 /** A modification's resulting rule: the new content, keeping the old rule's id and direction. */
@@ -165,12 +219,20 @@ export function applyChangeToRules(state: readonly Rule[], change: Change): Rule
           !(change.ruleIds.length === 0 && keys.has(ruleKey(r))),
       );
     }
-    case "modify": {
-      const byId = new Map(change.modifications.map((m) => [m.ruleId, m]));
-      return state.map((r) => {
-        const m = r.ruleId ? byId.get(r.ruleId) : undefined;
-        return m ? { ...m.rule, direction: r.direction, ruleId: m.ruleId } : r;
-      });
+    case "modify":
+      return modifyRules(state, change.modifications);
+    case "drift": {
+      const gone = new Set(change.removed.map((r) => r.ruleId));
+      const kept = state.filter((r) => !(r.ruleId && gone.has(r.ruleId)));
+      return [...modifyRules(kept, change.modifications), ...change.added];
     }
   }
+}
+
+function modifyRules(state: readonly Rule[], modifications: readonly Modification[]): Rule[] {
+  const byId = new Map(modifications.map((m) => [m.ruleId, m]));
+  return state.map((r) => {
+    const m = r.ruleId ? byId.get(r.ruleId) : undefined;
+    return m ? { ...m.rule, direction: r.direction, ruleId: m.ruleId } : r;
+  });
 }

@@ -15,6 +15,17 @@ import {
   ruleKey,
   rulesFromIpPermission,
 } from "./rule.js";
+import {
+  ACCOUNT_ID,
+  GROUP_ID,
+  isIpv4Cidr,
+  isIpv6Cidr,
+  PREFIX_LIST_ID,
+  quoted,
+  REGION,
+  RULE_ID,
+  VPC_PEERING_ID,
+} from "./validate.js";
 
 export const GOVERNED_EVENT_NAMES = [
   "AuthorizeSecurityGroupIngress",
@@ -323,6 +334,95 @@ export function parseCloudTrailEvent(event: unknown): ParseResult {
   const base = { eventName, eventId, eventTime, account, region, requester };
 
   try {
+    const parsed = parseChange(eventName, base, params, response, ignore);
+    if (!parsed.ignored) validateChange(parsed.change);
+    return parsed;
+  } catch (err) {
+    if (err instanceof RuleModelError)
+      throw new MalformedEventError(`${eventName}: ${err.message}`);
+    throw err;
+  }
+}
+
+const EVENT_ID = /^[0-9A-Za-z][0-9A-Za-z-]{0,127}$/;
+
+/** Throws MalformedEventError naming the first field that is not what AWS would send. */
+export function validateChange(change: Change): void {
+  const bad = (field: string, value: unknown, what: string): never => {
+    throw new MalformedEventError(`${field} is ${quoted(value)}: ${what}`);
+  };
+  if (!ACCOUNT_ID.test(change.account))
+    bad("recipientAccountId", change.account, "an AWS account id is 12 digits");
+  if (!REGION.test(change.region))
+    bad("awsRegion", change.region, "not an AWS region name such as us-east-1");
+  if (!GROUP_ID.test(change.groupId))
+    bad("groupId", change.groupId, "a security group id is sg- and 8 or 17 hex digits");
+  if (!EVENT_ID.test(change.eventId)) bad("eventID", change.eventId, "not a CloudTrail event id");
+  const rules =
+    change.kind === "modify" || change.kind === "drift"
+      ? [
+          ...change.modifications.map((m, i) => ({
+            where: `SecurityGroupRule[${i}]`,
+            rule: m.rule,
+            ruleId: m.ruleId,
+          })),
+          ...(change.kind === "drift" ? [...change.added, ...change.removed] : []).map((r, i) => ({
+            where: `rules[${i}]`,
+            rule: r,
+            ruleId: r.ruleId,
+          })),
+        ]
+      : change.rules.map((r, i) => ({ where: `rules[${i}]`, rule: r, ruleId: r.ruleId }));
+  if (change.kind === "remove") {
+    change.ruleIds.forEach((id, i) => {
+      if (!RULE_ID.test(id))
+        bad(`securityGroupRuleIds[${i}]`, id, "a rule id is sgr- and 8 or 17 hex digits");
+    });
+  }
+  for (const { where, rule, ruleId } of rules) {
+    if (ruleId !== undefined && !RULE_ID.test(ruleId))
+      bad(`${where}.securityGroupRuleId`, ruleId, "a rule id is sgr- and 8 or 17 hex digits");
+    const p = rule.peer;
+    switch (p.kind) {
+      case "cidrIpv4":
+        if (!isIpv4Cidr(p.cidr))
+          bad(`${where}.cidrIp`, p.cidr, "not an IPv4 CIDR (four octets 0-255, prefix /0-/32)");
+        break;
+      case "cidrIpv6":
+        if (!isIpv6Cidr(p.cidr))
+          bad(`${where}.cidrIpv6`, p.cidr, "not an IPv6 CIDR (prefix /0-/128)");
+        break;
+      case "prefixList":
+        if (!PREFIX_LIST_ID.test(p.prefixListId))
+          bad(`${where}.prefixListId`, p.prefixListId, "a prefix list id is pl- and hex digits");
+        break;
+      case "group":
+        if (!GROUP_ID.test(p.groupId))
+          bad(`${where}.groups.groupId`, p.groupId, "a security group id is sg- and hex digits");
+        if (p.userId !== undefined && !ACCOUNT_ID.test(p.userId))
+          bad(`${where}.groups.userId`, p.userId, "an AWS account id is 12 digits");
+        if (
+          p.vpcPeeringConnectionId !== undefined &&
+          !VPC_PEERING_ID.test(p.vpcPeeringConnectionId)
+        )
+          bad(
+            `${where}.groups.vpcPeeringConnectionId`,
+            p.vpcPeeringConnectionId,
+            "a peering connection id is pcx- and hex digits",
+          );
+        break;
+    }
+  }
+}
+
+function parseChange(
+  eventName: GovernedEventName,
+  base: Omit<ChangeBase, "groupId">,
+  params: Json,
+  response: Json,
+  ignore: (reason: string) => ParseResult,
+): ParseResult {
+  {
     if (eventName === "ModifySecurityGroupRules")
       return { ignored: false, change: parseModify(base, params) };
 
@@ -374,10 +474,6 @@ export function parseCloudTrailEvent(event: unknown): ParseResult {
       ignored: false,
       change: { ...base, groupId, kind: "remove", direction, rules, ruleIds: [] },
     };
-  } catch (err) {
-    if (err instanceof RuleModelError)
-      throw new MalformedEventError(`${eventName}: ${err.message}`);
-    throw err;
   }
 }
 

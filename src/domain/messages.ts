@@ -1,26 +1,52 @@
 /**
- * The messages the accounts send each other over SNS, validated with zod where they arrive.
+ * The messages the accounts send each other, validated with zod where they arrive.
  *
- *   member -> hub  securityGroupChange          ChangeMessage   (a change was reverted)
- *   hub -> member  applySecurityGroupChange     ApplyMessage    (approved: make it again)
- *   member -> hub  errorHandlerSecurityGroupChange  ResultMessage (applied, or failed with the EC2 error)
- *   hub -> hub     denySecurityGroupChange      DenyMessage     (denied: report it)
+ *   member -> hub  bus: "Security Group Change"        ChangeMessage  (a change, reverted or not)
+ *   hub -> member  SNS applySecurityGroupChange        ApplyMessage   (approved: make it again)
+ *                                                      RevertMessage  (denied or expired live: revert it)
+ *   member -> hub  bus: "Security Group Change Result" ResultMessage  (applied / reverted / failed)
+ *   hub -> hub     SNS denySecurityGroupChange         DenyMessage    (denied: report it)
+ *
+ * Members reach the hub through an EventBridge bus, which sets each event's `account` and
+ * `region` itself: the hub takes them from there, and refuses a body that names another.
  */
 import { z } from "zod";
-import type { Change } from "./change.js";
+import { type Change, DRIFT_EVENT_NAME } from "./change.js";
 import { GOVERNED_EVENT_NAMES } from "./cloudtrail.js";
 import { IDENTITY_TYPES } from "./requester.js";
+import {
+  ACCOUNT_ID,
+  GROUP_ID,
+  isIpv4Cidr,
+  isIpv6Cidr,
+  PREFIX_LIST_ID,
+  REGION,
+  RULE_ID,
+  VPC_PEERING_ID,
+} from "./validate.js";
 
 const direction = z.enum(["ingress", "egress"]);
+const groupId = z.string().regex(GROUP_ID, "a security group id is sg- and 8 or 17 hex digits");
+const ruleId = z.string().regex(RULE_ID, "a rule id is sgr- and 8 or 17 hex digits");
+const accountId = z.string().regex(ACCOUNT_ID, "an AWS account id is 12 digits");
 const peer = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("cidrIpv4"), cidr: z.string().min(1) }),
-  z.object({ kind: z.literal("cidrIpv6"), cidr: z.string().min(1) }),
-  z.object({ kind: z.literal("prefixList"), prefixListId: z.string().min(1) }),
+  z.object({
+    kind: z.literal("cidrIpv4"),
+    cidr: z.string().refine(isIpv4Cidr, "not an IPv4 CIDR"),
+  }),
+  z.object({
+    kind: z.literal("cidrIpv6"),
+    cidr: z.string().refine(isIpv6Cidr, "not an IPv6 CIDR"),
+  }),
+  z.object({
+    kind: z.literal("prefixList"),
+    prefixListId: z.string().regex(PREFIX_LIST_ID, "not a prefix list id"),
+  }),
   z.object({
     kind: z.literal("group"),
-    groupId: z.string().min(1),
-    userId: z.string().optional(),
-    vpcPeeringConnectionId: z.string().optional(),
+    groupId,
+    userId: accountId.optional(),
+    vpcPeeringConnectionId: z.string().regex(VPC_PEERING_ID).optional(),
   }),
 ]);
 const port = z.number().int().min(-1).max(65535).nullable();
@@ -31,7 +57,7 @@ const ruleBody = z.object({
   peer,
   description: z.string().optional(),
 });
-const rule = ruleBody.extend({ direction, ruleId: z.string().optional() });
+const rule = ruleBody.extend({ direction, ruleId: ruleId.optional() });
 
 const requester = z.object({
   arn: z.string(),
@@ -45,33 +71,43 @@ const requester = z.object({
   sourceIp: z.string().optional(),
   userAgent: z.string().optional(),
   invokedBy: z.string().optional(),
+  sourceIdentity: z.string().optional(),
 });
 
 const base = {
-  eventName: z.enum(GOVERNED_EVENT_NAMES),
-  eventId: z.string().min(1),
-  eventTime: z.string().min(1),
-  account: z.string().regex(/^\d{12}$/, "an AWS account id is 12 digits"),
-  region: z.string().min(1),
-  groupId: z.string().min(1),
+  eventId: z.string().regex(/^[0-9A-Za-z][0-9A-Za-z-]{0,127}$/, "not an event id"),
+  eventTime: z.iso.datetime({ offset: true }),
+  account: accountId,
+  region: z.string().regex(REGION, "not an AWS region name"),
+  groupId,
   requester,
 };
+const eventName = z.enum(GOVERNED_EVENT_NAMES);
+const modification = z.object({ ruleId, rule: ruleBody, before: rule.optional() });
 
 export const changeSchema = z.discriminatedUnion("kind", [
-  z.object({ ...base, kind: z.literal("add"), direction, rules: z.array(rule).min(1) }),
+  z.object({ ...base, eventName, kind: z.literal("add"), direction, rules: z.array(rule).min(1) }),
   z.object({
     ...base,
+    eventName,
     kind: z.literal("remove"),
     direction,
     rules: z.array(rule),
-    ruleIds: z.array(z.string()),
+    ruleIds: z.array(ruleId),
   }),
   z.object({
     ...base,
+    eventName,
     kind: z.literal("modify"),
-    modifications: z
-      .array(z.object({ ruleId: z.string(), rule: ruleBody, before: rule.optional() }))
-      .min(1),
+    modifications: z.array(modification).min(1),
+  }),
+  z.object({
+    ...base,
+    eventName: z.literal(DRIFT_EVENT_NAME),
+    kind: z.literal("drift"),
+    added: z.array(rule),
+    removed: z.array(rule),
+    modifications: z.array(modification.required({ before: true })),
   }),
 ]);
 
@@ -80,8 +116,12 @@ const applyError = z.object({ code: z.string(), message: z.string() });
 export const changeMessageSchema = z.object({
   type: z.literal("change"),
   change: changeSchema,
-  groupName: z.string().optional(),
-  accountAlias: z.string().optional(),
+  groupName: z.string().max(255).optional(),
+  /**
+   * This event's change is one the drift check already reverted and filed (its event came after):
+   * the hub gives that request its requester instead of filing a second one.
+   */
+  joinsDrift: z.string().optional(),
   /** When the member reverted the change, and how long the revert took. */
   revertedAt: z.string(),
   revertMs: z.number().nonnegative(),
@@ -93,24 +133,26 @@ export const changeMessageSchema = z.object({
     .optional(),
 });
 
+const requestId = z.string().regex(/^r-[0-9A-HJKMNP-TV-Z]{26}$/, "not a request id");
+
 export const applyMessageSchema = z.object({
   type: z.literal("apply"),
-  requestId: z.string(),
+  requestId,
   change: changeSchema,
   /** The member could not revert the change (wholly or in part): some of it is live already. */
   revertError: applyError.optional(),
 });
 
-/** Hub -> member: a live change was denied, revert it now. */
+/** Hub -> member: a live change was denied (or expired), revert it now. */
 export const revertMessageSchema = z.object({
   type: z.literal("revert"),
-  requestId: z.string(),
+  requestId,
   change: changeSchema,
 });
 
 export const resultMessageSchema = z.object({
   type: z.literal("result"),
-  requestId: z.string(),
+  requestId,
   /** applied / failed for an apply; reverted / failed for a revert after a deny. */
   outcome: z.enum(["applied", "reverted", "failed"]),
   at: z.string(),
@@ -118,7 +160,7 @@ export const resultMessageSchema = z.object({
   applyMs: z.number().nonnegative().optional(),
 });
 
-export const denyMessageSchema = z.object({ type: z.literal("deny"), requestId: z.string() });
+export const denyMessageSchema = z.object({ type: z.literal("deny"), requestId });
 
 export type ChangeMessage = Omit<z.infer<typeof changeMessageSchema>, "change"> & {
   change: Change;
@@ -136,12 +178,15 @@ export class InvalidMessageError extends Error {
   override readonly name = "InvalidMessageError";
 }
 
-function parseWith<T>(schema: z.ZodType, what: string, raw: string): T {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new InvalidMessageError(`${what} is not JSON`);
+/** `raw` is the JSON text (an SNS message) or the parsed value (an EventBridge detail). */
+function parseWith<T>(schema: z.ZodType, what: string, raw: unknown): T {
+  let json: unknown = raw;
+  if (typeof raw === "string") {
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      throw new InvalidMessageError(`${what} is not JSON`);
+    }
   }
   const result = schema.safeParse(json);
   if (!result.success) {
@@ -153,7 +198,7 @@ function parseWith<T>(schema: z.ZodType, what: string, raw: string): T {
   return result.data as T;
 }
 
-export const parseChangeMessage = (raw: string) =>
+export const parseChangeMessage = (raw: unknown) =>
   parseWith<ChangeMessage>(changeMessageSchema, "change message", raw);
 export const parseApplyMessage = (raw: string) =>
   parseWith<ApplyMessage>(applyMessageSchema, "apply message", raw);
@@ -163,7 +208,7 @@ export const parseMemberMessage = (raw: string) =>
     "apply message",
     raw,
   );
-export const parseResultMessage = (raw: string) =>
+export const parseResultMessage = (raw: unknown) =>
   parseWith<ResultMessage>(resultMessageSchema, "result message", raw);
 export const parseDenyMessage = (raw: string) =>
   parseWith<DenyMessage>(denyMessageSchema, "deny message", raw);

@@ -7,10 +7,13 @@ import {
   afterRule,
   BaselineGapError,
   type Change,
+  type DriftChange,
   isResolved,
+  type Modification,
   type ModifyChange,
 } from "./change.js";
 import {
+  contentKey,
   type Direction,
   type Ec2IpPermission,
   type Ec2SecurityGroupRuleRequest,
@@ -107,7 +110,7 @@ function requireResolved(change: Change): void {
   throw new BaselineGapError(change.groupId, ids);
 }
 
-function beforeRules(change: ModifyChange): Rule[] {
+function beforeRules(change: ModifyChange | DriftChange): Rule[] {
   return change.modifications.map((m) => m.before as Rule);
 }
 
@@ -122,7 +125,25 @@ export function revertPlan(change: Change): Ec2Operation[] {
       return authorize(change.groupId, change.rules);
     case "modify":
       return modify(change.groupId, beforeRules(change));
+    case "drift":
+      // Take away what drifted in, put edited rules back, then give back what went (see inSafeOrder).
+      return inSafeOrder([
+        ...revoke(change.groupId, change.added),
+        ...authorize(change.groupId, change.removed),
+        ...(change.modifications.length ? modify(change.groupId, beforeRules(change)) : []),
+      ]);
   }
+}
+
+/** Revokes by content: rules the revert re-added have new ids, which the change does not know. */
+function revokeByContent(groupId: string, rules: readonly Rule[]): Ec2Operation[] {
+  return byDirection(rules).map(([direction, rs]) => ({
+    action: "revoke",
+    groupId,
+    direction,
+    ipPermissions: toIpPermissions(rs),
+    rules: rs,
+  }));
 }
 
 /**
@@ -135,15 +156,18 @@ export function applyPlan(change: Change): Ec2Operation[] {
     case "add":
       return authorize(change.groupId, change.rules);
     case "remove":
-      return byDirection(change.rules).map(([direction, rs]) => ({
-        action: "revoke",
-        groupId: change.groupId,
-        direction,
-        ipPermissions: toIpPermissions(rs),
-        rules: rs,
-      }));
+      return revokeByContent(change.groupId, change.rules);
     case "modify":
       return modify(change.groupId, change.modifications.map(afterRule));
+    case "drift":
+      // Take away what was given back, make the edits, then add what drifted in.
+      return inSafeOrder([
+        ...revokeByContent(change.groupId, change.removed),
+        ...authorize(change.groupId, change.added),
+        ...(change.modifications.length
+          ? modify(change.groupId, change.modifications.map(afterRule))
+          : []),
+      ]);
   }
 }
 
@@ -178,4 +202,58 @@ export function applyOperationToRules(
 export function describeOperation(op: Ec2Operation): Record<string, unknown> {
   const { rules: _rules, ...call } = op;
   return call;
+}
+
+/**
+ * The calls that make an approved change again, with its edits pointed at the rules as they are
+ * now: after a later revert re-created an edited rule, its id is another. Each edit goes to the
+ * approved rule with the old content (by id when that still holds, else by content); an edit
+ * whose rule cannot be found at all becomes a revoke of the old content and an authorize of the
+ * new.
+ */
+export function applyPlanAgainst(change: Change, approved: readonly Rule[]): Ec2Operation[] {
+  if (change.kind !== "modify" && change.kind !== "drift") return applyPlan(change);
+  requireResolved(change);
+  const kept: Modification[] = [];
+  const replaced: { before: Rule; after: Rule }[] = [];
+  for (const m of change.modifications) {
+    const before = m.before as Rule;
+    const target =
+      approved.find((r) => r.ruleId === m.ruleId && contentKey(r) === contentKey(before)) ??
+      approved.find((r) => contentKey(r) === contentKey(before)) ??
+      approved.find((r) => ruleKey(r) === ruleKey(before));
+    if (target?.ruleId) kept.push({ ...m, ruleId: target.ruleId });
+    else replaced.push({ before, after: afterRule(m) });
+  }
+  const rebased = { ...change, modifications: kept };
+  const base =
+    rebased.kind === "drift"
+      ? applyPlan(rebased)
+      : kept.length
+        ? modify(change.groupId, kept.map(afterRule))
+        : [];
+  const fallback = replaced.length
+    ? [
+        ...revokeByContent(
+          change.groupId,
+          replaced.map((x) => x.before),
+        ),
+        ...authorize(
+          change.groupId,
+          replaced.map((x) => x.after),
+        ),
+      ]
+    : [];
+  return inSafeOrder([...base, ...fallback]);
+}
+
+/**
+ * Operations in an order EC2 accepts whatever the change: revokes, then edits, then
+ * authorizations. A rule may take the content of a removed one, or an edit the content of a rule
+ * that goes; authorizing that content before the revoke or the edit moved it away is
+ * InvalidPermission.Duplicate, which would leave a rule out. The sort is stable.
+ */
+export function inSafeOrder(ops: readonly Ec2Operation[]): Ec2Operation[] {
+  const rank = { revoke: 0, modify: 1, authorize: 2 } as const;
+  return [...ops].sort((a, b) => rank[a.action] - rank[b.action]);
 }

@@ -2,19 +2,26 @@
  * A request and its lifecycle:
  *
  *   pending -> approved -> applied | failed
+ *   pending -> pending                        (one approval of several: "1 of 2")
  *   pending -> denied
  *   pending -> expired
  *   auto_approved -> applied | failed        (policy approved; the apply still reports)
  *   auto_denied                               (policy denied; terminal)
  *
- * A change the member could not revert (`revertError`: it is live) and that is then denied is
- * reverted after the Deny: `denied` stays, and `revertAfterDeny` records how that went.
+ * A change the member could not revert (`revertError`: it is live) that is then denied, or that
+ * expires, is reverted afterwards: the status stays, and `followUpRevert` records how that went.
  *
- * `transition` is pure: it returns the next request or throws IllegalTransitionError. Stores
- * persist a transition as one conditional write on `status = from`, so a double click, an approve
- * racing a deny, or a redelivered message changes nothing the second time.
+ * `transition` is pure: it returns the next request or throws IllegalTransitionError. Each
+ * transition bumps `version`; stores persist it as one conditional write on `status = from AND
+ * version = v`, so a double click, an approve racing a deny, two approvers racing, or a
+ * redelivered message changes nothing the second time.
+ *
+ * `dueAt` says when the scheduled job must next look at a request (post a message still missing,
+ * expire it, send an approval or a revert again); requests with nothing to do have no due time,
+ * so the job reads exactly the requests that need work.
  */
 import type { Change } from "./change.js";
+import type { Verification } from "./identity.js";
 
 export const REQUEST_STATUSES = [
   "pending",
@@ -43,7 +50,7 @@ export interface SlackMessageRef {
 
 /** Who decided: a Slack user for a click, or the policy rule for an auto-decision. */
 export interface Actor {
-  /** Slack user id (U…), or "policy:<rule>". */
+  /** Slack user id (U…), or "policy:<rule>", or "system" for the scheduled job. */
   id: string;
   name?: string;
 }
@@ -60,11 +67,24 @@ export interface HistoryEntry {
   note?: string;
 }
 
+export interface Approval {
+  by: Actor;
+  at: string;
+}
+
 export interface ApprovalRequest {
   /** Our own id: "r-" and a ULID, sortable by creation time. */
   requestId: string;
   status: RequestStatus;
+  /** Bumped by every transition: the store's optimistic lock. */
+  version: number;
   change: Change;
+  /** Whether the requester's identity is proven (and who it is), from the hub's people mapping. */
+  verification: Verification;
+  /** Different approvers needed: two for an unverified requester, more if policy says so. */
+  requiredApprovals: number;
+  /** Approvals given so far (the last one moves the request to approved). */
+  approvals?: Approval[];
   accountAlias?: string;
   groupName?: string;
   createdAt: string;
@@ -79,9 +99,15 @@ export interface ApprovalRequest {
   error?: ApplyError;
   /** The member could not revert the change: it is still live. */
   revertError?: ApplyError;
-  /** A live change that was denied: the revert the Deny asked for, done at `at` or failed. */
-  revertAfterDeny?: { at: string; error?: ApplyError };
+  /** A live change that was denied or expired: the revert that followed, done at `at` or failed. */
+  followUpRevert?: { at: string; error?: ApplyError };
   slack?: { approval?: SlackMessageRef; monitoring?: SlackMessageRef };
+  /** When a post of each message was claimed (see the hub's post step); kept by the store. */
+  postClaims?: { approval?: string; monitoring?: string };
+  /** When the scheduled job must next look at this request; absent when there is nothing to do. */
+  due?: string;
+  /** The job's work on this request: how often it acted, and when last. */
+  jobs?: { attempts: number; lastAt: string };
   history: HistoryEntry[];
 }
 
@@ -90,8 +116,15 @@ export type RequestEvent =
   | { type: "deny"; by: Actor; at: string }
   | { type: "applied"; at: string }
   | { type: "failed"; at: string; error: ApplyError }
-  | { type: "expire"; at: string }
-  | { type: "reverted_after_deny"; at: string; error?: ApplyError };
+  /** `leaveLive`: a live change stays as it stands (onExpiry: leave) rather than being reverted. */
+  | { type: "expire"; at: string; leaveLive?: boolean }
+  | { type: "follow_up_reverted"; at: string; error?: ApplyError }
+  /** The member's retry reverted a change it first reported as live. */
+  | { type: "reverted_later"; at: string }
+  /** A late CloudTrail event names who made a change first filed as drift. */
+  | { type: "requester_known"; at: string; change: Change; verification: Verification }
+  /** The job re-sent something (an apply, a revert) or retried a post. */
+  | { type: "job_attempt"; at: string };
 
 const NEXT: Record<RequestEvent["type"], Partial<Record<RequestStatus, RequestStatus>>> = {
   approve: { pending: "approved" },
@@ -99,7 +132,16 @@ const NEXT: Record<RequestEvent["type"], Partial<Record<RequestStatus, RequestSt
   applied: { approved: "applied", auto_approved: "applied" },
   failed: { approved: "failed", auto_approved: "failed" },
   expire: { pending: "expired" },
-  reverted_after_deny: { denied: "denied" },
+  follow_up_reverted: { denied: "denied", expired: "expired" },
+  reverted_later: { pending: "pending" },
+  requester_known: { pending: "pending" },
+  job_attempt: {
+    pending: "pending",
+    approved: "approved",
+    auto_approved: "auto_approved",
+    denied: "denied",
+    expired: "expired",
+  },
 };
 
 export class IllegalTransitionError extends Error {
@@ -112,6 +154,16 @@ export class IllegalTransitionError extends Error {
   ) {
     super(`request ${requestId} is ${from}: cannot ${event}${detail ? ` (${detail})` : ""}`);
   }
+}
+
+/** The history note of an expiry that left a live change as it stands (onExpiry: leave). */
+export const LEFT_ON_EXPIRY_NOTE = "left in place on expiry";
+
+/** True when the request expired and its live change was left as it stands. */
+export function leftOnExpiry(request: ApprovalRequest): boolean {
+  return (
+    request.status === "expired" && request.history.some((h) => h.note === LEFT_ON_EXPIRY_NOTE)
+  );
 }
 
 export const REQUEST_ID_PATTERN = /^r-[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -131,37 +183,65 @@ export function nextStatus(
   return NEXT[event][from];
 }
 
+/** True when the change is still live: it was never (wholly) reverted, nor reverted since. */
+export function isLive(request: ApprovalRequest): boolean {
+  if (!request.revertError) return false;
+  return !request.followUpRevert || request.followUpRevert.error !== undefined;
+}
+
+function check(request: ApprovalRequest, event: RequestEvent): void {
+  const illegal = (detail: string) =>
+    new IllegalTransitionError(request.requestId, request.status, event.type, detail);
+  switch (event.type) {
+    case "approve":
+      if (request.approvals?.some((a) => a.by.id === event.by.id))
+        throw illegal(`${event.by.id} has approved it already`);
+      break;
+    case "expire":
+      if (Date.parse(event.at) < Date.parse(request.expiresAt))
+        throw illegal(`it expires at ${request.expiresAt}`);
+      break;
+    case "follow_up_reverted":
+      if (!request.revertError) throw illegal("it was reverted when it happened");
+      if (request.followUpRevert) throw illegal("its follow-up revert is recorded already");
+      break;
+    case "reverted_later":
+      if (!request.revertError) throw illegal("it was reverted already");
+      break;
+    case "requester_known":
+      if (request.change.kind !== "drift") throw illegal("its requester is known");
+      break;
+    default:
+      break;
+  }
+}
+
 export function transition(request: ApprovalRequest, event: RequestEvent): ApprovalRequest {
-  const to = nextStatus(request.status, event.type);
+  let to = nextStatus(request.status, event.type);
   if (!to) throw new IllegalTransitionError(request.requestId, request.status, event.type);
-  if (event.type === "expire" && Date.parse(event.at) < Date.parse(request.expiresAt)) {
-    throw new IllegalTransitionError(
-      request.requestId,
-      request.status,
-      "expire",
-      `it expires at ${request.expiresAt}`,
-    );
-  }
-  if (
-    event.type === "reverted_after_deny" &&
-    (!request.revertError || request.revertAfterDeny !== undefined)
-  ) {
-    throw new IllegalTransitionError(
-      request.requestId,
-      request.status,
-      event.type,
-      request.revertError ? "its revert after the deny is recorded already" : "it was reverted",
-    );
-  }
+  check(request, event);
+  const approvals = request.approvals ?? [];
+  const partial = event.type === "approve" && approvals.length + 1 < request.requiredApprovals;
+  if (partial) to = "pending";
   const entry: HistoryEntry = { status: to, at: event.at };
   const next: ApprovalRequest = {
     ...request,
     status: to,
+    version: request.version + 1,
     updatedAt: event.at,
     history: [...request.history, entry],
   };
   switch (event.type) {
     case "approve":
+      entry.by = event.by;
+      next.approvals = [...approvals, { by: event.by, at: event.at }];
+      if (partial) {
+        entry.note = `approval ${next.approvals.length} of ${request.requiredApprovals}`;
+      } else {
+        next.decidedBy = event.by;
+        next.decidedAt = event.at;
+      }
+      break;
     case "deny":
       entry.by = event.by;
       next.decidedBy = event.by;
@@ -175,12 +255,33 @@ export function transition(request: ApprovalRequest, event: RequestEvent): Appro
       entry.note = `${event.error.code}: ${event.error.message}`;
       break;
     case "expire":
+      if (event.leaveLive && request.revertError) entry.note = LEFT_ON_EXPIRY_NOTE;
       break;
-    case "reverted_after_deny":
-      next.revertAfterDeny = { at: event.at, ...(event.error ? { error: event.error } : {}) };
+    case "follow_up_reverted":
+      next.followUpRevert = { at: event.at, ...(event.error ? { error: event.error } : {}) };
       entry.note = event.error
-        ? `revert after deny failed: ${event.error.code}: ${event.error.message}`
-        : "reverted after deny";
+        ? `the revert that followed failed: ${event.error.code}: ${event.error.message}`
+        : "reverted";
+      break;
+    case "reverted_later":
+      delete next.revertError;
+      entry.note = `reverted on a retry (it was: ${request.revertError?.code})`;
+      break;
+    case "requester_known": {
+      next.change = event.change;
+      next.verification = event.verification;
+      const author =
+        event.verification.verified && event.verification.slackUserId
+          ? event.verification.slackUserId
+          : undefined;
+      // The author's own approval, given before anyone knew, does not count.
+      if (author) next.approvals = approvals.filter((a) => a.by.id !== author);
+      entry.note = `made by ${event.change.requester.arn}`;
+      break;
+    }
+    case "job_attempt":
+      next.jobs = { attempts: (request.jobs?.attempts ?? 0) + 1, lastAt: event.at };
+      next.history = request.history;
       break;
   }
   return next;
@@ -189,6 +290,8 @@ export function transition(request: ApprovalRequest, event: RequestEvent): Appro
 export interface NewRequest {
   requestId: string;
   change: Change;
+  verification: Verification;
+  requiredApprovals: number;
   now: string;
   expiresAt: string;
   accountAlias?: string;
@@ -204,7 +307,10 @@ export function createRequest(input: NewRequest): ApprovalRequest {
   const request: ApprovalRequest = {
     requestId: input.requestId,
     status,
+    version: 1,
     change: input.change,
+    verification: input.verification,
+    requiredApprovals: Math.max(1, input.requiredApprovals),
     createdAt: input.now,
     updatedAt: input.now,
     expiresAt: input.expiresAt,
@@ -219,4 +325,81 @@ export function createRequest(input: NewRequest): ApprovalRequest {
     request.policyReason = input.policy.reason;
   }
   return request;
+}
+
+// ---- the scheduled job's view ----
+
+export interface JobSettings {
+  /** A message not posted yet is tried again this long after the last try. */
+  postRetryMinutes: number;
+  /** An approval or a follow-up revert with no result is sent again after this long. */
+  resendMinutes: number;
+  /** After this many tries the job gives up on a request: a final state and an alarm. */
+  maxAttempts: number;
+  /** What happens to a live change (never reverted) when its request expires. */
+  onExpiry: "revert" | "leave";
+}
+
+export const DEFAULT_JOB_SETTINGS: JobSettings = {
+  postRetryMinutes: 2,
+  resendMinutes: 15,
+  maxAttempts: 8,
+  onExpiry: "revert",
+};
+
+const plusMinutes = (iso: string, minutes: number) =>
+  new Date(Date.parse(iso) + minutes * 60_000).toISOString();
+
+/**
+ * The Slack messages a request should have and does not: both while it is pending, the
+ * monitoring one otherwise (a request decided before its approval message was posted needs none).
+ */
+export function missingMessages(request: ApprovalRequest): ("approval" | "monitoring")[] {
+  const wanted = request.status === "pending" ? ["approval", "monitoring"] : ["monitoring"];
+  return (wanted as ("approval" | "monitoring")[]).filter((k) => !request.slack?.[k]);
+}
+
+/** Whether a follow-up revert is owed: a live change that was denied, or expired and not left. */
+export function owesFollowUpRevert(request: ApprovalRequest): boolean {
+  if (!request.revertError || request.followUpRevert) return false;
+  return request.status === "denied" || (request.status === "expired" && !leftOnExpiry(request));
+}
+
+/** When the scheduled job must next look at the request, or undefined for never. */
+export function dueAt(request: ApprovalRequest, settings: JobSettings): string | undefined {
+  const last = request.jobs?.lastAt;
+  const times: string[] = [];
+  if (missingMessages(request).length > 0) {
+    times.push(plusMinutes(last ?? request.createdAt, settings.postRetryMinutes));
+  }
+  switch (request.status) {
+    case "pending":
+      times.push(request.expiresAt);
+      break;
+    case "approved":
+    case "auto_approved":
+      times.push(
+        plusMinutes(last ?? request.decidedAt ?? request.updatedAt, settings.resendMinutes),
+      );
+      break;
+    case "denied":
+    case "expired":
+      // Whoever denied or expired it sent the first revert at once; the job sends it again.
+      if (owesFollowUpRevert(request)) {
+        times.push(
+          plusMinutes(last ?? request.decidedAt ?? request.updatedAt, settings.resendMinutes),
+        );
+      }
+      break;
+    default:
+      break;
+  }
+  return times.sort()[0];
+}
+
+/** `request` with its `due` time for these settings. */
+export function scheduled(request: ApprovalRequest, settings: JobSettings): ApprovalRequest {
+  const due = dueAt(request, settings);
+  const { due: _old, ...rest } = request;
+  return due ? { ...rest, due } : rest;
 }

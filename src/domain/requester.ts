@@ -32,6 +32,8 @@ export interface Requester {
   userAgent?: string;
   /** The AWS service that made the call on the person's behalf, e.g. cloudformation.amazonaws.com. */
   invokedBy?: string;
+  /** For AssumedRole: sts:SourceIdentity, set by the first role assumption and kept along a chain. */
+  sourceIdentity?: string;
 }
 
 const KNOWN_TYPES = new Set<string>(IDENTITY_TYPES.filter((t) => t !== "Unknown"));
@@ -55,7 +57,8 @@ export function requesterFromCloudTrail(detail: Json): Requester {
   const type = (KNOWN_TYPES.has(rawType) ? rawType : "Unknown") as IdentityType;
   const invokedBy = str(id.invokedBy);
   const arn = str(id.arn) ?? (type === "AWSService" && invokedBy ? invokedBy : "unknown");
-  const session = ((id.sessionContext ?? {}) as Json).sessionIssuer as Json | undefined;
+  const context = (id.sessionContext ?? {}) as Json;
+  const session = context.sessionIssuer as Json | undefined;
 
   let name: string;
   let roleArn: string | undefined;
@@ -96,6 +99,7 @@ export function requesterFromCloudTrail(detail: Json): Requester {
     sourceIp: str(detail.sourceIPAddress),
     userAgent: str(detail.userAgent),
     invokedBy,
+    sourceIdentity: type === "AssumedRole" ? str(context.sourceIdentity) : undefined,
   };
   for (const [k, v] of Object.entries(extra)) {
     if (v !== undefined) (requester as unknown as Json)[k] = v;

@@ -185,6 +185,11 @@ export function ruleKey(rule: Omit<Rule, "ruleId" | "description">): string {
   return `${rule.direction}|${rule.protocol}|${rule.fromPort ?? ""}|${rule.toPort ?? ""}|${peerKey(rule.peer)}`;
 }
 
+/** A rule's whole content: what EC2 compares, plus the description (the id aside). */
+export function contentKey(rule: Rule): string {
+  return `${ruleKey(rule)}|${rule.description ?? ""}`;
+}
+
 export function sameRule(a: Rule, b: Rule): boolean {
   return ruleKey(a) === ruleKey(b);
 }

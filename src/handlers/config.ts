@@ -21,28 +21,65 @@ const bool = z
 const arn = (service: string) =>
   z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `must be an ${service} ARN`);
 
-/** Member account: revertSecurityGroup, applySecurityGroupChange, sweepBaseline. */
+/** A JSON-valued variable, checked with `schema`. */
+const jsonOf = <S extends z.ZodType>(schema: S, fallback: string, what: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((s, ctx): z.infer<S> => {
+      try {
+        return schema.parse(JSON.parse(s));
+      } catch {
+        ctx.addIssue({ code: "custom", message: `must be JSON: ${what}` });
+        return z.NEVER;
+      }
+    });
+
+/** The people mapping: requesters matched to Slack users by verified identity. */
+const peopleSchema = z.array(
+  z.object({
+    slackUserId: z.string().regex(/^[UW][A-Z0-9]+$/),
+    principals: z.array(z.string()).optional(),
+    identityCenterUsers: z.array(z.string()).optional(),
+  }),
+);
+
+/** Member account: revertSecurityGroup, applySecurityGroupChange, sweepBaseline, revertFailed. */
 export const memberConfigSchema = z.object({
   BASELINE_TABLE: z.string().min(1),
-  /** The hub's securityGroupChange topic. */
-  HUB_CHANGE_TOPIC_ARN: arn("sns"),
-  /** The hub's errorHandlerSecurityGroupChange topic (apply results). */
-  HUB_RESULT_TOPIC_ARN: arn("sns"),
+  /** This member's account id and region: it acts on changes of these only. */
+  MEMBER_ACCOUNT_ID: z.string().regex(/^\d{12}$/, "must be a 12-digit account id"),
+  AWS_REGION: z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/, "must be a region"),
+  /** The member's own event bus, whose rule forwards to the hub's bus. */
+  MEMBER_BUS_NAME: z.string().min(1),
+  /** The member's applySecurityGroupChange topic: the apply function takes messages from it only. */
+  APPLY_TOPIC_ARN: arn("sns").optional(),
   /** This system's own role ARNs (or globs): their calls are never governed. */
   SYSTEM_ROLE_ARNS: list,
   EXEMPT_PRINCIPALS: list,
   /** Seed rule: ignore events older than this; 0 turns the rule off. */
   MAX_EVENT_AGE_SECONDS: z.coerce.number().int().nonnegative().default(300),
   AUTO_DENY_WITHOUT_DESCRIPTION: bool,
-  ACCOUNT_ALIAS: z.string().optional(),
+  PEOPLE: jsonOf(peopleSchema, "[]", "a list of {slackUserId, principals?, identityCenterUsers?}"),
+  SOURCE_IDENTITY_ROLES: list,
+  /** A difference is drift once seen this long by two sweeps; 0 files at first sight. */
+  DRIFT_GRACE_SECONDS: z.coerce.number().int().nonnegative().default(900),
+  DRIFT_MAX_PER_SWEEP: z.coerce.number().int().positive().default(100),
+  /** Which deployment this is: recorded with the install's adoption of the groups. */
+  DEPLOYMENT_ID: z.string().min(1).default("unknown"),
 });
 export type MemberConfig = z.infer<typeof memberConfigSchema>;
 
-/** Hub account: storeSecurityGroupRequest, buttonClick, denySecurityGroupChange, errorHandlerSecurityGroupChange. */
+/** Hub account: storeSecurityGroupRequest, buttonClick, denySecurityGroupChange, errorHandlerSecurityGroupChange, expireRequests. */
 export const hubConfigSchema = z.object({
   REQUESTS_TABLE: z.string().min(1),
-  /** Secrets Manager secret holding {"botToken": "xoxb-…", "signingSecret": "…"}. */
-  SLACK_SECRET_ARN: z.string().min(1),
+  /** The Secrets Manager secret holding the bot token (xoxb-…): every function that posts. */
+  SLACK_BOT_TOKEN_SECRET_ARN: z.string().min(1),
+  /** The secret holding the signing secret: buttonClick alone has this variable and may read it. */
+  SLACK_SIGNING_SECRET_ARN: z.string().min(1).optional(),
+  /** Clicks count only from this workspace and this app. */
+  SLACK_TEAM_ID: z.string().optional(),
+  SLACK_APP_ID: z.string().optional(),
   SLACK_APPROVAL_CHANNEL: z.string().min(1),
   SLACK_MONITORING_CHANNEL: z.string().min(1),
   /** Slack user ids allowed to decide; with APPROVER_USER_GROUP, members of either may. */
@@ -66,6 +103,22 @@ export const hubConfigSchema = z.object({
         return z.NEVER;
       }
     }),
+  /** {"111122223333": ["us-east-1", "eu-west-1"], …}: who may speak to the hub, for which regions. */
+  GOVERNED_ACCOUNTS: jsonOf(
+    z.record(z.string().regex(/^\d{12}$/), z.array(z.string())),
+    "{}",
+    "an object of account id to a list of regions",
+  ),
+  /** Organization-wide: the bus admits the organization's accounts, governed in these regions. */
+  ORGANIZATION_ID: z
+    .string()
+    .regex(/^o-[a-z0-9]{10,32}$/)
+    .optional(),
+  ORGANIZATION_REGIONS: list,
+  PEOPLE: jsonOf(peopleSchema, "[]", "a list of {slackUserId, principals?, identityCenterUsers?}"),
+  SOURCE_IDENTITY_ROLES: list,
+  /** What happens to a live change whose request expires. */
+  ON_EXPIRY: z.enum(["revert", "leave"]).default("revert"),
   /** Only for the sandbox and tests: where Slack's Web API is. */
   SLACK_API_URL: z.url().optional(),
 });

@@ -1,10 +1,13 @@
-/** Hub account, SNS errorHandlerSecurityGroupChange: record an apply's result and report it. */
-import { type HubDeps, recordResult } from "../app/hub.js";
+/**
+ * Hub account, the hub bus's "Security Group Change Result" rule: record a member's result (an
+ * apply's, or a follow-up revert's) and report it.
+ */
+import { type HubDeps, recordResult } from "../app/hub/index.js";
 import { parseResultMessage } from "../domain/messages.js";
+import { forBusEvent } from "./bus.js";
 import { hubDeps } from "./hub-runtime.js";
-import { forEachMessage } from "./sns.js";
 
 export const createResultHandler = (getDeps: () => HubDeps | Promise<HubDeps>) =>
-  forEachMessage(getDeps, parseResultMessage, recordResult);
+  forBusEvent(getDeps, parseResultMessage, recordResult);
 
-export const handler = createResultHandler(hubDeps);
+export const handler = createResultHandler(() => hubDeps());

@@ -1,21 +1,18 @@
 /**
- * Hub account, every 15 minutes: expire pending requests past their time, and send again the
- * approvals whose apply never reported back.
+ * Hub account, every 15 minutes: the work requests are owed — post what is missing, expire what
+ * is past its time (reverting a live change), send again what got no result, give up after the
+ * attempts (read from the sparse `byDue` index).
  */
 import type { Context } from "aws-lambda";
-import { expireRequests, type HubDeps, resendStuckApprovals } from "../app/hub.js";
+import { type HubDeps, type JobResult, runJobs } from "../app/hub/index.js";
 import { hubDeps } from "./hub-runtime.js";
 import { logger } from "./logging.js";
 
 export function createExpireHandler(getDeps: () => HubDeps | Promise<HubDeps>) {
-  return async (
-    _event?: unknown,
-    context?: Context,
-  ): Promise<{ expired: string[]; resent: string[] }> => {
+  return async (_event?: unknown, context?: Context): Promise<JobResult> => {
     if (context) logger.addContext(context);
-    const deps = await getDeps();
-    return { expired: await expireRequests(deps), resent: await resendStuckApprovals(deps) };
+    return runJobs(await getDeps());
   };
 }
 
-export const handler = createExpireHandler(hubDeps);
+export const handler = createExpireHandler(() => hubDeps());

@@ -1,12 +1,21 @@
 /** The hub account's adapters, built from the environment once per Lambda container. */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SNSClient } from "@aws-sdk/client-sns";
+import {
+  BACKGROUND,
+  type ClientTimeouts,
+  clientConfig,
+  INTERACTIVE,
+} from "../adapters/aws-clients.js";
 import { documentClient } from "../adapters/dynamodb/client.js";
 import { DynamoRequestStore } from "../adapters/dynamodb/request-store.js";
 import { requestIdFor } from "../adapters/ids.js";
+import { powertoolsCounters } from "../adapters/metrics/powertools.js";
 import { SlackNotifier } from "../adapters/slack/notifier.js";
-import { loadSlackSecrets, type SlackSecrets } from "../adapters/slack/secrets.js";
+import { loadSlackSecret } from "../adapters/slack/secrets.js";
 import { SnsPublisher } from "../adapters/sns/publisher.js";
-import type { HubDeps } from "../app/hub.js";
+import type { HubDeps } from "../app/hub/index.js";
+import { DEFAULT_JOB_SETTINGS } from "../domain/request.js";
 import type { Notifier } from "../ports/notifier.js";
 import { type HubConfig, hubConfigSchema, loadConfig, memberApplyTopicArn } from "./config.js";
 import { log, once, systemClock } from "./logging.js";
@@ -17,36 +26,68 @@ export function hubSettings(config: HubConfig): HubDeps["config"] {
     monitoringChannel: config.SLACK_MONITORING_CHANNEL,
     approverUserIds: config.APPROVER_USER_IDS,
     approverUserGroup: config.APPROVER_USER_GROUP,
+    slackTeamId: config.SLACK_TEAM_ID,
+    slackAppId: config.SLACK_APP_ID,
     denyTopicArn: config.DENY_TOPIC_ARN,
-    memberApplyTopicArn: (account, region) => memberApplyTopicArn(config, account, region),
+    memberApplyTopicArn: (account: string, region: string) =>
+      memberApplyTopicArn(config, account, region),
     expiryHours: config.REQUEST_EXPIRY_HOURS,
     accountAliases: config.ACCOUNT_ALIASES,
+    governance: {
+      accounts: config.GOVERNED_ACCOUNTS,
+      ...(config.ORGANIZATION_ID
+        ? { organization: { id: config.ORGANIZATION_ID, regions: config.ORGANIZATION_REGIONS } }
+        : {}),
+    },
+    people: { people: config.PEOPLE, sourceIdentityRoles: config.SOURCE_IDENTITY_ROLES },
+    jobs: { ...DEFAULT_JOB_SETTINGS, onExpiry: config.ON_EXPIRY },
   };
 }
 
-const hubBase = once(() => {
-  const config = loadConfig(hubConfigSchema, process.env);
-  return {
-    config,
-    requests: new DynamoRequestStore(documentClient(new DynamoDBClient({})), config.REQUESTS_TABLE),
-    publisher: new SnsPublisher(),
-  };
-});
+export const hubConfig = once(() => loadConfig(hubConfigSchema, process.env));
 
-/** The Slack secrets, cached for five minutes (a rotated secret is picked up). */
-export async function slackSecrets(): Promise<SlackSecrets> {
-  return loadSlackSecrets(hubBase().config.SLACK_SECRET_ARN);
+/** The bot token, cached for five minutes (a rotated secret is picked up). */
+export function botToken(): Promise<string> {
+  return loadSlackSecret(hubConfig().SLACK_BOT_TOKEN_SECRET_ARN, "bot token");
 }
 
+/** The signing secret: only buttonClick has the variable naming it (and may read it). */
+export function signingSecret(): Promise<string> {
+  const arn = hubConfig().SLACK_SIGNING_SECRET_ARN;
+  if (!arn) throw new Error("SLACK_SIGNING_SECRET_ARN is not set: only buttonClick verifies Slack");
+  return loadSlackSecret(arn, "signing secret");
+}
+
+function hubRuntime(timeouts: ClientTimeouts) {
+  return once(() => {
+    const config = hubConfig();
+    const aws = clientConfig(timeouts);
+    return {
+      config,
+      requests: new DynamoRequestStore(
+        documentClient(new DynamoDBClient(aws)),
+        config.REQUESTS_TABLE,
+      ),
+      publisher: new SnsPublisher((region) => new SNSClient({ region, ...clientConfig(timeouts) })),
+      metrics: powertoolsCounters("secgroup-approval-hub"),
+    };
+  });
+}
+
+const runtimes = { background: hubRuntime(BACKGROUND), interactive: hubRuntime(INTERACTIVE) };
 let notifier: { token: string; client: Notifier } | undefined;
 
-export async function hubDeps(): Promise<HubDeps> {
-  const base = hubBase();
-  const { botToken } = await slackSecrets();
-  if (notifier?.token !== botToken) {
+/**
+ * The hub's dependencies. "interactive" (buttonClick) has clients that give up within Slack's
+ * 3 seconds; "background" (the SNS, EventBridge and scheduled handlers) waits longer.
+ */
+export async function hubDeps(kind: keyof typeof runtimes = "background"): Promise<HubDeps> {
+  const base = runtimes[kind]();
+  const token = await botToken();
+  if (notifier?.token !== token) {
     notifier = {
-      token: botToken,
-      client: new SlackNotifier({ token: botToken, slackApiUrl: base.config.SLACK_API_URL }),
+      token,
+      client: new SlackNotifier({ token, slackApiUrl: base.config.SLACK_API_URL }),
     };
   }
   return {
@@ -55,6 +96,7 @@ export async function hubDeps(): Promise<HubDeps> {
     notifier: notifier.client,
     clock: systemClock,
     log,
+    metrics: base.metrics,
     requestIdFor,
     config: hubSettings(base.config),
   };

@@ -1,6 +1,6 @@
 /** Member account, EventBridge (CloudTrail): revert a governed change and file it with the hub. */
 import type { Context } from "aws-lambda";
-import { type MemberDeps, type RevertOutcome, revertChange } from "../app/member.js";
+import { type MemberDeps, type RevertOutcome, revertChange } from "../app/member/index.js";
 import { logger } from "./logging.js";
 import { memberDeps } from "./member-runtime.js";
 

@@ -1,10 +1,10 @@
-/** Hub account, SNS securityGroupChange: store the request and post it to Slack. */
-import { type HubDeps, storeRequest } from "../app/hub.js";
+/** Hub account, the hub bus's "Security Group Change" rule: store the request and post it to Slack. */
+import { type HubDeps, storeRequest } from "../app/hub/index.js";
 import { parseChangeMessage } from "../domain/messages.js";
+import { forBusEvent } from "./bus.js";
 import { hubDeps } from "./hub-runtime.js";
-import { forEachMessage } from "./sns.js";
 
 export const createStoreHandler = (getDeps: () => HubDeps | Promise<HubDeps>) =>
-  forEachMessage(getDeps, parseChangeMessage, storeRequest);
+  forBusEvent(getDeps, parseChangeMessage, storeRequest);
 
-export const handler = createStoreHandler(hubDeps);
+export const handler = createStoreHandler(() => hubDeps());

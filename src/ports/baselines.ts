@@ -1,26 +1,101 @@
+import type { Change, DriftChange } from "../domain/change.js";
 import type { Rule } from "../domain/rule.js";
 
 /**
- * The approved baseline of each governed group: its rules with their ids, as this system last
- * knew them. Revoke-by-rule-id and modify events are reverted from it.
+ * Why a group's approved baseline moved: "install" (adopted by the first sweep), "creation" (a
+ * new group's defaults), "request:<id>" (an applied approval, an approved drift), "exempt:<arn>"
+ * (an exempt principal's change), "revert:<eventId>" (a revert gave an approved rule a new id:
+ * the content did not move), "retired" (the group is gone).
+ */
+export interface BaselineWhy {
+  at: string;
+  by: string;
+}
+
+/** A change left live while a person decides (a late event, a failed revert, notify mode). */
+export interface OpenChange {
+  eventId: string;
+  change: Change;
+}
+
+/** Drift the sweep reverted and filed, kept so that a late event for it can join its request. */
+export interface FiledDrift {
+  eventId: string;
+  requestId: string;
+  change: DriftChange;
+  at: string;
+}
+
+/** What the member keeps about one group, read with one strongly consistent query. */
+export interface GroupRecord {
+  groupId: string;
+  /** The approved rules; undefined when the group was never adopted (new since the last sweep). */
+  rules?: Rule[];
+  name?: string;
+  vpcId?: string;
+  /** The last move of the approved baseline, and why. */
+  lastChange?: BaselineWhy;
+  /** Set while a revert, an apply or the sweep works on the group: the sweep leaves it alone. */
+  busyUntil?: string;
+  open: OpenChange[];
+  drifts: FiledDrift[];
+  /** A difference the sweep saw and has not yet filed (the grace window). */
+  suspect?: { fingerprint: string; firstSeenAt: string };
+}
+
+export interface Installation {
+  at: string;
+  /** Which deployment adopted the groups (the stack's deployment id). */
+  deployment: string;
+}
+
+/**
+ * The approved baseline of each governed group and what goes with it. The baseline moves only
+ * through adoption at install, a new group's creation defaults, an applied approval, an exempt
+ * change, or the retirement of a deleted group; a revert may only give an approved rule its new id.
  */
 export interface Baselines {
-  /** The group's rules, or undefined when the group was never swept. */
-  get(groupId: string): Promise<Rule[] | undefined>;
-  /** Adds rules (each must have a ruleId) and removes rules by id, in one logical step. */
+  /** Everything kept for the group, or undefined when nothing is. */
+  read(groupId: string): Promise<GroupRecord | undefined>;
+  /**
+   * Marks the group busy until `until`. `exclusive` (the sweep): only when nobody holds it; false
+   * when someone does. Not exclusive (a revert, an apply): always, as they must not wait.
+   */
+  lease(
+    groupId: string,
+    until: string,
+    options: { exclusive: boolean; now: string },
+  ): Promise<boolean>;
+  release(groupId: string): Promise<void>;
+  /** Adds rules (each with a ruleId) and removes rules by id, recording why. */
   update(
     groupId: string,
     changes: { put?: readonly Rule[]; removeIds?: readonly string[] },
+    why: BaselineWhy,
   ): Promise<void>;
-  /** Replaces a group's whole baseline (the sweep); its name is kept when none is given. */
-  replace(
+  /** The group's first baseline: these rules are approved from now on. */
+  adopt(
     groupId: string,
     rules: readonly Rule[],
-    sweptAt: string,
-    groupName?: string,
+    why: BaselineWhy,
+    info: { name?: string; vpcId?: string },
   ): Promise<void>;
-  /** The group's name as the last sweep saw it. */
-  groupName(groupId: string): Promise<string | undefined>;
+  /** Refreshes what the sweep learns of the group besides its rules (its name, its VPC). */
+  describe(groupId: string, info: { name?: string; vpcId?: string }): Promise<void>;
+  /** Forgets a group that no longer exists. */
+  retire(groupId: string): Promise<void>;
+  /** Every group's record, read in one paginated, strongly consistent scan (the sweep). */
+  snapshot(): Promise<Map<string, GroupRecord>>;
+  openChange(groupId: string, open: OpenChange, at: string): Promise<void>;
+  closeChange(groupId: string, eventId: string): Promise<void>;
+  recordDrift(groupId: string, drift: FiledDrift): Promise<void>;
+  setSuspect(
+    groupId: string,
+    suspect: { fingerprint: string; firstSeenAt: string } | undefined,
+  ): Promise<void>;
+  installation(): Promise<Installation | undefined>;
+  /** Records the install; false when one was recorded before (a concurrent first sweep). */
+  recordInstallation(installation: Installation): Promise<boolean>;
 }
 
 /** What a member remembers of each event, so a redelivered event is not reverted twice. */
@@ -32,6 +107,10 @@ export interface ProcessedEvent {
   handledAt?: string;
   /** The message still to publish to the hub (the outbox), or undefined once published. */
   pending?: string;
+  /** The change as this member recorded and filed it: an apply or a revert acts only on this. */
+  change?: Change;
+  /** The hub's request id for it. */
+  requestId?: string;
 }
 
 export interface EventLedger {
@@ -40,12 +119,18 @@ export interface EventLedger {
    * first receipt, the earlier entry on a retry.
    */
   receive(eventId: string, at: string): Promise<ProcessedEvent | undefined>;
-  /** Records the event as handled with its outbox message; false when it was handled before. */
-  record(entry: { eventId: string; pending?: string; handledAt: string }): Promise<boolean>;
+  /** Records the event as handled, with the change and its outbox message; false when it was before. */
+  record(entry: {
+    eventId: string;
+    pending?: string;
+    handledAt: string;
+    change: Change;
+    requestId: string;
+  }): Promise<boolean>;
   get(eventId: string): Promise<ProcessedEvent | undefined>;
   /** Marks the outbox message as published. */
   markPublished(eventId: string): Promise<void>;
-  /** Outbox messages not yet published (for the retry sweep). */
+  /** Outbox messages not yet published (for the sweep), from a sparse index. */
   unpublished(): AsyncIterable<ProcessedEvent>;
   /** Keeps the result of applying a request; false (nothing written) when one was kept before. */
   recordApplyResult(requestId: string, result: string, at: string): Promise<boolean>;

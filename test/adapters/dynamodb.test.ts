@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -88,6 +88,8 @@ function newRequest(now = "2025-03-01T10:00:05.000Z", groupName = "web"): Approv
   return createRequest({
     requestId: requestIdFromUlid(ulid()),
     change: addChange(),
+    verification: { verified: false, reason: "an assumed role" },
+    requiredApprovals: 1,
     now,
     expiresAt: "2025-03-02T10:00:05.000Z",
     accountAlias: "prod",
@@ -121,6 +123,8 @@ describe("table definitions", () => {
       { AttributeName: "requestId", AttributeType: "S" },
       { AttributeName: "status", AttributeType: "S" },
       { AttributeName: "createdAt", AttributeType: "S" },
+      { AttributeName: "dueBucket", AttributeType: "S" },
+      { AttributeName: "due", AttributeType: "S" },
     ]);
     expect(input.GlobalSecondaryIndexes).toEqual([
       {
@@ -131,11 +135,28 @@ describe("table definitions", () => {
         ],
         Projection: { ProjectionType: "ALL" },
       },
+      {
+        IndexName: "byDue",
+        KeySchema: [
+          { AttributeName: "dueBucket", KeyType: "HASH" },
+          { AttributeName: "due", KeyType: "RANGE" },
+        ],
+        Projection: { ProjectionType: "ALL" },
+      },
     ]);
     const baselines = createTableInput(BASELINES_TABLE);
     expect(baselines.TableName).toBe("securityGroupBaselines");
     expect(baselines.KeySchema?.map((k) => k.KeyType)).toEqual(["HASH", "RANGE"]);
-    expect(baselines.GlobalSecondaryIndexes).toBeUndefined();
+    expect(baselines.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: "byOutbox",
+        KeySchema: [
+          { AttributeName: "outbox", KeyType: "HASH" },
+          { AttributeName: "handledAt", KeyType: "RANGE" },
+        ],
+        Projection: { ProjectionType: "KEYS_ONLY" },
+      },
+    ]);
   });
 
   it("ensureTables is idempotent", async () => {
@@ -174,7 +195,7 @@ describe("DynamoRequestStore", () => {
     const request = newRequest();
     await store.create(request);
     const next = transition(request, approve("U1"));
-    await store.transition("pending", next);
+    await store.transition(request, next);
     expect(await store.get(request.requestId)).toEqual(next);
   });
 
@@ -182,7 +203,7 @@ describe("DynamoRequestStore", () => {
     const request = newRequest();
     await store.create(request);
     const { groupName: _dropped, ...next } = transition(request, deny("U1"));
-    await store.transition("pending", next);
+    await store.transition(request, next);
     const stored = await store.get(request.requestId);
     expect(stored).toEqual(next);
     expect(stored).not.toHaveProperty("groupName");
@@ -191,9 +212,9 @@ describe("DynamoRequestStore", () => {
   it("a transition from the wrong status throws ConflictError naming the current status", async () => {
     const request = newRequest();
     await store.create(request);
-    await store.transition("pending", transition(request, approve("U1")));
+    await store.transition(request, transition(request, approve("U1")));
     const late = transition(request, deny("U2"));
-    const error = await store.transition("pending", late).catch((e: unknown) => e);
+    const error = await store.transition(request, late).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConflictError);
     expect((error as Error).message).toContain("approved");
     expect((await store.get(request.requestId))?.status).toBe("approved");
@@ -202,7 +223,7 @@ describe("DynamoRequestStore", () => {
   it("a transition of an unknown id throws NotFoundError and creates nothing", async () => {
     const ghost = newRequest();
     const error = await store
-      .transition("pending", transition(ghost, approve("U1")))
+      .transition(ghost, transition(ghost, approve("U1")))
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotFoundError);
     expect(await store.get(ghost.requestId)).toBeUndefined();
@@ -215,9 +236,7 @@ describe("DynamoRequestStore", () => {
       i % 2 === 0 ? approve(`UAPPROVE${i}`) : deny(`UDENY${i}`),
     );
     const nexts = events.map((event) => transition(request, event));
-    const results = await Promise.allSettled(
-      nexts.map((next) => store.transition("pending", next)),
-    );
+    const results = await Promise.allSettled(nexts.map((next) => store.transition(request, next)));
 
     const winners = results.flatMap((r, i) => (r.status === "fulfilled" ? [i] : []));
     expect(winners).toHaveLength(1);
@@ -239,9 +258,11 @@ describe("DynamoRequestStore", () => {
     await store.create(request);
     const approval = { channel: "CAPPROVE", ts: "1700000000.000100" };
     const monitoring = { channel: "CMONITOR", ts: "1700000000.000200" };
-    await store.setSlackRefs(request.requestId, { approval });
-    await store.setSlackRefs(request.requestId, { monitoring });
-    expect((await store.get(request.requestId))?.slack).toEqual({ approval, monitoring });
+    await store.setSlackRefs(request.requestId, { approval }, "2025-03-01T10:02:05.000Z");
+    await store.setSlackRefs(request.requestId, { monitoring }, request.expiresAt);
+    const stored = await store.get(request.requestId);
+    expect(stored?.slack).toEqual({ approval, monitoring });
+    expect(stored?.due).toBe(request.expiresAt);
   });
 
   it("a transition from a copy read before setSlackRefs keeps the Slack refs", async () => {
@@ -249,8 +270,11 @@ describe("DynamoRequestStore", () => {
     await store.create(request);
     const stale = await store.get(request.requestId);
     const approval = { channel: "CAPPROVE", ts: "1700000000.000300" };
-    await store.setSlackRefs(request.requestId, { approval });
-    await store.transition("pending", transition(stale as ApprovalRequest, approve("U1")));
+    await store.setSlackRefs(request.requestId, { approval }, undefined);
+    await store.transition(
+      stale as ApprovalRequest,
+      transition(stale as ApprovalRequest, approve("U1")),
+    );
     const stored = await store.get(request.requestId);
     expect(stored?.status).toBe("approved");
     expect(stored?.slack).toEqual({ approval });
@@ -259,7 +283,7 @@ describe("DynamoRequestStore", () => {
   it("setSlackRefs of an unknown id throws NotFoundError and creates nothing", async () => {
     const id = requestIdFromUlid(ulid());
     const error = await store
-      .setSlackRefs(id, { approval: { channel: "C1", ts: "1.2" } })
+      .setSlackRefs(id, { approval: { channel: "C1", ts: "1.2" } }, undefined)
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotFoundError);
     expect(await rawItem(DEFAULT_TABLE_NAMES.requests, { requestId: id })).toBeUndefined();
@@ -270,6 +294,113 @@ describe("DynamoRequestStore", () => {
     const error = await missing.get("r-x").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DynamoDbError);
     expect((error as Error).message).toMatch(/GetItem on noSuchTable.*ResourceNotFoundException/);
+  });
+});
+
+describe("DynamoRequestStore: versions, claims, due", () => {
+  it("two approvers racing on a two-approval request: one wins, the other conflicts on the version", async () => {
+    const request = { ...newRequest(), requiredApprovals: 2 };
+    await store.create(request);
+    const bob = transition(request, approve("U0BOB"));
+    const carol = transition(request, approve("U0CAROL"));
+    await store.transition(request, bob);
+    const error = await store.transition(request, carol).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConflictError);
+    const stored = await store.get(request.requestId);
+    expect(stored?.approvals?.map((a) => a.by.id)).toEqual(["U0BOB"]);
+    // Carol tries again on the fresh request and approves it.
+    const fresh = stored as ApprovalRequest;
+    await store.transition(fresh, transition(fresh, approve("U0CAROL")));
+    expect((await store.get(request.requestId))?.status).toBe("approved");
+  });
+
+  it("claimPost: one claimant of many, none once the ref is recorded, a stale claim taken over", async () => {
+    const request = newRequest();
+    await store.create(request);
+    const at = "2025-03-01T10:00:10.000Z";
+    const stale = "2025-03-01T09:59:10.000Z";
+    const claims = await Promise.all(
+      Array.from({ length: 10 }, () => store.claimPost(request.requestId, "approval", at, stale)),
+    );
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    // A claim younger than the lease stands; older, it is taken over.
+    expect(await store.claimPost(request.requestId, "approval", at, stale)).toBe(false);
+    expect(
+      await store.claimPost(request.requestId, "approval", at, "2025-03-01T10:00:11.000Z"),
+    ).toBe(true);
+    expect((await store.get(request.requestId))?.postClaims).toEqual({ approval: at });
+    // Another message's claim is its own.
+    expect(await store.claimPost(request.requestId, "monitoring", at, stale)).toBe(true);
+    await store.setSlackRefs(
+      request.requestId,
+      { approval: { channel: "C1", ts: "1.1" } },
+      undefined,
+    );
+    expect(await store.claimPost(request.requestId, "approval", at, "9999")).toBe(false);
+  });
+
+  it("releasePost leaves the claim stale (the post may have happened), so the next claim succeeds", async () => {
+    const request = newRequest();
+    await store.create(request);
+    const at = "2025-03-01T10:00:10.000Z";
+    expect(
+      await store.claimPost(request.requestId, "monitoring", at, "2025-03-01T09:59:10.000Z"),
+    ).toBe(true);
+    await store.releasePost(request.requestId, "monitoring");
+    expect((await store.get(request.requestId))?.postClaims).toEqual({ monitoring: "0" });
+    expect(
+      await store.claimPost(request.requestId, "monitoring", at, "2025-03-01T09:59:10.000Z"),
+    ).toBe(true);
+  });
+
+  it("transition writes `due` (and its index key) or removes it", async () => {
+    const request = { ...newRequest(), due: "2025-03-01T10:02:05.000Z" };
+    await store.create(request);
+    const raw = await rawItem(DEFAULT_TABLE_NAMES.requests, { requestId: request.requestId });
+    expect(raw).toMatchObject({ due: request.due, dueBucket: "due" });
+    const { due: _gone, ...denied } = transition(request, deny("U1"));
+    await store.transition(request, denied);
+    const after = await rawItem(DEFAULT_TABLE_NAMES.requests, { requestId: request.requestId });
+    expect(after).not.toHaveProperty("due");
+    expect(after).not.toHaveProperty("dueBucket");
+  });
+
+  it("reads a request stored before versions as version 0 and transitions it", async () => {
+    const request = newRequest();
+    const { version: _v, ...legacy } = request;
+    await clients.doc.send(
+      new PutCommand({ TableName: DEFAULT_TABLE_NAMES.requests, Item: legacy }),
+    );
+    const read = (await store.get(request.requestId)) as ApprovalRequest;
+    expect(read.version).toBe(0);
+    await store.transition(read, transition(read, deny("U1")));
+    expect((await store.get(request.requestId))?.version).toBe(1);
+  });
+});
+
+describe("DynamoRequestStore.listDue", () => {
+  const names = { requests: "dueRequests", baselines: "dueBaselines" };
+  let dueStore: DynamoRequestStore;
+
+  beforeAll(async () => {
+    await ensureTables(clients.client, names);
+    dueStore = new DynamoRequestStore(clients.doc, names.requests);
+  });
+
+  it("lists exactly the requests due by now, earliest first, whatever else exists", async () => {
+    const times = [
+      "2025-03-01T10:05:00.000Z",
+      "2025-03-01T10:01:00.000Z",
+      "2025-03-01T10:03:00.000Z",
+    ];
+    for (const due of times) await dueStore.create({ ...newRequest(), due });
+    await dueStore.create({ ...newRequest(), due: "2025-03-01T12:00:00.000Z" });
+    for (let i = 0; i < 30; i++) await dueStore.create(newRequest());
+    const listed = await dueStore.listDue("2025-03-01T10:10:00.000Z", 500);
+    expect(listed.map((r) => r.due)).toEqual([...times].sort());
+    expect((await dueStore.listDue("2025-03-01T10:10:00.000Z", 2)).map((r) => r.due)).toEqual(
+      [...times].sort().slice(0, 2),
+    );
   });
 });
 
@@ -290,7 +421,7 @@ describe("DynamoRequestStore.listByStatus", () => {
     for (const at of pendingTimes) await listStore.create(newRequest(at));
     const decided = newRequest("2025-03-01T09:00:00.000Z");
     await listStore.create(decided);
-    await listStore.transition("pending", transition(decided, deny("U1")));
+    await listStore.transition(decided, transition(decided, deny("U1")));
   });
 
   it("lists only the requests in the status, oldest first", async () => {
@@ -327,79 +458,185 @@ const sorted = (rules: readonly Rule[] | undefined) => [...(rules ?? [])].sort(b
 describe("DynamoBaselines", () => {
   let baselines: DynamoBaselines;
   const group = () => `sg-${ulid().toLowerCase().slice(-17)}`;
+  const why = (by: string) => ({ at: "2025-03-01T10:00:00.000Z", by });
 
   beforeAll(() => {
     baselines = new DynamoBaselines(clients.doc, DEFAULT_TABLE_NAMES.baselines);
   });
 
-  it("get of a group never swept or updated is undefined", async () => {
-    expect(await baselines.get(group())).toBeUndefined();
+  it("read of a group never seen is undefined", async () => {
+    expect(await baselines.read(group())).toBeUndefined();
   });
 
-  it("replace keeps the group's name: the sweep's, until a sweep gives another", async () => {
+  it("adopt makes the group's approved rules, with its name and VPC and why", async () => {
     const id = group();
-    expect(await baselines.groupName(id)).toBeUndefined();
-    await baselines.replace(id, [rule(1)], "2025-03-01T10:00:00.000Z", "web-servers");
-    expect(await baselines.groupName(id)).toBe("web-servers");
-    // A resync (no name given) keeps it.
-    await baselines.replace(id, [rule(2)], "2025-03-01T11:00:00.000Z");
-    expect(await baselines.groupName(id)).toBe("web-servers");
-    expect((await baselines.get(id))?.map((r) => r.ruleId)).toEqual([rule(2).ruleId]);
-    await baselines.replace(id, [], "2025-03-01T12:00:00.000Z", "web-renamed");
-    expect(await baselines.groupName(id)).toBe("web-renamed");
+    await baselines.adopt(id, [rule(1), rule(2)], why("install:abc"), {
+      name: "web",
+      vpcId: "vpc-0123456789abcdef0",
+    });
+    const record = await baselines.read(id);
+    expect(sorted(record?.rules)).toEqual([rule(1), rule(2)]);
+    expect(record).toMatchObject({
+      name: "web",
+      vpcId: "vpc-0123456789abcdef0",
+      lastChange: why("install:abc"),
+    });
+    const item = await rawItem(DEFAULT_TABLE_NAMES.baselines, {
+      pk: `group#${id}`,
+      sk: `rule#${rule(1).ruleId}`,
+    });
+    expect(item?.why).toEqual(why("install:abc"));
   });
 
-  it("update puts rules and removes rules by id", async () => {
-    const g = group();
-    await baselines.update(g, { put: [rule(1), rule(2), rule(3)] });
-    expect(sorted(await baselines.get(g))).toEqual([rule(1), rule(2), rule(3)]);
-    await baselines.update(g, { put: [rule(4)], removeIds: [String(rule(2).ruleId)] });
-    expect(sorted(await baselines.get(g))).toEqual([rule(1), rule(3), rule(4)]);
+  it("a group with only bookkeeping (a lease, an open change) is not adopted: rules undefined", async () => {
+    const id = group();
+    await baselines.lease(id, "2025-03-01T10:01:00.000Z", {
+      exclusive: false,
+      now: "2025-03-01T10:00:00.000Z",
+    });
+    const record = await baselines.read(id);
+    expect(record?.rules).toBeUndefined();
+    expect(record?.busyUntil).toBe("2025-03-01T10:01:00.000Z");
   });
 
-  it("update with one rule id both removed and put keeps the put's content", async () => {
+  it("update puts and removes rules by id and records why", async () => {
     const g = group();
-    await baselines.update(g, { put: [rule(1)] });
-    const edited = { ...rule(1), fromPort: 443, toPort: 443, description: "https" };
-    await baselines.update(g, { put: [edited], removeIds: [String(edited.ruleId)] });
-    expect(await baselines.get(g)).toEqual([edited]);
+    await baselines.adopt(g, [rule(1), rule(2), rule(3)], why("install:x"), {});
+    await baselines.update(
+      g,
+      { put: [rule(4)], removeIds: [String(rule(2).ruleId)] },
+      why("request:r-1"),
+    );
+    const record = await baselines.read(g);
+    expect(sorted(record?.rules)).toEqual([rule(1), rule(3), rule(4)]);
+    expect(record?.lastChange).toEqual(why("request:r-1"));
   });
 
   it("update refuses a rule without a ruleId", async () => {
     const { ruleId: _none, ...noId } = rule(1);
-    await expect(baselines.update(group(), { put: [noId] })).rejects.toThrow(/has no ruleId/);
+    await expect(baselines.update(group(), { put: [noId] }, why("x"))).rejects.toThrow(
+      /has no ruleId/,
+    );
   });
 
-  it("replace removes rules no longer present and an empty sweep leaves [] not undefined", async () => {
+  it("adopt again replaces the rules: the old ones go", async () => {
     const g = group();
-    await baselines.update(g, { put: [rule(1), rule(2)] });
-    await baselines.replace(g, [rule(2), rule(3)], "2025-03-01T00:00:00.000Z");
-    expect(sorted(await baselines.get(g))).toEqual([rule(2), rule(3)]);
-    await baselines.replace(g, [], "2025-03-02T00:00:00.000Z");
-    expect(await baselines.get(g)).toEqual([]);
-    const meta = await rawItem(DEFAULT_TABLE_NAMES.baselines, { pk: `group#${g}`, sk: "meta" });
-    expect(meta?.sweptAt).toBe("2025-03-02T00:00:00.000Z");
+    await baselines.adopt(g, [rule(1), rule(2)], why("install:x"), {});
+    await baselines.adopt(g, [rule(3)], why("install:y"), {});
+    expect((await baselines.read(g))?.rules).toEqual([rule(3)]);
   });
 
-  it("writes and replaces 120 rules (BatchWrite in chunks of 25)", async () => {
+  it("writes 120 rules (BatchWrite in chunks of 25)", async () => {
     const g = group();
     const all = Array.from({ length: 120 }, (_, i) => rule(i));
-    await baselines.replace(g, all, "2025-03-01T00:00:00.000Z");
-    expect(sorted(await baselines.get(g))).toEqual(sorted(all));
-    const kept = all.filter((_, i) => i % 3 === 0);
-    await baselines.replace(g, kept, "2025-03-02T00:00:00.000Z");
-    expect(sorted(await baselines.get(g))).toEqual(sorted(kept));
-    const removeIds = kept.slice(0, 30).map((r) => String(r.ruleId));
-    await baselines.update(g, { removeIds });
-    expect(sorted(await baselines.get(g))).toEqual(sorted(kept.slice(30)));
+    await baselines.adopt(g, all, why("install:x"), {});
+    expect(sorted((await baselines.read(g))?.rules)).toEqual(sorted(all));
+  });
+
+  it("lease: an exclusive lease only when nobody holds the group, a revert's always", async () => {
+    const g = group();
+    const now = "2025-03-01T10:00:00.000Z";
+    expect(await baselines.lease(g, "2025-03-01T10:01:00.000Z", { exclusive: true, now })).toBe(
+      true,
+    );
+    expect(await baselines.lease(g, "2025-03-01T10:01:30.000Z", { exclusive: true, now })).toBe(
+      false,
+    );
+    expect(await baselines.lease(g, "2025-03-01T10:02:00.000Z", { exclusive: false, now })).toBe(
+      true,
+    );
+    // Expired leases are taken over.
+    expect(
+      await baselines.lease(g, "2025-03-01T10:03:00.000Z", {
+        exclusive: true,
+        now: "2025-03-01T10:02:30.000Z",
+      }),
+    ).toBe(true);
+    await baselines.release(g);
+    expect((await baselines.read(g))?.busyUntil).toBeUndefined();
+  });
+
+  it("open changes, filed drift and the suspect are kept in the group's partition", async () => {
+    const g = group();
+    await baselines.adopt(g, [rule(1)], why("install:x"), {});
+    const change = addChange(g);
+    await baselines.openChange(g, { eventId: "e-1", change }, "2025-03-01T10:00:00.000Z");
+    const drift = {
+      kind: "drift" as const,
+      eventName: "DriftDetected" as const,
+      eventId: "drift-1",
+      eventTime: "2025-03-01T10:00:00Z",
+      account: "111122223333",
+      region: "us-east-1",
+      groupId: g,
+      requester: { arn: "unknown", type: "Unknown" as const, name: "unknown" },
+      added: [rule(5)],
+      removed: [],
+      modifications: [],
+    };
+    await baselines.recordDrift(g, {
+      eventId: "drift-1",
+      requestId: "r-1",
+      change: drift,
+      at: "2025-03-01T10:00:00.000Z",
+    });
+    await baselines.setSuspect(g, { fingerprint: "+x", firstSeenAt: "2025-03-01T09:45:00.000Z" });
+    let record = await baselines.read(g);
+    expect(record?.open).toEqual([{ eventId: "e-1", change }]);
+    expect(record?.drifts).toEqual([
+      { eventId: "drift-1", requestId: "r-1", change: drift, at: "2025-03-01T10:00:00.000Z" },
+    ]);
+    expect(record?.suspect).toEqual({ fingerprint: "+x", firstSeenAt: "2025-03-01T09:45:00.000Z" });
+    expect(record?.rules).toEqual([rule(1)]);
+    await baselines.closeChange(g, "e-1");
+    await baselines.setSuspect(g, undefined);
+    record = await baselines.read(g);
+    expect(record?.open).toEqual([]);
+    expect(record?.suspect).toBeUndefined();
+  });
+
+  it("snapshot reads every group's record in one scan; retire forgets a group", async () => {
+    const names = { requests: "snapRequests", baselines: "snapBaselines" };
+    await ensureTables(clients.client, names);
+    const b = new DynamoBaselines(clients.doc, names.baselines);
+    const ledger = new DynamoEventLedger(clients.doc, names.baselines);
+    const [x, y] = [group(), group()];
+    await b.adopt(x, [rule(1)], why("install:x"), { name: "x" });
+    await b.adopt(y, [rule(2), rule(3)], why("install:x"), { name: "y" });
+    await ledger.record({
+      eventId: "e-snap",
+      handledAt: "2025-03-01T10:00:00.000Z",
+      change: addChange(x),
+      requestId: "r-x",
+    });
+    const snap = await b.snapshot();
+    expect([...snap.keys()].sort()).toEqual([x, y].sort());
+    expect(snap.get(y)?.name).toBe("y");
+    expect(sorted(snap.get(y)?.rules)).toEqual([rule(2), rule(3)]);
+    await b.retire(x);
+    expect(await b.read(x)).toBeUndefined();
+    expect([...(await b.snapshot()).keys()]).toEqual([y]);
+  });
+
+  it("the installation is recorded once", async () => {
+    const names = { requests: "instRequests", baselines: "instBaselines" };
+    await ensureTables(clients.client, names);
+    const b = new DynamoBaselines(clients.doc, names.baselines);
+    expect(await b.installation()).toBeUndefined();
+    const results = await Promise.all([
+      b.recordInstallation({ at: "t1", deployment: "d1" }),
+      b.recordInstallation({ at: "t2", deployment: "d2" }),
+    ]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect((await b.installation())?.deployment).toMatch(/^d[12]$/);
   });
 
   it("keeps groups apart", async () => {
     const [a, b] = [group(), group()];
-    await baselines.update(a, { put: [rule(1)] });
-    await baselines.update(b, { put: [rule(2)] });
-    expect(await baselines.get(a)).toEqual([rule(1)]);
-    expect(await baselines.get(b)).toEqual([rule(2)]);
+    await baselines.adopt(a, [rule(1)], why("x"), {});
+    await baselines.adopt(b, [rule(2)], why("x"), {});
+    expect((await baselines.read(a))?.rules).toEqual([rule(1)]);
+    expect((await baselines.read(b))?.rules).toEqual([rule(2)]);
   });
 });
 
@@ -411,21 +648,28 @@ describe("DynamoEventLedger", () => {
     ledger = new DynamoEventLedger(clients.doc, DEFAULT_TABLE_NAMES.baselines);
   });
 
-  it("records an event once: true, then false without overwriting", async () => {
+  it("records an event once, with its change and request id: true, then false without overwriting", async () => {
     const eventId = ulid();
-    expect(await ledger.record({ eventId, pending: "first", handledAt })).toBe(true);
-    expect(await ledger.record({ eventId, pending: "second", handledAt })).toBe(false);
+    const change = addChange();
+    expect(
+      await ledger.record({ eventId, pending: "first", handledAt, change, requestId: "r-1" }),
+    ).toBe(true);
+    expect(
+      await ledger.record({ eventId, pending: "second", handledAt, change, requestId: "r-2" }),
+    ).toBe(false);
     expect(await ledger.get(eventId)).toEqual({
       eventId,
       receivedAt: handledAt,
       pending: "first",
       handledAt,
+      change,
+      requestId: "r-1",
     });
     const item = await rawItem(DEFAULT_TABLE_NAMES.baselines, {
       pk: eventPk(eventId),
       sk: EVENT_SK,
     });
-    expect(item?.ttl).toBe(Date.parse(handledAt) / 1000 + 14 * 86_400);
+    expect(item?.ttl).toBe(Date.parse(handledAt) / 1000 + 45 * 86_400);
   });
 
   it("receive: undefined the first time, then the entry with the first receipt's time", async () => {
@@ -434,19 +678,24 @@ describe("DynamoEventLedger", () => {
     expect(await ledger.receive(eventId, first)).toBeUndefined();
     // A retry before the first attempt finished: received, not handled.
     expect(await ledger.receive(eventId, handledAt)).toEqual({ eventId, receivedAt: first });
-    expect(await ledger.record({ eventId, pending: "msg", handledAt })).toBe(true);
+    const change = addChange();
+    expect(
+      await ledger.record({ eventId, pending: "msg", handledAt, change, requestId: "r-1" }),
+    ).toBe(true);
     expect(await ledger.receive(eventId, "2025-03-01T11:00:00.000Z")).toEqual({
       eventId,
       receivedAt: first,
       handledAt,
       pending: "msg",
+      change,
+      requestId: "r-1",
     });
     const item = await rawItem(DEFAULT_TABLE_NAMES.baselines, {
       pk: eventPk(eventId),
       sk: EVENT_SK,
     });
     // The TTL counts from the first receipt and is not moved by the record.
-    expect(item?.ttl).toBe(Date.parse(first) / 1000 + 14 * 86_400);
+    expect(item?.ttl).toBe(Date.parse(first) / 1000 + 45 * 86_400);
   });
 
   it("races: of 20 concurrent receipts of one event exactly one is the first", async () => {
@@ -471,21 +720,32 @@ describe("DynamoEventLedger", () => {
 
   it("markPublished removes the outbox message; unknown events throw NotFoundError", async () => {
     const eventId = ulid();
-    await ledger.record({ eventId, pending: "msg", handledAt });
+    const change = addChange();
+    await ledger.record({ eventId, pending: "msg", handledAt, change, requestId: "r-1" });
     await ledger.markPublished(eventId);
-    expect(await ledger.get(eventId)).toEqual({ eventId, receivedAt: handledAt, handledAt });
+    expect(await ledger.get(eventId)).toEqual({
+      eventId,
+      receivedAt: handledAt,
+      handledAt,
+      change,
+      requestId: "r-1",
+    });
     await expect(ledger.markPublished(ulid())).rejects.toBeInstanceOf(NotFoundError);
   });
 
-  it("unpublished lists only events whose message is still pending", async () => {
+  it("unpublished lists only events whose message is still pending (from the sparse index)", async () => {
     const [waiting, published, nothing] = [ulid(), ulid(), ulid()];
-    await ledger.record({ eventId: waiting, pending: "to publish", handledAt });
-    await ledger.record({ eventId: published, pending: "done", handledAt });
-    await ledger.record({ eventId: nothing, handledAt });
+    const entry = { handledAt, change: addChange(), requestId: "r-1" };
+    await ledger.record({ eventId: waiting, pending: "to publish", ...entry });
+    await ledger.record({ eventId: published, pending: "done", ...entry });
+    await ledger.record({ eventId: nothing, ...entry });
     await ledger.markPublished(published);
-    await new DynamoBaselines(clients.doc, DEFAULT_TABLE_NAMES.baselines).update(GROUP, {
-      put: [rule(7)],
-    });
+    await new DynamoBaselines(clients.doc, DEFAULT_TABLE_NAMES.baselines).adopt(
+      GROUP,
+      [rule(7)],
+      { at: handledAt, by: "install:x" },
+      {},
+    );
 
     const found: string[] = [];
     for await (const event of ledger.unpublished()) {
@@ -539,7 +799,7 @@ describe("behaviour dynalite does not show", () => {
     });
     const request = newRequest();
     const error = await new DynamoRequestStore(doc, "t")
-      .transition("pending", transition(request, approve("U1")))
+      .transition(request, transition(request, approve("U1")))
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConflictError);
     expect((error as Error).message).toContain("is denied");

@@ -6,14 +6,15 @@ import {
 } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { loadSlackSecrets, SlackSecretsError } from "../../src/adapters/slack/secrets.js";
+import { loadSlackSecret, SlackSecretsError } from "../../src/adapters/slack/secrets.js";
 
 const sm = mockClient(SecretsManagerClient);
 let n = 0;
 /** A fresh ARN per test: the module remembers secrets that need reading again. */
 const arn = () => `arn:aws:secretsmanager:eu-west-1:111122223333:secret:slack-${++n}-AbCdEf`;
 const client = () => new SecretsManagerClient({ region: "eu-west-1" });
-const good = { botToken: "xoxb-1-2-3", signingSecret: "8f742231b10e8888abcd99yyyzzz85a5" };
+const TOKEN = "xoxb-1-2-3";
+const SIGNING = "8f742231b10e8888abcd99e1f2a385a5";
 
 beforeEach(() => {
   sm.reset();
@@ -31,103 +32,58 @@ async function failure(promise: Promise<unknown>): Promise<SlackSecretsError> {
   return error as SlackSecretsError;
 }
 
-describe("loadSlackSecrets", () => {
-  it("parses the JSON secret", async () => {
-    const id = arn();
-    sm.on(GetSecretValueCommand, { SecretId: id }).resolves({ SecretString: JSON.stringify(good) });
-    expect(await loadSlackSecrets(id, { client: client() })).toEqual(good);
+describe("loadSlackSecret: one secret, one string", () => {
+  it("reads the bot token and the signing secret, trimmed", async () => {
+    const [t, s] = [arn(), arn()];
+    sm.on(GetSecretValueCommand, { SecretId: t }).resolves({ SecretString: ` ${TOKEN}\n` });
+    sm.on(GetSecretValueCommand, { SecretId: s }).resolves({ SecretString: SIGNING });
+    expect(await loadSlackSecret(t, "bot token", { client: client() })).toBe(TOKEN);
+    expect(await loadSlackSecret(s, "signing secret", { client: client() })).toBe(SIGNING);
   });
 
-  it("ignores extra fields and trims whitespace", async () => {
-    const id = arn();
-    sm.on(GetSecretValueCommand).resolves({
-      SecretString: JSON.stringify({ botToken: " xoxb-1 \n", signingSecret: "s", note: "x" }),
-    });
-    expect(await loadSlackSecrets(id, { client: client() })).toEqual({
-      botToken: "xoxb-1",
-      signingSecret: "s",
-    });
-  });
-
-  it("caches: a second call makes no SDK call", async () => {
+  it("caches: a second call makes no SDK call; forceFetch reads again", async () => {
     const id = arn();
     const c = client();
-    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(good) });
-    await loadSlackSecrets(id, { client: c });
-    expect(await loadSlackSecrets(id, { client: c })).toEqual(good);
+    sm.on(GetSecretValueCommand).resolves({ SecretString: TOKEN });
+    await loadSlackSecret(id, "bot token", { client: c });
+    expect(await loadSlackSecret(id, "bot token", { client: c })).toBe(TOKEN);
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
-    await loadSlackSecrets(id, { client: c, forceFetch: true });
-    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(2);
-  });
-
-  it("maxAgeSeconds 0 reads every time", async () => {
-    const id = arn();
-    const c = client();
-    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(good) });
-    await loadSlackSecrets(id, { client: c, maxAgeSeconds: 0 });
-    await loadSlackSecrets(id, { client: c, maxAgeSeconds: 0 });
+    await loadSlackSecret(id, "bot token", { client: c, forceFetch: true });
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(2);
   });
 
   it("works through Powertools' default provider too", async () => {
     const id = arn();
-    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(good) });
-    expect(await loadSlackSecrets(id)).toEqual(good);
-    expect(await loadSlackSecrets(id)).toEqual(good);
+    sm.on(GetSecretValueCommand).resolves({ SecretString: TOKEN });
+    expect(await loadSlackSecret(id, "bot token")).toBe(TOKEN);
+    expect(await loadSlackSecret(id, "bot token")).toBe(TOKEN);
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });
 
-  it("names a missing field", async () => {
+  it.each([
+    ["an empty secret", "bot token", "  ", "is empty"],
+    ["a signing secret in the token's place", "bot token", SIGNING, "is not a bot token"],
+    ["a token in the signing secret's place", "signing secret", TOKEN, "is not a signing secret"],
+    ["the old JSON shape", "bot token", JSON.stringify({ botToken: TOKEN }), "is not a bot token"],
+  ] as const)("names %s", async (_what, kind, value, problem) => {
     const id = arn();
-    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ botToken: "xoxb-1" }) });
-    const error = await failure(loadSlackSecrets(id, { client: client() }));
+    sm.on(GetSecretValueCommand).resolves({ SecretString: value });
+    const error = await failure(loadSlackSecret(id, kind, { client: client() }));
     expect(error.message).toBe(
-      `the Slack secret ${id} has no signingSecret: fill it as the README says`,
+      `the Slack ${kind} secret ${id} ${problem}${problem.startsWith("is not a") ? ` (${kind === "bot token" ? "Bot User OAuth Token, xoxb-…" : "hex, from Basic Information"})` : ""}: fill it as docs/DEPLOY.md says`,
     );
     expect(error.secretArn).toBe(id);
-  });
-
-  it("names empty and missing fields together", async () => {
-    const id = arn();
-    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ botToken: "  " }) });
-    const error = await failure(loadSlackSecrets(id, { client: client() }));
-    expect(error.message).toBe(
-      `the Slack secret ${id} has an empty botToken and no signingSecret: fill it as the README says`,
-    );
-  });
-
-  it("names a field of the wrong type", async () => {
-    const id = arn();
-    sm.on(GetSecretValueCommand).resolves({
-      SecretString: JSON.stringify({ ...good, signingSecret: 42 }),
-    });
-    const error = await failure(loadSlackSecrets(id, { client: client() }));
-    expect(error.message).toContain("has a non-string signingSecret");
-  });
-
-  it("rejects a value that is not a JSON object", async () => {
-    const id = arn();
-    sm.on(GetSecretValueCommand)
-      .resolvesOnce({ SecretString: "xoxb-just-a-token" })
-      .resolvesOnce({ SecretString: '["xoxb-1"]' });
-    const c = client();
-    expect((await failure(loadSlackSecrets(id, { client: c }))).message).toBe(
-      `the Slack secret ${id} is not valid JSON: fill it as the README says`,
-    );
-    expect((await failure(loadSlackSecrets(id, { client: c }))).message).toContain(
-      "is not a JSON object",
-    );
   });
 
   it("does not keep serving an unusable value once the secret is fixed", async () => {
     const id = arn();
     const c = client();
     sm.on(GetSecretValueCommand)
-      .resolvesOnce({ SecretString: JSON.stringify({ botToken: "xoxb-1" }) })
-      .resolves({ SecretString: JSON.stringify(good) });
-    await failure(loadSlackSecrets(id, { client: c }));
-    expect(await loadSlackSecrets(id, { client: c })).toEqual(good);
-    expect(await loadSlackSecrets(id, { client: c })).toEqual(good);
+      .resolvesOnce({ SecretString: "" })
+      .resolves({ SecretString: TOKEN });
+    await failure(loadSlackSecret(id, "bot token", { client: c }));
+    expect(await loadSlackSecret(id, "bot token", { client: c })).toBe(TOKEN);
+    expect(await loadSlackSecret(id, "bot token", { client: c })).toBe(TOKEN);
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(2);
   });
 
@@ -139,9 +95,9 @@ describe("loadSlackSecrets", () => {
         $metadata: {},
       }),
     );
-    const error = await failure(loadSlackSecrets(id, { client: client() }));
+    const error = await failure(loadSlackSecret(id, "signing secret", { client: client() }));
     expect(error.message).toBe(
-      `could not read the Slack secret ${id}: ResourceNotFoundException: Secrets Manager can't find the specified secret.`,
+      `could not read the Slack signing secret from ${id}: ResourceNotFoundException: Secrets Manager can't find the specified secret.`,
     );
     expect(error.cause).toBeInstanceOf(Error);
   });

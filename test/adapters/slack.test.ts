@@ -75,9 +75,11 @@ async function notifierError(promise: Promise<unknown>): Promise<NotifierError> 
   return error as NotifierError;
 }
 
+const TAG = { requestId: "r-01JDQ5V7ZK3M8X2N4P6R9T1W3Y", kind: "approval" } as const;
+
 describe("SlackNotifier", () => {
   it("posts a message and returns its channel and ts; the fake stored the exact blocks", async () => {
-    const ref = await notifier().post(APPROVALS, message);
+    const ref = await notifier().post(APPROVALS, message, TAG);
     expect(ref.channel).toBe(APPROVALS);
     expect(ref.ts).toMatch(/^\d{10}\.\d{6}$/);
     const stored = api.state.message(ref.channel, ref.ts);
@@ -87,16 +89,48 @@ describe("SlackNotifier", () => {
     expect(call?.params.unfurl_links).toBe("false");
   });
 
+  it("tags each post with the request id in its metadata, and findPosted finds it again", async () => {
+    const n = notifier();
+    const since = Math.floor(Date.now() / 1000) - 5;
+    const other = await n.post(APPROVALS, message, {
+      ...TAG,
+      requestId: "r-01JDQ5V7ZK3M8X2N4P6R9T1W3Z",
+    });
+    const ref = await n.post(APPROVALS, message, TAG);
+    await n.post(APPROVALS, message, { ...TAG, kind: "monitoring" });
+    expect(api.state.message(ref.channel, ref.ts)?.metadata).toEqual({
+      event_type: "secgroup_approval_request",
+      event_payload: { requestId: TAG.requestId, kind: "approval" },
+    });
+    expect(await n.findPosted(APPROVALS, TAG, since)).toEqual(ref);
+    expect(
+      await n.findPosted(APPROVALS, { ...TAG, requestId: "r-01JDQ5V7ZK3M8X2N4P6R9T1W40" }, since),
+    ).toBeUndefined();
+    expect(await n.findPosted(MONITORING, TAG, since)).toBeUndefined();
+    expect(other.ts).not.toBe(ref.ts);
+    const call = api.state.calls("conversations.history").at(-1);
+    expect(call?.params.include_all_metadata).toBe("true");
+  });
+
+  it("findPosted pages through the channel's history", async () => {
+    const n = notifier();
+    const since = Math.floor(Date.now() / 1000) - 5;
+    const ref = await n.post(MONITORING, message, TAG);
+    for (let i = 0; i < 210; i++) api.state.postMessage(MONITORING, `filler ${i}`, []);
+    expect(await n.findPosted(MONITORING, TAG, since)).toEqual(ref);
+    expect(api.state.calls("conversations.history").length).toBeGreaterThanOrEqual(2);
+  });
+
   it("gives increasing ts values", async () => {
     const n = notifier();
-    const a = await n.post(APPROVALS, message);
-    const b = await n.post(MONITORING, message);
+    const a = await n.post(APPROVALS, message, TAG);
+    const b = await n.post(MONITORING, message, TAG);
     expect(Number(b.ts)).toBeGreaterThan(Number(a.ts));
   });
 
   it("updates a message: the latest version changes, the history keeps the first", async () => {
     const n = notifier();
-    const ref = await n.post(APPROVALS, message);
+    const ref = await n.post(APPROVALS, message, TAG);
     const decided = {
       text: "Approved by bob",
       blocks: [{ type: "section", text: { type: "mrkdwn", text: "Approved by <@U0BOB>" } }],
@@ -115,7 +149,7 @@ describe("SlackNotifier", () => {
     });
     try {
       const n = notifier();
-      const ref = await n.post(APPROVALS, message);
+      const ref = await n.post(APPROVALS, message, TAG);
       await n.update(ref, message);
       await n.postEphemeral(APPROVALS, "U0MALLORY", "no");
     } finally {
@@ -177,7 +211,7 @@ describe("SlackNotifier", () => {
   it("retries an HTTP 500 and then succeeds", async () => {
     api.failNext("chat.postMessage", { status: 500, times: 1 });
     const before = api.state.calls("chat.postMessage").length;
-    const ref = await notifier({ retries: 1 }).post(APPROVALS, message);
+    const ref = await notifier({ retries: 1 }).post(APPROVALS, message, TAG);
     expect(api.state.message(ref.channel, ref.ts)).toBeDefined();
     const calls = api.state.calls("chat.postMessage").slice(before);
     expect(calls.map((c) => c.error ?? "ok")).toEqual(["http_500", "ok"]);
@@ -185,7 +219,7 @@ describe("SlackNotifier", () => {
 
   it("gives up on repeated HTTP 500s with NotifierError http_500", async () => {
     api.failNext("chat.postMessage", { status: 500, times: 5 });
-    const error = await notifierError(notifier({ retries: 1 }).post(APPROVALS, message));
+    const error = await notifierError(notifier({ retries: 1 }).post(APPROVALS, message, TAG));
     expect(error.code).toBe("http_500");
   });
 
@@ -198,14 +232,14 @@ describe("SlackNotifier", () => {
   });
 
   it("translates a Slack error into its code: channel_not_found", async () => {
-    const error = await notifierError(notifier().post("C0NOPE", message));
+    const error = await notifierError(notifier().post("C0NOPE", message, TAG));
     expect(error.code).toBe("channel_not_found");
     expect(error.message).toContain("channel_not_found");
   });
 
   it("translates an injected Slack error the same way", async () => {
     api.failNext("chat.update", { error: "cant_update_message" });
-    const ref = await notifier().post(APPROVALS, message);
+    const ref = await notifier().post(APPROVALS, message, TAG);
     const error = await notifierError(notifier().update(ref, message));
     expect(error.code).toBe("cant_update_message");
   });
@@ -213,14 +247,14 @@ describe("SlackNotifier", () => {
   it("a 429 fails at once with NotifierError ratelimited", async () => {
     api.failNext("chat.postMessage", { status: 429, retryAfterSeconds: 30 });
     const started = Date.now();
-    const error = await notifierError(notifier({ retries: 2 }).post(APPROVALS, message));
+    const error = await notifierError(notifier({ retries: 2 }).post(APPROVALS, message, TAG));
     expect(error.code).toBe("ratelimited");
     expect(error.message).toContain("30");
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it("without a token Slack answers invalid_auth", async () => {
-    const error = await notifierError(notifier({ token: "" }).post(APPROVALS, message));
+    const error = await notifierError(notifier({ token: "" }).post(APPROVALS, message, TAG));
     expect(error.code).toBe("invalid_auth");
   });
 
@@ -303,7 +337,7 @@ describe("the fake Slack API", () => {
     try {
       const n = notifier({ slackApiUrl: small.url });
       const refs = [];
-      for (let i = 0; i < 5; i++) refs.push(await n.post("C1", { text: `m${i}`, blocks: [] }));
+      for (let i = 0; i < 5; i++) refs.push(await n.post("C1", { text: `m${i}`, blocks: [] }, TAG));
       expect(small.state.messages().map((m) => m.text)).toEqual(["m2", "m3", "m4"]);
     } finally {
       await small.stop();

@@ -28,7 +28,10 @@ const GOOD: AppConfigInput = {
     approvalChannel: "C04QX7J2M1B",
     monitoringChannel: "C05RT8K3N2C",
     approverUserIds: ["U03AB4CD5EF", "U04GH6IJ7KL"],
+    teamId: "T02KQ8XH3LM",
+    appId: "A06PL2ZR9VW",
   },
+  people: [{ slackUserId: "U03AB4CD5EF", principals: [`arn:aws:iam::${PROD}:user/dana`] }],
   alarmEmail: "secops@acme.io",
 };
 
@@ -43,6 +46,8 @@ describe("doctor", () => {
       "       527190364802 (prod) in us-east-1, eu-west-1",
       "ok:    the hub account is also governed (members[0])",
       "ok:    approvers: 2 users",
+      "ok:    slack.teamId / slack.appId: only clicks from workspace T02KQ8XH3LM on app A06PL2ZR9VW count",
+      "ok:    people: 1 person mapped to Slack; a requester who is one of them or an Identity Center session needs one approver (never themselves), anyone else two",
       "ok:    alarmEmail: alarms notify secops@acme.io through a topic in each stack (4 subscription e-mails to confirm)",
       "ok:    apiGatewayCloudWatchRole: true: the hub stack sets API Gateway's CloudWatch Logs role for account 403581726914 in us-east-1, replacing any role set there before (if one is, set false; check: aws apigateway get-account --region us-east-1)",
       expect.stringMatching(/config-\d+\.json is valid: deploy with npx cdk deploy/),
@@ -58,11 +63,16 @@ describe("doctor", () => {
       "warning: members[0].account: 222222222222 looks like a placeholder, not a real account id: put your own 12-digit account id here",
       "warning: members[1].account: 333333333333 looks like a placeholder, not a real account id: put your own 12-digit account id here",
       "warning: exemptPrincipals[1]: 222222222222 looks like a placeholder, not a real account id: put your own 12-digit account id here",
+      "warning: people[1].principals[0]: 222222222222 looks like a placeholder, not a real account id: put your own 12-digit account id here",
       "warning: slack.approvalChannel: C0123456789 looks like a placeholder, not a real channel id: copy the real one from Slack (docs/DEPLOY.md, step 1)",
       "warning: slack.monitoringChannel: C0987654321 looks like a placeholder, not a real channel id: copy the real one from Slack (docs/DEPLOY.md, step 1)",
       "warning: slack.approverUserIds[0]: U0123456789 looks like a placeholder, not a real member id: copy the real one from Slack (docs/DEPLOY.md, step 1)",
       "warning: slack.approverUserIds[1]: U0234567891 looks like a placeholder, not a real member id: copy the real one from Slack (docs/DEPLOY.md, step 1)",
       "warning: slack.approverUserGroup: S0123456789 looks like a placeholder, not a real user group id: copy the real one from Slack (docs/DEPLOY.md, step 1)",
+      "warning: slack.teamId: T0123456789 looks like a placeholder, not a real workspace id: copy the real one from Slack (docs/DEPLOY.md, step 1)",
+      "warning: slack.appId: A0123456789 looks like a placeholder, not a real app id: copy the real one from Slack (docs/DEPLOY.md, step 1)",
+      "warning: people[0].slackUserId: U0123456789 looks like a placeholder, not a real member id: copy the real one from Slack (docs/DEPLOY.md, step 1)",
+      "warning: people[1].slackUserId: U0234567891 looks like a placeholder, not a real member id: copy the real one from Slack (docs/DEPLOY.md, step 1)",
     ]);
     expect(result.lines.at(-1)).toMatch(
       /is valid \(\d+ warnings\), but still holds example values: replace them before you deploy$/,
@@ -224,11 +234,83 @@ describe("doctor", () => {
         /^warning: slack\.approverUserIds: only one approver, who cannot approve their own changes/,
       ),
       expect.stringMatching(
+        /^warning: slack\.teamId \/ slack\.appId: neither is set, so clicks are not bound to a workspace and an app/,
+      ),
+      expect.stringMatching(
         /^warning: exemptPrincipals\[0\]: "arn:aws:ec2:\*:\*:instance\/\*" is not an IAM or STS ARN/,
       ),
       expect.stringMatching(/^warning: seedRules\.maxEventAgeSeconds: 30 s is short/),
     ]);
-    expect(result.lines.at(-1)).toMatch(/is valid \(5 warnings\)/);
+    expect(result.lines.at(-1)).toMatch(/is valid \(6 warnings\)/);
+  });
+
+  it("says what the Slack workspace and app, people and source-identity roles mean", async () => {
+    const onlyTeam = await doctor(
+      file({ ...GOOD, slack: { ...GOOD.slack, appId: undefined }, people: [] }),
+    );
+    expect(onlyTeam.ok).toBe(true);
+    expect(onlyTeam.lines).toContain(
+      "warning: slack.appId: not set, so clicks are bound to workspace T02KQ8XH3LM only: set it too (docs/DEPLOY.md, step 1)",
+    );
+    expect(onlyTeam.lines).toContain(
+      "warning: people: empty, so every requester that is not an Identity Center session (IAM users, other assumed roles, root) will need two approvers: map the people who change security groups to their Slack ids",
+    );
+    const roles = await doctor(
+      file({
+        ...GOOD,
+        people: [
+          { slackUserId: "U03AB4CD5EF", principals: [`arn:aws:iam::${PROD}:role/dana-admin`] },
+        ],
+        sourceIdentityRoles: ["arn:aws:iam::*:role/ci-deployer"],
+      }),
+    );
+    expect(roles.lines).toContain(
+      `warning: people[0].principals[0]: "arn:aws:iam::${PROD}:role/dana-admin" is a role: anyone who may assume it is taken for U03AB4CD5EF; map a role only when one person can assume it`,
+    );
+    expect(roles.lines).toContainEqual(
+      expect.stringMatching(
+        /^ok: {4}people: 1 person mapped to Slack; a requester who is one of them or an Identity Center session or a session of a sourceIdentityRoles role needs one approver/,
+      ),
+    );
+    expect(roles.lines).toContainEqual(
+      expect.stringMatching(
+        /^ok: {4}sourceIdentityRoles: 1 role pattern whose sessions are verified by their source identity: each role's trust policy must require sts:SourceIdentity/,
+      ),
+    );
+  });
+
+  it("describes the organization, onExpiry, drift and the firewall", async () => {
+    const result = await doctor(
+      file({
+        ...GOOD,
+        organization: { id: "o-k3x9q2m7p1", regions: ["us-east-1"] },
+        onExpiry: "leave",
+        drift: { graceSeconds: 0 },
+        wafRateLimitPerFiveMinutes: 50,
+      }),
+    );
+    expect(result.ok).toBe(true);
+    expect(result.lines).toContainEqual(
+      expect.stringMatching(
+        /^ok: {4}organization: o-k3x9q2m7p1: the hub's bus admits every account of the organization/,
+      ),
+    );
+    expect(result.lines).toContain(
+      'ok:    onExpiry: "leave": a change left live (not reverted) whose request expires stays in place',
+    );
+    expect(result.lines).toContainEqual(
+      expect.stringMatching(/^ok: {4}drift\.graceSeconds: 0: the drift check reverts and files/),
+    );
+    expect(result.lines).toContainEqual(
+      expect.stringMatching(
+        /^ok: {4}wafRateLimitPerFiveMinutes: an AWS WAF web ACL blocks an address sending over 50 requests in 5 minutes .*\$0\.60 per million requests/,
+      ),
+    );
+    expect(result.lines).toContainEqual(
+      expect.stringMatching(
+        /^warning: wafRateLimitPerFiveMinutes: 50 is low: Slack sends every click/,
+      ),
+    );
   });
 
   it("refuses an exemption that matches everybody", async () => {

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { diffRuleSets, type PerformedOperation, ruleSetAfter } from "../../src/domain/baseline.js";
-import type { AddChange, ModifyChange, RemoveChange } from "../../src/domain/change.js";
-import { applyPlan, revertPlan } from "../../src/domain/plan.js";
+import { approvedAfter, diffRuleSets, withLiveIds, withoutIds } from "../../src/domain/baseline.js";
+import {
+  type AddChange,
+  DRIFT_EVENT_NAME,
+  type DriftChange,
+  type ModifyChange,
+  type RemoveChange,
+} from "../../src/domain/change.js";
 import type { Rule } from "../../src/domain/rule.js";
 import { CHANGE_BASE, v4 } from "../support/domain-builders.js";
 
@@ -53,79 +58,89 @@ describe("diffRuleSets", () => {
   });
 });
 
-describe("ruleSetAfter", () => {
-  const add: AddChange = {
-    ...CHANGE_BASE,
-    eventName: "AuthorizeSecurityGroupIngress",
-    kind: "add",
-    direction: "ingress",
-    rules: [N],
-  };
-
-  it("the person's add, then the revert: the baseline is unchanged", () => {
-    const performed: PerformedOperation[] = revertPlan(add).map((op) => ({ op, created: [] }));
-    const after = ruleSetAfter([A, B], add, performed);
-    expect(after).toStrictEqual([A, B]);
-    expect(diffRuleSets([A, B], after)).toStrictEqual({ put: [], removeIds: [] });
+describe("withLiveIds", () => {
+  it("keeps an id EC2 still has for the same content", () => {
+    expect(withLiveIds([A, B], [B, A])).toStrictEqual([A, B]);
   });
 
-  it("the apply of an approved add (no change given): the new rule with the id EC2 gave it", () => {
-    const [op] = applyPlan(add);
-    if (!op) throw new Error("no op");
-    const created = [{ ...N, ruleId: "sgr-n2" }];
-    const after = ruleSetAfter([A, B], undefined, [{ op, created }]);
-    expect(after).toStrictEqual([A, B, created[0]]);
-    expect(diffRuleSets([A, B], after)).toStrictEqual({ put: created, removeIds: [] });
+  it("gives a rule the id of its live twin when the revert re-created it", () => {
+    const recreated = { ...A, ruleId: "sgr-new" };
+    expect(withLiveIds([A, B], [B, recreated])).toStrictEqual([recreated, B]);
   });
 
-  it("a remove by rule id reverted: the rule comes back under a new id", () => {
+  it("matches content with the description, each live rule once", () => {
+    const otherDescription = { ...A, ruleId: "sgr-x", description: "not ssh" };
+    expect(withLiveIds([A], [otherDescription])).toStrictEqual([A]);
+    const twin1 = { ...N, ruleId: "sgr-1" };
+    const bare = { ...N, ruleId: undefined };
+    delete bare.ruleId;
+    expect(withLiveIds([bare, bare], [twin1])).toStrictEqual([twin1, bare]);
+  });
+
+  it("leaves a rule with no live twin as it was", () => {
+    expect(withLiveIds([A], [])).toStrictEqual([A]);
+  });
+});
+
+describe("approvedAfter: the approved rules once a change is applied", () => {
+  const base = { ...CHANGE_BASE };
+
+  it("an add joins the approved rules without the ids of its first, reverted, creation", () => {
+    const add: AddChange = {
+      ...base,
+      eventName: "AuthorizeSecurityGroupIngress",
+      kind: "add",
+      direction: "ingress",
+      rules: [N],
+    };
+    const { ruleId: _, ...bareN } = N;
+    expect(approvedAfter([A, B], add)).toStrictEqual([A, B, bareN]);
+  });
+
+  it("a remove takes its rules away by content, whatever id the revert gave them since", () => {
     const remove: RemoveChange = {
-      ...CHANGE_BASE,
+      ...base,
       eventName: "RevokeSecurityGroupIngress",
       kind: "remove",
       direction: "ingress",
-      rules: [A],
-      ruleIds: ["sgr-a"],
+      rules: [{ ...B, ruleId: "sgr-old" }],
+      ruleIds: ["sgr-old"],
     };
-    const performed = revertPlan(remove).map((op) => ({
-      op,
-      created: op.rules.map((r) => ({ ...r, ruleId: "sgr-a2" })),
-    }));
-    const after = ruleSetAfter([A, B], remove, performed);
-    const restored = { ...A, ruleId: "sgr-a2" };
-    expect(after).toStrictEqual([B, restored]);
-    expect(diffRuleSets([A, B], after)).toStrictEqual({ put: [restored], removeIds: ["sgr-a"] });
+    expect(approvedAfter([A, B], remove)).toStrictEqual([A]);
   });
 
-  it("a modify reverted: the same ids and contents as before", () => {
+  it("a modify gives the approved rule its new content and keeps the rule's current id", () => {
     const modify: ModifyChange = {
-      ...CHANGE_BASE,
+      ...base,
       eventName: "ModifySecurityGroupRules",
       kind: "modify",
       modifications: [
         {
-          ruleId: "sgr-a",
-          rule: { protocol: "tcp", fromPort: 22, toPort: 22, peer: v4("0.0.0.0/0") },
-          before: A,
+          ruleId: "sgr-gone",
+          rule: { ...body(A), peer: v4("0.0.0.0/0") },
+          before: { ...A, ruleId: "sgr-gone" },
         },
       ],
     };
-    const changed = ruleSetAfter([A, B], modify, []);
-    expect(changed[0]).toStrictEqual({
-      direction: "ingress",
-      protocol: "tcp",
-      fromPort: 22,
-      toPort: 22,
-      peer: v4("0.0.0.0/0"),
-      ruleId: "sgr-a",
-    });
-    const performed = revertPlan(modify).map((op) => ({ op, created: [] }));
-    expect(ruleSetAfter([A, B], modify, performed)).toStrictEqual([A, B]);
+    expect(approvedAfter([A, B], modify)).toStrictEqual([{ ...A, peer: v4("0.0.0.0/0") }, B]);
   });
 
-  it("does not change the array it was given", () => {
-    const before = [A, B];
-    ruleSetAfter(before, add, []);
-    expect(before).toStrictEqual([A, B]);
+  it("an approved drift: what drifted in joins, what drifted away leaves", () => {
+    const drift: DriftChange = {
+      ...base,
+      eventName: DRIFT_EVENT_NAME,
+      kind: "drift",
+      added: [N],
+      removed: [B],
+      modifications: [],
+    };
+    const { ruleId: _, ...bareN } = N;
+    expect(approvedAfter([A, B], drift)).toStrictEqual([A, bareN]);
+    expect(withoutIds(approvedAfter([A, B], drift))).toStrictEqual([bareN]);
   });
 });
+
+function body(r: Rule) {
+  const { direction: _d, ruleId: _i, ...rest } = r;
+  return rest;
+}

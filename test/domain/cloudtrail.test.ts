@@ -657,7 +657,8 @@ const addTcp22 = (extra: Json = {}): EventParts => ({
 function parsedRules(event: unknown): Rule[] {
   const result = parseCloudTrailEvent(event);
   if (result.ignored) throw new Error(`ignored: ${result.reason}`);
-  if (result.change.kind === "modify") throw new Error("a modify");
+  if (result.change.kind === "modify" || result.change.kind === "drift")
+    throw new Error(`a ${result.change.kind}`);
   return result.change.rules;
 }
 
@@ -1221,6 +1222,77 @@ describe("property: parse(build(rules)) gives the rules back", () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe("strict input: what AWS would never send is refused, naming the field", () => {
+  const withParams = (requestParameters: Json, extra: Partial<EventParts> = {}): EventParts => ({
+    eventName: "AuthorizeSecurityGroupIngress",
+    requestParameters,
+    ...extra,
+  });
+  const perm = (range: Json) => ({
+    ipPermissions: {
+      items: [{ ipProtocol: "tcp", fromPort: 22, toPort: 22, ipRanges: { items: [range] } }],
+    },
+  });
+
+  it.each([
+    [
+      "a group id with a shell command",
+      withParams({ groupId: "sg-1; rm -rf /", ...perm({ cidrIp: "10.0.0.0/8" }) }),
+      /groupId is "sg-1; rm -rf \/"/,
+    ],
+    [
+      "a prefix longer than /32",
+      withParams({ groupId: SG_A, ...perm({ cidrIp: "0.0.0.0/33" }) }),
+      /rules\[0\]\.cidrIp is "0\.0\.0\.0\/33": not an IPv4 CIDR/,
+    ],
+    [
+      "an octet over 255",
+      withParams({ groupId: SG_A, ...perm({ cidrIp: "300.1.2.3/32" }) }),
+      /cidrIp is "300\.1\.2\.3\/32"/,
+    ],
+    [
+      "an account that is not 12 digits",
+      withParams(
+        { groupId: SG_A, ...perm({ cidrIp: "10.0.0.0/8" }) },
+        { detail: { recipientAccountId: "abc" } },
+      ),
+      /recipientAccountId is "abc"/,
+    ],
+    [
+      "a region that is a path",
+      withParams(
+        { groupId: SG_A, ...perm({ cidrIp: "10.0.0.0/8" }) },
+        { detail: { awsRegion: "../../etc" } },
+      ),
+      /awsRegion is "\.\.\/\.\.\/etc"/,
+    ],
+  ])("%s", (_what, parts, message) => {
+    expectMalformed(cloudTrailEvent(parts), message);
+  });
+
+  it("a revoke by a rule id that is not one", () => {
+    expectMalformed(
+      cloudTrailEvent({
+        eventName: "RevokeSecurityGroupIngress",
+        requestParameters: {
+          groupId: SG_A,
+          securityGroupRuleIds: { items: [{ securityGroupRuleId: "sgr-'; DROP" }] },
+        },
+      }),
+      /securityGroupRuleIds\[0\] is "sgr-'; DROP"/,
+    );
+  });
+
+  it("unprintable characters in a refused value are not echoed", () => {
+    expectMalformed(
+      cloudTrailEvent(
+        withParams({ groupId: "sg-\u0007\u001b[31m", ...perm({ cidrIp: "10.0.0.0/8" }) }),
+      ),
+      /groupId is "sg-\?\?\[31m"/,
     );
   });
 });

@@ -51,16 +51,62 @@ describe("parseChangeMessage", () => {
   });
 
   it.each(changes)("accepts %s round-tripped through JSON, losing nothing", (_name, change) => {
-    const parsed = parseChangeMessage(
-      changeMessage(change, { groupName: "web", accountAlias: "prod" }),
-    );
+    const parsed = parseChangeMessage(changeMessage(change, { groupName: "web" }));
     expect(parsed.change).toStrictEqual(change);
-    expect(parsed).toMatchObject({
-      type: "change",
-      groupName: "web",
-      accountAlias: "prod",
-      revertMs: 812,
-    });
+    expect(parsed).toMatchObject({ type: "change", groupName: "web", revertMs: 812 });
+  });
+
+  it("takes no account alias from a member: aliases come only from the hub's config", () => {
+    const change = fixtureChange("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json");
+    const parsed = parseChangeMessage(changeMessage(change, { accountAlias: "prod" }));
+    expect(parsed).not.toHaveProperty("accountAlias");
+  });
+
+  it("accepts a drift, and the EventBridge detail as an object as well as JSON text", () => {
+    const drift = {
+      kind: "drift",
+      eventName: "DriftDetected",
+      eventId: "drift-0123456789abcdef0123456789abcdef",
+      eventTime: "2025-02-11T09:01:46Z",
+      account: "111122223333",
+      region: "us-east-1",
+      groupId: "sg-0f3a9c2b7d1e4a5b6",
+      requester: { arn: "unknown", type: "Unknown", name: "unknown: no CloudTrail event" },
+      added: [
+        {
+          direction: "ingress",
+          protocol: "tcp",
+          fromPort: 22,
+          toPort: 22,
+          peer: { kind: "cidrIpv4", cidr: "0.0.0.0/0" },
+          ruleId: "sgr-0123456789abcdef0",
+        },
+      ],
+      removed: [],
+      modifications: [],
+    };
+    const text = changeMessage(drift);
+    expect(parseChangeMessage(text).change).toStrictEqual(drift);
+    expect(parseChangeMessage(JSON.parse(text)).change).toStrictEqual(drift);
+  });
+
+  it.each([
+    ["groupId", { groupId: "sg-1; rm -rf /" }, /at change\.groupId: a security group id/],
+    ["region", { region: "../../etc" }, /at change\.region: not an AWS region name/],
+    ["eventTime", { eventTime: "yesterday" }, /at change\.eventTime/],
+  ])("rejects a bad %s", (_what, bad, message) => {
+    const change = { ...fixtureChange("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json"), ...bad };
+    expectInvalid(() => parseChangeMessage(changeMessage(change)), message);
+  });
+
+  it("rejects a CIDR that is not one", () => {
+    const add = fixtureChange("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json");
+    if (add.kind !== "add") throw new Error("not an add");
+    const rules = [{ ...add.rules[0], peer: { kind: "cidrIpv4", cidr: "0.0.0.0/33" } }];
+    expectInvalid(
+      () => parseChangeMessage(changeMessage({ ...add, rules })),
+      /rules\.0\.peer\.cidr: not an IPv4 CIDR/,
+    );
   });
 
   it("accepts a resolved modify (with before) and an auto-deny with a revert error", () => {
@@ -169,7 +215,7 @@ describe("parseApplyMessage / parseResultMessage / parseDenyMessage", () => {
       type: "result",
       requestId: REQUEST_ID,
       outcome: "applied",
-      at: "t",
+      at: "2025-02-11T09:01:46Z",
       applyMs: 5,
     };
     expect(parseResultMessage(JSON.stringify(applied))).toStrictEqual(applied);
@@ -177,7 +223,7 @@ describe("parseApplyMessage / parseResultMessage / parseDenyMessage", () => {
       type: "result",
       requestId: REQUEST_ID,
       outcome: "failed",
-      at: "t",
+      at: "2025-02-11T09:01:46Z",
       error: { code: "InvalidPermission.Duplicate", message: "exists" },
     };
     expect(parseResultMessage(JSON.stringify(failed))).toStrictEqual(failed);

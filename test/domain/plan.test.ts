@@ -12,6 +12,7 @@ import {
 import {
   applyOperationToRules,
   applyPlan,
+  applyPlanAgainst,
   describeOperation,
   type Ec2Operation,
   revertPlan,
@@ -453,7 +454,7 @@ describe("property: revert and apply plans", () => {
         const s2 = run(s1, revertPlan(change), freshIds("new"));
         const untouched = (rules: readonly Rule[]) => {
           const changed = new Set(
-            change.kind === "modify"
+            change.kind === "modify" || change.kind === "drift"
               ? change.modifications.map((m) => m.ruleId)
               : change.rules.map(ruleKey),
           );
@@ -541,5 +542,79 @@ describe("property: rules -> IpPermissions -> rules", () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe("applyPlanAgainst: an approved edit is made on the rule as it is now", () => {
+  const before = rule("ingress", 22, v4("10.0.0.0/8"), {
+    ruleId: "sgr-00000000000000001",
+    description: "ssh",
+  });
+  const after: RuleBody = {
+    protocol: "tcp",
+    fromPort: 22,
+    toPort: 22,
+    peer: v4("0.0.0.0/0"),
+    description: "ssh",
+  };
+  const edit = modify([{ ruleId: "sgr-00000000000000001", rule: after, before }]);
+
+  it("the rule still has its id: one ModifySecurityGroupRules on that id", () => {
+    const [op, ...rest] = applyPlanAgainst(edit, [before]);
+    expect(rest).toEqual([]);
+    expect(op).toMatchObject({
+      action: "modify",
+      securityGroupRules: [{ SecurityGroupRuleId: "sgr-00000000000000001" }],
+    });
+  });
+
+  it("a later revert re-created the rule under a new id: the edit goes to the new id", () => {
+    const recreated = { ...before, ruleId: "sgr-00000000000000002" };
+    const ops = applyPlanAgainst(edit, [recreated]);
+    expect(ops).toHaveLength(1);
+    expect(ops[0]).toMatchObject({
+      action: "modify",
+      securityGroupRules: [{ SecurityGroupRuleId: "sgr-00000000000000002" }],
+    });
+  });
+
+  it("the old rule is nowhere: revoke of the old content, authorize of the new", () => {
+    const ops = applyPlanAgainst(edit, []);
+    expect(ops.map((o) => o.action)).toEqual(["revoke", "authorize"]);
+    expect(ops[0]?.rules.map(ruleKey)).toEqual([ruleKey(before)]);
+    expect(ops[1]?.rules.map(ruleKey)).toEqual([ruleKey({ ...after, direction: "ingress" })]);
+  });
+
+  it("a change that is not an edit is planned as applyPlan does", () => {
+    const a = add("ingress", [rule("ingress", 443, v4("0.0.0.0/0"))]);
+    expect(applyPlanAgainst(a, [])).toStrictEqual(applyPlan(a));
+  });
+});
+
+describe("drift plans", () => {
+  const approvedRule = rule("ingress", 5432, v4("10.0.0.0/16"), {
+    ruleId: "sgr-0000000000000000a",
+  });
+  const driftedIn = rule("ingress", 22, v4("0.0.0.0/0"), { ruleId: "sgr-0000000000000000b" });
+  const change: Change = {
+    ...CHANGE_BASE,
+    eventName: "DriftDetected",
+    kind: "drift",
+    added: [driftedIn],
+    removed: [approvedRule],
+    modifications: [],
+  };
+
+  it("revert: revoke what drifted in (by id), then authorize what went", () => {
+    const ops = revertPlan(change);
+    expect(ops.map((o) => o.action)).toEqual(["revoke", "authorize"]);
+    expect(ops[0]).toMatchObject({ securityGroupRuleIds: ["sgr-0000000000000000b"] });
+  });
+
+  it("apply: revoke the re-created approved rule by content, then authorize the drift again", () => {
+    const ops = applyPlan(change);
+    expect(ops.map((o) => o.action)).toEqual(["revoke", "authorize"]);
+    expect(ops[0]).toHaveProperty("ipPermissions");
+    expect(ops[1]?.rules.map(ruleKey)).toEqual([ruleKey(driftedIn)]);
   });
 });

@@ -1,14 +1,23 @@
 import { describe, expect, it } from "vitest";
+import { DRIFT_EVENT_NAME, type DriftChange, UNKNOWN_REQUESTER } from "../../src/domain/change.js";
+import type { Verification } from "../../src/domain/identity.js";
 import {
   type Actor,
   type ApprovalRequest,
   createRequest,
+  DEFAULT_JOB_SETTINGS,
+  dueAt,
   IllegalTransitionError,
+  isLive,
+  leftOnExpiry,
+  missingMessages,
   nextStatus,
+  owesFollowUpRevert,
   REQUEST_STATUSES,
   type RequestEvent,
   type RequestStatus,
   requestIdFromUlid,
+  scheduled,
   TERMINAL_STATUSES,
   transition,
 } from "../../src/domain/request.js";
@@ -20,13 +29,48 @@ const EXPIRES = "2025-02-12T09:01:50Z";
 const LATER = "2025-02-11T09:30:00Z";
 const AFTER_EXPIRY = "2025-02-12T10:00:00Z";
 const BOB: Actor = { id: "U0BOB", name: "bob" };
+const CAROL: Actor = { id: "U0CAROL", name: "carol" };
 const change = fixtureChange("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json");
+const VERIFIED: Verification = {
+  verified: true,
+  via: "identity-center",
+  identity: "alice@example.com",
+  email: "alice@example.com",
+};
+const UNVERIFIED: Verification = { verified: false, reason: "an assumed role" };
+const base = { requestId: ID, change, verification: VERIFIED, requiredApprovals: 1 };
 
-const pending = (): ApprovalRequest =>
-  createRequest({ requestId: ID, change, now: NOW, expiresAt: EXPIRES });
-/** A request in `status` whose change the member could not revert (so a Deny reverts it later). */
+const pending = (required = 1): ApprovalRequest =>
+  createRequest({ ...base, requiredApprovals: required, now: NOW, expiresAt: EXPIRES });
+const drift: DriftChange = {
+  kind: "drift",
+  eventName: DRIFT_EVENT_NAME,
+  eventId: "drift-0123456789abcdef0123456789abcdef",
+  eventTime: NOW,
+  account: "111122223333",
+  region: "us-east-1",
+  groupId: "sg-0f3a9c2b7d1e4a5b6",
+  requester: UNKNOWN_REQUESTER,
+  added: [
+    {
+      direction: "ingress",
+      protocol: "tcp",
+      fromPort: 22,
+      toPort: 22,
+      peer: { kind: "cidrIpv4", cidr: "0.0.0.0/0" },
+      ruleId: "sgr-0123456789abcdef0",
+    },
+  ],
+  removed: [],
+  modifications: [],
+};
+/**
+ * A request in `status` whose change the member could not revert (so a Deny reverts it later);
+ * its change is a drift, so every event has a request it could apply to.
+ */
 const inStatus = (status: RequestStatus): ApprovalRequest => ({
   ...pending(),
+  change: drift,
   status,
   revertError: LIVE,
 });
@@ -43,7 +87,15 @@ const EVENTS: Record<RequestEvent["type"], RequestEvent> = {
     error: { code: "InvalidPermission.Duplicate", message: "the rule already exists" },
   },
   expire: { type: "expire", at: AFTER_EXPIRY },
-  reverted_after_deny: { type: "reverted_after_deny", at: LATER },
+  follow_up_reverted: { type: "follow_up_reverted", at: LATER },
+  reverted_later: { type: "reverted_later", at: LATER },
+  requester_known: {
+    type: "requester_known",
+    at: LATER,
+    change: { ...drift, requester: change.requester },
+    verification: VERIFIED,
+  },
+  job_attempt: { type: "job_attempt", at: LATER },
 };
 
 const LEGAL: Record<string, RequestStatus> = {
@@ -54,7 +106,15 @@ const LEGAL: Record<string, RequestStatus> = {
   "approved/failed": "failed",
   "auto_approved/applied": "applied",
   "auto_approved/failed": "failed",
-  "denied/reverted_after_deny": "denied",
+  "denied/follow_up_reverted": "denied",
+  "expired/follow_up_reverted": "expired",
+  "pending/reverted_later": "pending",
+  "pending/requester_known": "pending",
+  "pending/job_attempt": "pending",
+  "approved/job_attempt": "approved",
+  "auto_approved/job_attempt": "auto_approved",
+  "denied/job_attempt": "denied",
+  "expired/job_attempt": "expired",
 };
 
 const table = REQUEST_STATUSES.flatMap((status) =>
@@ -64,9 +124,9 @@ const table = REQUEST_STATUSES.flatMap((status) =>
 );
 
 describe("transition: every status x every event", () => {
-  it("the table covers 8 statuses x 6 events, 8 of them legal", () => {
-    expect(table).toHaveLength(48);
-    expect(table.filter(([, , to]) => to !== undefined)).toHaveLength(8);
+  it("the table covers 8 statuses x 9 events, 16 of them legal", () => {
+    expect(table).toHaveLength(72);
+    expect(table.filter(([, , to]) => to !== undefined)).toHaveLength(16);
   });
 
   it.each(table.filter(([, , to]) => to !== undefined))("%s --%s--> %s", (from, type, to) => {
@@ -77,12 +137,18 @@ describe("transition: every status x every event", () => {
     expect(next.status).toBe(to);
     expect(nextStatus(from, type)).toBe(to);
     expect(next.updatedAt).toBe(event.at);
-    expect(next.history).toHaveLength(request.history.length + 1);
-    expect(next.history.slice(0, -1)).toStrictEqual(request.history);
-    expect(next.history.at(-1)).toMatchObject({ status: to, at: event.at });
+    expect(next.version).toBe(request.version + 1);
+    if (type === "job_attempt") {
+      // Bookkeeping, not history.
+      expect(next.history).toStrictEqual(request.history);
+      expect(next.jobs).toStrictEqual({ attempts: 1, lastAt: event.at });
+    } else {
+      expect(next.history).toHaveLength(request.history.length + 1);
+      expect(next.history.slice(0, -1)).toStrictEqual(request.history);
+      expect(next.history.at(-1)).toMatchObject({ status: to, at: event.at });
+    }
     expect(next.createdAt).toBe(NOW);
     expect(next.requestId).toBe(ID);
-    expect(next.change).toBe(change);
     // Pure: the request passed in is left as it was.
     expect(request).toStrictEqual(snapshot);
   });
@@ -104,7 +170,7 @@ describe("transition: every status x every event", () => {
     expect(nextStatus(from, type)).toBeUndefined();
   });
 
-  it("no transition leaves a terminal status (recording a revert after a deny stays denied)", () => {
+  it("no transition leaves a terminal status (recording a follow-up revert keeps it)", () => {
     for (const [from, , to] of table)
       if (TERMINAL_STATUSES.has(from)) expect([undefined, from]).toContain(to);
     expect([...TERMINAL_STATUSES].sort()).toEqual(
@@ -197,7 +263,10 @@ describe("createRequest", () => {
     expect(r).toStrictEqual({
       requestId: ID,
       status: "pending",
+      version: 1,
       change,
+      verification: VERIFIED,
+      requiredApprovals: 1,
       createdAt: NOW,
       updatedAt: NOW,
       expiresAt: EXPIRES,
@@ -207,8 +276,7 @@ describe("createRequest", () => {
 
   it("keeps the account alias, group name and a revert error when given", () => {
     const r = createRequest({
-      requestId: ID,
-      change,
+      ...base,
       now: NOW,
       expiresAt: EXPIRES,
       accountAlias: "prod",
@@ -224,8 +292,7 @@ describe("createRequest", () => {
 
   it("with a policy decision starts auto_denied, decided by policy:<rule>", () => {
     const r = createRequest({
-      requestId: ID,
-      change,
+      ...base,
       now: NOW,
       expiresAt: EXPIRES,
       policy: {
@@ -255,8 +322,7 @@ describe("createRequest", () => {
 
   it("auto_approved goes on to applied", () => {
     const r = createRequest({
-      requestId: ID,
-      change,
+      ...base,
       now: NOW,
       expiresAt: EXPIRES,
       policy: { status: "auto_approved", rule: "pipeline", reason: "from the pipeline" },
@@ -287,32 +353,185 @@ describe("requestIdFromUlid", () => {
   });
 });
 
-describe("a live change, denied, then reverted", () => {
+describe("a live change, denied or expired, then reverted", () => {
   const denied = (): ApprovalRequest => transition(inStatus("pending"), EVENTS.deny);
 
-  it("records the revert after the deny, once; status stays denied", () => {
-    const done = transition(denied(), { type: "reverted_after_deny", at: AFTER_EXPIRY });
+  it("records the follow-up revert, once; status stays denied", () => {
+    const done = transition(denied(), { type: "follow_up_reverted", at: AFTER_EXPIRY });
     expect(done.status).toBe("denied");
-    expect(done.revertAfterDeny).toStrictEqual({ at: AFTER_EXPIRY });
-    expect(done.history.at(-1)).toMatchObject({ status: "denied", note: "reverted after deny" });
-    expect(() => transition(done, { type: "reverted_after_deny", at: AFTER_EXPIRY })).toThrow(
+    expect(done.followUpRevert).toStrictEqual({ at: AFTER_EXPIRY });
+    expect(done.history.at(-1)).toMatchObject({ status: "denied", note: "reverted" });
+    expect(() => transition(done, { type: "follow_up_reverted", at: AFTER_EXPIRY })).toThrow(
       /recorded already/,
     );
   });
 
   it("keeps a failed revert's error", () => {
     const error = { code: "UnauthorizedOperation", message: "not allowed" };
-    const failed = transition(denied(), { type: "reverted_after_deny", at: LATER, error });
-    expect(failed.revertAfterDeny).toStrictEqual({ at: LATER, error });
+    const failed = transition(denied(), { type: "follow_up_reverted", at: LATER, error });
+    expect(failed.followUpRevert).toStrictEqual({ at: LATER, error });
     expect(failed.history.at(-1)?.note).toBe(
-      "revert after deny failed: UnauthorizedOperation: not allowed",
+      "the revert that followed failed: UnauthorizedOperation: not allowed",
     );
   });
 
   it("is illegal for a denied change that was reverted in the first place", () => {
     const reverted = { ...denied(), revertError: undefined };
-    expect(() => transition(reverted, { type: "reverted_after_deny", at: LATER })).toThrow(
+    expect(() => transition(reverted, { type: "follow_up_reverted", at: LATER })).toThrow(
       IllegalTransitionError,
     );
+  });
+
+  it("is owed for a denied live change, and for an expired one unless it was left", () => {
+    const live = inStatus("pending");
+    expect(owesFollowUpRevert(transition(live, EVENTS.deny))).toBe(true);
+    expect(owesFollowUpRevert(transition(live, EVENTS.expire))).toBe(true);
+    const left = transition(live, { type: "expire", at: AFTER_EXPIRY, leaveLive: true });
+    expect(leftOnExpiry(left)).toBe(true);
+    expect(owesFollowUpRevert(left)).toBe(false);
+    expect(owesFollowUpRevert(transition(pending(), EVENTS.deny))).toBe(false);
+  });
+
+  it("isLive: until a follow-up revert succeeded", () => {
+    const d = denied();
+    expect(isLive(d)).toBe(true);
+    expect(isLive(transition(d, { type: "follow_up_reverted", at: LATER }))).toBe(false);
+    const failed = transition(d, {
+      type: "follow_up_reverted",
+      at: LATER,
+      error: { code: "X", message: "y" },
+    });
+    expect(isLive(failed)).toBe(true);
+    expect(isLive(pending())).toBe(false);
+  });
+});
+
+describe("several approvers", () => {
+  it("the first of two approvals keeps it pending, the second approves it", () => {
+    const first = transition(pending(2), { type: "approve", by: BOB, at: LATER });
+    expect(first.status).toBe("pending");
+    expect(first.approvals).toStrictEqual([{ by: BOB, at: LATER }]);
+    expect(first.decidedBy).toBeUndefined();
+    expect(first.history.at(-1)).toStrictEqual({
+      status: "pending",
+      at: LATER,
+      by: BOB,
+      note: "approval 1 of 2",
+    });
+    const second = transition(first, { type: "approve", by: CAROL, at: AFTER_EXPIRY });
+    expect(second.status).toBe("approved");
+    expect(second.decidedBy).toStrictEqual(CAROL);
+    expect(second.approvals?.map((a) => a.by.id)).toStrictEqual(["U0BOB", "U0CAROL"]);
+  });
+
+  it("the same approver twice does not count twice", () => {
+    const first = transition(pending(2), { type: "approve", by: BOB, at: LATER });
+    expect(() => transition(first, { type: "approve", by: BOB, at: LATER })).toThrow(
+      /U0BOB has approved it already/,
+    );
+  });
+
+  it("any deny ends it, approvals or not", () => {
+    const first = transition(pending(2), { type: "approve", by: BOB, at: LATER });
+    const denied = transition(first, { type: "deny", by: CAROL, at: LATER });
+    expect(denied.status).toBe("denied");
+    expect(denied.decidedBy).toStrictEqual(CAROL);
+  });
+
+  it("createRequest asks for at least one approval", () => {
+    expect(
+      createRequest({ ...base, requiredApprovals: 0, now: NOW, expiresAt: EXPIRES })
+        .requiredApprovals,
+    ).toBe(1);
+  });
+});
+
+describe("drift learns its requester; a live change reverted on a retry", () => {
+  const driftRequest = () => ({
+    ...createRequest({
+      ...base,
+      change: drift,
+      verification: UNVERIFIED,
+      requiredApprovals: 2,
+      now: NOW,
+      expiresAt: EXPIRES,
+    }),
+  });
+
+  it("requester_known replaces the change's requester and verification", () => {
+    const known = transition(driftRequest(), EVENTS.requester_known);
+    expect(known.change.requester).toStrictEqual(change.requester);
+    expect(known.verification).toStrictEqual(VERIFIED);
+    expect(known.history.at(-1)?.note).toBe(`made by ${change.requester.arn}`);
+  });
+
+  it("an approval the now-known author gave no longer counts", () => {
+    const alice = { id: "U0ALICE" };
+    const approvedByAlice = transition(driftRequest(), { type: "approve", by: alice, at: LATER });
+    const known = transition(approvedByAlice, {
+      type: "requester_known",
+      at: LATER,
+      change: { ...drift, requester: change.requester },
+      verification: { ...VERIFIED, slackUserId: "U0ALICE" },
+    });
+    expect(known.approvals).toStrictEqual([]);
+  });
+
+  it("is refused for a request that is not a drift", () => {
+    expect(() => transition(pending(), EVENTS.requester_known)).toThrow(/its requester is known/);
+  });
+
+  it("reverted_later drops the revert error of a pending request", () => {
+    const live = { ...pending(), revertError: LIVE };
+    const reverted = transition(live, EVENTS.reverted_later);
+    expect(reverted.revertError).toBeUndefined();
+    expect(reverted.history.at(-1)?.note).toBe("reverted on a retry (it was: EventTooLate)");
+    expect(() => transition(pending(), EVENTS.reverted_later)).toThrow(/reverted already/);
+  });
+});
+
+describe("dueAt: when the job must look", () => {
+  const S = DEFAULT_JOB_SETTINGS;
+  const posted = (r: ApprovalRequest): ApprovalRequest => ({
+    ...r,
+    slack: { approval: { channel: "C1", ts: "1.1" }, monitoring: { channel: "C2", ts: "1.2" } },
+  });
+
+  it("a request without its messages: the post retry, a few minutes after creation", () => {
+    expect(missingMessages(pending())).toStrictEqual(["approval", "monitoring"]);
+    expect(dueAt(pending(), S)).toBe("2025-02-11T09:03:50.000Z");
+  });
+
+  it("a posted pending request: its expiry", () => {
+    expect(missingMessages(posted(pending()))).toStrictEqual([]);
+    expect(dueAt(posted(pending()), S)).toBe(EXPIRES);
+  });
+
+  it("an approval: the re-send time after its decision, then after each attempt", () => {
+    const approved = transition(posted(pending()), EVENTS.approve);
+    expect(dueAt(approved, S)).toBe("2025-02-11T09:45:00.000Z");
+    const tried = transition(approved, { type: "job_attempt", at: "2025-02-11T10:00:00Z" });
+    expect(dueAt(tried, S)).toBe("2025-02-11T10:15:00.000Z");
+  });
+
+  it("a denied live change with no follow-up result: the re-send time; once reverted: never", () => {
+    const denied = transition({ ...posted(pending()), revertError: LIVE }, EVENTS.deny);
+    expect(dueAt(denied, S)).toBe("2025-02-11T09:45:00.000Z");
+    const done = transition(denied, { type: "follow_up_reverted", at: LATER });
+    expect(dueAt(done, S)).toBeUndefined();
+  });
+
+  it("a decided request needs only its monitoring message; applied, denied, auto-denied: nothing", () => {
+    const denied = transition(pending(), EVENTS.deny);
+    expect(missingMessages(denied)).toStrictEqual(["monitoring"]);
+    expect(dueAt(posted(denied), S)).toBeUndefined();
+    const applied = transition(transition(posted(pending()), EVENTS.approve), EVENTS.applied);
+    expect(dueAt(applied, S)).toBeUndefined();
+  });
+
+  it("scheduled sets or drops `due`", () => {
+    expect(scheduled(pending(), S).due).toBe("2025-02-11T09:03:50.000Z");
+    const applied = transition(transition(posted(pending()), EVENTS.approve), EVENTS.applied);
+    expect("due" in scheduled({ ...applied, due: LATER }, S)).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { AddChange, Change, ModifyChange, RemoveChange } from "../../src/domain/change.js";
+import type { Verification } from "../../src/domain/identity.js";
 import {
   type Actor,
   type ApprovalRequest,
@@ -102,11 +103,20 @@ function addChange(rules: Rule[], direction: Direction = "ingress"): AddChange {
   };
 }
 
+const VERIFIED: Verification = {
+  verified: true,
+  via: "identity-center",
+  identity: "alice@example.com",
+  email: "alice@example.com",
+};
+
 function pending(change: Change, extra: Partial<ApprovalRequest> = {}): ApprovalRequest {
   return {
     ...createRequest({
       requestId: REQUEST_ID,
       change,
+      verification: VERIFIED,
+      requiredApprovals: 1,
       now: CREATED,
       expiresAt: EXPIRES,
       accountAlias: "prod-payments",
@@ -152,6 +162,11 @@ function mrkdwnObjects(msg: SlackMessage): Mrkdwn[] {
 }
 
 /** The rule rows of a message ("*12.* TCP port 22 …"): lines of section texts. */
+const many = (n: number, description?: string): Rule[] =>
+  Array.from({ length: n }, (_, i) =>
+    tcp(1024 + i, v4(`10.${Math.floor(i / 250)}.${i % 250}.0/24`), description ?? `svc ${i}`),
+  );
+
 const rows = (msg: SlackMessage): string[] =>
   msg.blocks
     .flatMap((b) => (b.type === "section" && b.text ? b.text.text.split("\n") : []))
@@ -396,6 +411,8 @@ describe("outcome messages", () => {
     createRequest({
       requestId: REQUEST_ID,
       change,
+      verification: VERIFIED,
+      requiredApprovals: 1,
       now: CREATED,
       expiresAt: EXPIRES,
       accountAlias: "prod-payments",
@@ -451,12 +468,22 @@ describe("outcome messages", () => {
     expect(outcomeMessage(applied, "approval").text).toMatch(/^Applied: /);
   });
 
-  it("the monitoring message of a pending request has a status line and no buttons", () => {
+  it("the monitoring message is one compact log entry: status, who, what, where, no buttons", () => {
     const msg = monitoringMessage(start);
     expectValid(msg);
     expect(msg.blocks.some(isActions)).toBe(false);
-    expect(allText(msg)).toContain("*Reverted; waiting for approval*");
+    expect(msg.blocks.map((b) => b.type)).toEqual(["section", "context"]);
+    const first = msg.blocks[0];
+    const [line] = (first?.type === "section" ? (first.text?.text ?? "") : "").split("\n");
+    expect(line).toMatch(/^:hourglass_flowing_sand: \*Awaiting approval\* — bob@example.com: Add/);
+    expect(allText(msg)).toContain("Reverted; waiting for approval");
     expect(allText(msg)).toContain(`Expires <!date^${Date.parse(EXPIRES) / 1000}^`);
+    expect(allText(msg)).toContain(`Request \`${start.requestId}\``);
+    // A long change shows its first three rules and counts the rest.
+    const long = monitoringMessage(pending(addChange(many(40))));
+    expect(rows(long)).toHaveLength(3);
+    expect(allText(long)).toContain("…and 37 more rules not shown");
+    expect(JSON.stringify(long).length).toBeLessThan(JSON.stringify(approvalMessage(start)).length);
     expect(requestMessage(start, "approval").blocks.some(isActions)).toBe(true);
     expect(outcomeMessage(start, "approval").blocks.some(isActions)).toBe(false);
   });
@@ -471,13 +498,13 @@ describe("outcome messages", () => {
     expect(allText(outcomeMessage(deniedLive, "approval"))).toContain(
       "Denied by <@U0ALICE>; reverting the change now…",
     );
-    const reverted = { ...deniedLive, revertAfterDeny: { at: "2024-11-23T10:45:00Z" } };
+    const reverted = { ...deniedLive, followUpRevert: { at: "2024-11-23T10:45:00Z" } };
     expect(allText(outcomeMessage(reverted, "approval"))).toMatch(
       /Denied by <@U0ALICE>; the change was reverted at <!date\^/,
     );
     const stuck = {
       ...deniedLive,
-      revertAfterDeny: {
+      followUpRevert: {
         at: "2024-11-23T10:45:00Z",
         error: { code: "UnauthorizedOperation", message: "not allowed" },
       },
@@ -528,11 +555,6 @@ describe("outcome messages", () => {
 // ---- limits ----
 
 describe("limits", () => {
-  const many = (n: number, description?: string): Rule[] =>
-    Array.from({ length: n }, (_, i) =>
-      tcp(1024 + i, v4(`10.${Math.floor(i / 250)}.${i % 250}.0/24`), description ?? `svc ${i}`),
-    );
-
   it("a 300-rule change stays within the limits and says how many are hidden", () => {
     const rules = [...many(299), SSH_WORLD];
     const msg = approvalMessage(pending(addChange(rules)));
@@ -880,7 +902,26 @@ describe("properties", () => {
       },
       { requiredKeys: ["requestId", "status", "change", "createdAt", "updatedAt", "expiresAt"] },
     )
-    .map((r) => ({ ...r, history: [] }));
+    .chain((r) =>
+      fc
+        .record({
+          verified: fc.boolean(),
+          identity: str,
+          reason: str,
+          requiredApprovals: fc.integer({ min: 1, max: 3 }),
+          approvals: fc.array(fc.record({ by: actor, at: iso }), { maxLength: 3 }),
+        })
+        .map((x) => ({
+          ...r,
+          version: 1,
+          requiredApprovals: x.requiredApprovals,
+          approvals: x.approvals,
+          verification: x.verified
+            ? ({ verified: true, via: "people", identity: x.identity } as const)
+            : ({ verified: false, reason: x.reason } as const),
+          history: [],
+        })),
+    );
 
   it("every builder output is valid, escaped, and buttons appear only while pending", () => {
     let truncated = 0;
@@ -901,7 +942,7 @@ describe("properties", () => {
           const total = rows(msg).length;
           const more = /…and (\d+) more rules? not shown/.exec(allText(msg));
           const ruleTotal =
-            r.change.kind === "modify"
+            r.change.kind === "modify" || r.change.kind === "drift"
               ? r.change.modifications.length
               : r.change.kind === "remove"
                 ? r.change.rules.length || r.change.ruleIds.length

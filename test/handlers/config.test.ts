@@ -14,18 +14,21 @@ import { createDenyHandler } from "../../src/handlers/denySecurityGroupChange.js
 import { createResultHandler } from "../../src/handlers/errorHandlerSecurityGroupChange.js";
 import { createExpireHandler } from "../../src/handlers/expireRequests.js";
 import { log, logger } from "../../src/handlers/logging.js";
+import { createRevertFailedHandler } from "../../src/handlers/revertFailed.js";
 import { createRevertHandler } from "../../src/handlers/revertSecurityGroup.js";
 import { createStoreHandler } from "../../src/handlers/storeSecurityGroupRequest.js";
 import { createSweepHandler } from "../../src/handlers/sweepBaseline.js";
 
 const member = {
   BASELINE_TABLE: "securityGroupBaselines",
-  HUB_CHANGE_TOPIC_ARN: "arn:aws:sns:us-east-1:999988887777:securityGroupChange",
-  HUB_RESULT_TOPIC_ARN: "arn:aws:sns:us-east-1:999988887777:errorHandlerSecurityGroupChange",
+  MEMBER_ACCOUNT_ID: "111122223333",
+  AWS_REGION: "us-east-1",
+  MEMBER_BUS_NAME: "secgroup-approval-member",
 };
 const hub = {
   REQUESTS_TABLE: "securityGroupRequests",
-  SLACK_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:999988887777:secret:slack-AbCdEf",
+  SLACK_BOT_TOKEN_SECRET_ARN:
+    "arn:aws:secretsmanager:us-east-1:999988887777:secret:secgroup-approval/slack-bot-token-AbCdEf",
   SLACK_APPROVAL_CHANNEL: "C0APPROVAL",
   SLACK_MONITORING_CHANNEL: "C0MONITORING",
   DENY_TOPIC_ARN: "arn:aws:sns:us-east-1:999988887777:denySecurityGroupChange",
@@ -43,18 +46,42 @@ describe("handler configuration", () => {
     expect(config.EXEMPT_PRINCIPALS).toEqual([]);
     expect(config.AUTO_DENY_WITHOUT_DESCRIPTION).toBe(true);
     expect(config.MAX_EVENT_AGE_SECONDS).toBe(0);
+    expect(config.DRIFT_GRACE_SECONDS).toBe(900);
+    expect(config.PEOPLE).toEqual([]);
   });
 
   it("names every missing or wrong variable at once", () => {
-    expect(() =>
-      loadConfig(memberConfigSchema, { BASELINE_TABLE: "t", HUB_CHANGE_TOPIC_ARN: "topic" }),
-    ).toThrow(ConfigError);
+    const wrong = { BASELINE_TABLE: "t", MEMBER_ACCOUNT_ID: "abc", AWS_REGION: "../../etc" };
+    expect(() => loadConfig(memberConfigSchema, wrong)).toThrow(ConfigError);
     try {
-      loadConfig(memberConfigSchema, { BASELINE_TABLE: "t", HUB_CHANGE_TOPIC_ARN: "topic" });
+      loadConfig(memberConfigSchema, wrong);
     } catch (err) {
-      expect((err as Error).message).toMatch(/HUB_CHANGE_TOPIC_ARN: must be an sns ARN/);
-      expect((err as Error).message).toMatch(/HUB_RESULT_TOPIC_ARN/);
+      expect((err as Error).message).toMatch(/MEMBER_ACCOUNT_ID: must be a 12-digit account id/);
+      expect((err as Error).message).toMatch(/AWS_REGION: must be a region/);
+      expect((err as Error).message).toMatch(/MEMBER_BUS_NAME/);
     }
+  });
+
+  it("reads the people mapping and the governed accounts as JSON, refusing what is not", () => {
+    const people =
+      '[{"slackUserId":"U0ALICE","principals":["arn:aws:iam::111122223333:user/alice"]}]';
+    expect(loadConfig(memberConfigSchema, { ...member, PEOPLE: people }).PEOPLE).toEqual([
+      { slackUserId: "U0ALICE", principals: ["arn:aws:iam::111122223333:user/alice"] },
+    ]);
+    expect(() => loadConfig(memberConfigSchema, { ...member, PEOPLE: "alice" })).toThrow(
+      /PEOPLE: must be JSON/,
+    );
+    const config = loadConfig(hubConfigSchema, {
+      ...hub,
+      GOVERNED_ACCOUNTS: '{"111122223333":["us-east-1"]}',
+      ON_EXPIRY: "leave",
+    });
+    expect(config.GOVERNED_ACCOUNTS).toEqual({ "111122223333": ["us-east-1"] });
+    expect(config.ON_EXPIRY).toBe("leave");
+    expect(config.SLACK_SIGNING_SECRET_ARN).toBeUndefined();
+    expect(() => loadConfig(hubConfigSchema, { ...hub, GOVERNED_ACCOUNTS: '{"abc":[]}' })).toThrow(
+      /GOVERNED_ACCOUNTS/,
+    );
   });
 
   it("rejects account aliases that are not a JSON object, and builds member topic ARNs", () => {
@@ -118,13 +145,25 @@ describe("every handler logs with its invocation's request id", () => {
     throw new Error("stop here");
   };
   const sns = { Records: [] };
+  const bus = {
+    version: "0",
+    id: "e",
+    "detail-type": "Security Group Change",
+    source: "secgroup-approval.member",
+    account: "111122223333",
+    time: "2026-11-23T10:00:00Z",
+    region: "us-east-1",
+    resources: [],
+    detail: {},
+  };
   const handlers: [string, (id: string) => Promise<unknown>][] = [
     ["revertSecurityGroup", (id) => createRevertHandler(stopping)({}, context(id))],
     ["applySecurityGroupChange", (id) => createApplyHandler(stopping)(sns, context(id))],
     ["sweepBaseline", (id) => createSweepHandler(stopping)(undefined, context(id))],
-    ["storeSecurityGroupRequest", (id) => createStoreHandler(stopping)(sns, context(id))],
+    ["storeSecurityGroupRequest", (id) => createStoreHandler(stopping)(bus, context(id))],
     ["denySecurityGroupChange", (id) => createDenyHandler(stopping)(sns, context(id))],
-    ["errorHandlerSecurityGroupChange", (id) => createResultHandler(stopping)(sns, context(id))],
+    ["errorHandlerSecurityGroupChange", (id) => createResultHandler(stopping)(bus, context(id))],
+    ["revertFailed", (id) => createRevertFailedHandler(stopping)({}, context(id))],
     ["expireRequests", (id) => createExpireHandler(stopping)(undefined, context(id))],
     [
       "buttonClick",

@@ -1,7 +1,9 @@
 /**
- * The member handlers with EC2 and SNS mocked at the SDK (exact commands, parameters and call
- * counts) and the baseline table on real dynalite.
+ * The member handlers with EC2 and EventBridge mocked at the SDK (exact commands, parameters and
+ * call counts) and the baseline table on real dynalite.
  */
+import { randomUUID } from "node:crypto";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   AuthorizeSecurityGroupIngressCommand,
   type AuthorizeSecurityGroupIngressCommandInput,
@@ -12,92 +14,78 @@ import {
   ModifySecurityGroupRulesCommand,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { DynamoBaselines, DynamoEventLedger } from "../../src/adapters/dynamodb/index.js";
+import { clientConfig } from "../../src/adapters/aws-clients.js";
+import { documentClient } from "../../src/adapters/dynamodb/client.js";
 import { ensureTables } from "../../src/adapters/dynamodb/tables.js";
-import { Ec2SecurityGroups } from "../../src/adapters/ec2/security-groups.js";
-import { SnsPublisher } from "../../src/adapters/sns/publisher.js";
-import type { MemberDeps } from "../../src/app/member.js";
+import { requestIdFor } from "../../src/adapters/ids.js";
+import type { MemberDeps } from "../../src/app/member/index.js";
 import { MalformedEventError } from "../../src/domain/cloudtrail.js";
 import type { Rule } from "../../src/domain/rule.js";
 import { createApplyHandler } from "../../src/handlers/applySecurityGroupChange.js";
+import { createRevertFailedHandler } from "../../src/handlers/revertFailed.js";
 import { createRevertHandler } from "../../src/handlers/revertSecurityGroup.js";
+import { CountingMetrics } from "../../src/ports/metrics.js";
 import { snsEvent } from "../../src/sandbox/bus.js";
 import { dynamoClients, startDynalite } from "../../src/sandbox/dynamodb.js";
-import { fixtureChange } from "../support/domain-fixtures.js";
-import { fixture, MemoryLog } from "../support/hub-harness.js";
+import { fixture } from "../support/hub-harness.js";
+import { memberDepsOn } from "../support/member-deps.js";
 
 const NOW = new Date("2026-11-23T10:00:30Z");
-const HUB_CHANGE = "arn:aws:sns:us-east-1:999988887777:securityGroupChange";
-const HUB_RESULT = "arn:aws:sns:us-east-1:999988887777:errorHandlerSecurityGroupChange";
+const ACCOUNT = "111122223333";
+const APPLY_TOPIC = `arn:aws:sns:us-east-1:${ACCOUNT}:applySecurityGroupChange`;
+const GROUP = "sg-0f3a9c2b7d1e4a5b6";
 
 const ec2 = mockClient(EC2Client);
-const sns = mockClient(SNSClient);
+const events = mockClient(EventBridgeClient);
 let stopDb: () => Promise<void>;
 let deps: MemberDeps;
-let counter = 0;
-/** Regions the publisher made SNS clients for. */
-const regions: string[] = [];
+let dbEndpoint: string;
+
+const metrics = new CountingMetrics();
+
+const depsOn = (doc: ReturnType<typeof documentClient>): MemberDeps =>
+  memberDepsOn(doc, { clock: () => NOW, metrics });
 
 beforeAll(async () => {
   const db = await startDynalite();
   stopDb = db.stop;
+  dbEndpoint = db.endpoint;
   const { client, doc } = dynamoClients(db.endpoint);
   await ensureTables(client);
-  deps = {
-    securityGroups: new Ec2SecurityGroups(
-      new EC2Client({
-        region: "us-east-1",
-        credentials: { accessKeyId: "x", secretAccessKey: "x" },
-      }),
-    ),
-    baselines: new DynamoBaselines(doc),
-    ledger: new DynamoEventLedger(doc),
-    publisher: new SnsPublisher((region) => {
-      regions.push(region);
-      return new SNSClient({ region, credentials: { accessKeyId: "x", secretAccessKey: "x" } });
-    }),
-    clock: () => NOW,
-    log: new MemoryLog(),
-    config: {
-      hubChangeTopicArn: HUB_CHANGE,
-      hubResultTopicArn: HUB_RESULT,
-      accountAlias: "prod-payments",
-      policy: {
-        systemRoleArns: ["arn:aws:iam::111122223333:role/secgroup-approval-member"],
-        exemptPrincipals: ["arn:aws:iam::111122223333:role/BreakGlass*"],
-        maxEventAgeSeconds: 300,
-        autoDenyWithoutDescription: false,
-      },
-    },
-  };
+  deps = depsOn(doc);
 });
 afterAll(async () => stopDb?.());
 beforeEach(() => {
   ec2.reset();
-  sns.reset();
-  sns.on(PublishCommand).resolves({ MessageId: "m-1" });
+  events.reset();
+  events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: "e-1" }] });
 });
 
 /** A fixture event made fresh: a new event id (the ledger remembers ids) and a time just before NOW. */
 function event(path: string, mutate?: (detail: Record<string, unknown>) => void) {
   const e = structuredClone(fixture(`cloudtrail/${path}`)) as { detail: Record<string, unknown> };
-  counter += 1;
-  e.detail.eventID = `evt-${counter}-${path}`;
+  e.detail.eventID = randomUUID();
   e.detail.eventTime = "2026-11-23T10:00:00Z";
   mutate?.(e.detail);
   return e;
 }
 
 const revert = () => createRevertHandler(() => deps);
+const apply = () =>
+  createApplyHandler(
+    () => deps,
+    () => APPLY_TOPIC,
+  );
 
 /** What EC2 answers an authorize with: every created rule, each with a new id. */
+let ruleSerial = 0;
+const newRuleId = () => `sgr-${(0xa0000 + ruleSerial++).toString(16).padStart(17, "0")}`;
 const createdRules = (input: AuthorizeSecurityGroupIngressCommandInput) => {
-  let n = 0;
   const rule = (p: IpPermission, peer: Record<string, string | undefined>) => ({
-    SecurityGroupRuleId: `sgr-new${n++}`,
+    SecurityGroupRuleId: newRuleId(),
     GroupId: input.GroupId,
     IsEgress: false,
     IpProtocol: p.IpProtocol,
@@ -118,44 +106,107 @@ const createdRules = (input: AuthorizeSecurityGroupIngressCommandInput) => {
 const writes = () => ec2.calls().filter((c) => !c.args[0].constructor.name.startsWith("Describe"));
 const describes = () =>
   ec2.calls().filter((c) => c.args[0].constructor.name.startsWith("Describe"));
-const published = () =>
-  sns.commandCalls(PublishCommand).map((c) => ({
-    topic: c.args[0].input.TopicArn,
-    message: JSON.parse(c.args[0].input.Message ?? "{}"),
-  }));
+/** What the member sent the hub: its bus entries. */
+const sent = () =>
+  events.commandCalls(PutEventsCommand).flatMap((c) =>
+    (c.args[0].input.Entries ?? []).map((e) => ({
+      bus: e.EventBusName,
+      source: e.Source,
+      detailType: e.DetailType,
+      message: JSON.parse(e.Detail ?? "{}"),
+    })),
+  );
+const adopt = (groupId: string, rules: Rule[], name?: string) =>
+  deps.baselines.adopt(
+    groupId,
+    rules,
+    { at: NOW.toISOString(), by: "install:test" },
+    { ...(name ? { name } : {}) },
+  );
+const approvedRules = async (groupId: string) => (await deps.baselines.read(groupId))?.rules;
+
+const ssh: Rule = {
+  direction: "ingress",
+  protocol: "tcp",
+  fromPort: 22,
+  toPort: 22,
+  peer: { kind: "cidrIpv4", cidr: "10.0.0.0/8" },
+  description: "ssh from the VPN",
+  ruleId: "sgr-0123456789abcdef0",
+};
 
 describe("revertSecurityGroup", () => {
-  it("reverts an add with ONE revoke by the new rule ids, no Describe, and files it with the hub", async () => {
+  it("reverts an add with ONE revoke by the new rule ids, no Describe, and files it on the member's bus", async () => {
     ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
     const status = await revert()(event("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json"));
     expect(status).toBe("reverted");
     expect(writes()).toHaveLength(1);
     expect(describes()).toHaveLength(0);
     const input = ec2.commandCalls(RevokeSecurityGroupIngressCommand)[0]?.args[0].input;
-    expect(input?.GroupId).toBe("sg-0f3a9c2b7d1e4a5b6");
+    expect(input?.GroupId).toBe(GROUP);
     expect(input?.SecurityGroupRuleIds?.length).toBeGreaterThan(0);
     expect(input?.IpPermissions).toBeUndefined();
-    const [sent] = published();
-    expect(sent?.topic).toBe(HUB_CHANGE);
-    expect(sent?.message).toMatchObject({
-      type: "change",
-      accountAlias: "prod-payments",
-      change: { kind: "add", groupId: "sg-0f3a9c2b7d1e4a5b6" },
+    const [message] = sent();
+    expect(message).toMatchObject({
+      bus: "secgroup-approval-member",
+      source: "secgroup-approval.member",
+      detailType: "Security Group Change",
+      message: { type: "change", change: { kind: "add", groupId: GROUP } },
     });
+    // The hub names the account from its own config: the member says nothing of it.
+    expect(message?.message).not.toHaveProperty("accountAlias");
   });
 
-  it("names the group in the hub message from the swept baseline, with no Describe", async () => {
+  it("names the group in the hub message from the adopted baseline, with no Describe", async () => {
     ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-    const e = event("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json");
-    const groupId = (e.detail.requestParameters as { groupId: string }).groupId;
-    await deps.baselines.replace(groupId, [], NOW.toISOString(), "web-servers");
+    const e = event("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json", (d) => {
+      (d.requestParameters as { groupId: string }).groupId = "sg-0aaaaaaaaaaaaaaa1";
+    });
+    await adopt("sg-0aaaaaaaaaaaaaaa1", [], "web-servers");
     expect(await revert()(e)).toBe("reverted");
     expect(describes()).toHaveLength(0);
-    expect(published()[0]?.message.groupName).toBe("web-servers");
+    expect(sent()[0]?.message.groupName).toBe("web-servers");
   });
 
-  it("reverts a remove by rule id with ONE authorize and records the restored rules' new ids in the baseline", async () => {
+  it("an add of a rule that is approved already is left alone: nothing reverted, nothing filed", async () => {
+    const e = event("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json", (d) => {
+      (d.requestParameters as { groupId: string }).groupId = "sg-0aaaaaaaaaaaaaaa2";
+    });
+    await adopt("sg-0aaaaaaaaaaaaaaa2", [
+      {
+        direction: "ingress",
+        protocol: "tcp",
+        fromPort: 22,
+        toPort: 22,
+        peer: { kind: "cidrIpv4", cidr: "0.0.0.0/0" },
+        ruleId: "sgr-0aaaaaaaaaaaaaaa2",
+      },
+    ]);
+    expect(await revert()(e)).toBe("ignored");
+    expect(writes()).toHaveLength(0);
+    expect(sent()).toHaveLength(0);
+  });
+
+  it("reverts a remove by rule id with ONE authorize; the baseline keeps the approved rules under their new ids", async () => {
     const e = event("RevokeSecurityGroupIngress/by-rule-ids.json");
+    const groupId = (e.detail.requestParameters as { groupId: string }).groupId;
+    const revoked = (
+      e.detail.responseElements as {
+        revokedSecurityGroupRuleSet: { items: Record<string, unknown>[] };
+      }
+    ).revokedSecurityGroupRuleSet.items;
+    const approved: Rule[] = revoked.map((r) => ({
+      direction: "ingress",
+      protocol: String(r.ipProtocol),
+      fromPort: Number(r.fromPort),
+      toPort: Number(r.toPort),
+      peer: r.cidrIpv4
+        ? { kind: "cidrIpv4", cidr: String(r.cidrIpv4) }
+        : { kind: "cidrIpv6", cidr: String(r.cidrIpv6) },
+      ...(r.description ? { description: String(r.description) } : {}),
+      ruleId: String(r.securityGroupRuleId),
+    }));
+    await adopt(groupId, approved);
     ec2.on(AuthorizeSecurityGroupIngressCommand).callsFake(createdRules);
     expect(await revert()(e)).toBe("reverted");
     expect(writes()).toHaveLength(1);
@@ -166,25 +217,23 @@ describe("revertSecurityGroup", () => {
       CidrIp: "203.0.113.10/32",
       Description: "SSH from bastion - ticket OPS-1234",
     });
-    const baseline = (await deps.baselines.get("sg-0f3a9c2b7d1e4a5b6")) ?? [];
+    const baseline = (await approvedRules(groupId)) ?? [];
     expect(baseline).toHaveLength(2);
-    expect(baseline.every((r) => r.ruleId?.startsWith("sgr-new"))).toBe(true);
-    expect(baseline.map((r) => r.peer).sort((a, b) => a.kind.localeCompare(b.kind))).toEqual([
-      { kind: "cidrIpv4", cidr: "203.0.113.10/32" },
-      { kind: "cidrIpv6", cidr: "2001:db8:1234::/48" },
-    ]);
+    expect(baseline.every((r) => !approved.some((a) => a.ruleId === r.ruleId))).toBe(true);
+    expect(baseline.map((r) => r.peer.kind).sort()).toEqual(["cidrIpv4", "cidrIpv6"]);
   });
 
-  it("reverts a modify from the baseline with ONE ModifySecurityGroupRules carrying the old content", async () => {
-    const before: Rule = {
-      direction: "ingress",
-      protocol: "tcp",
-      fromPort: 22,
-      toPort: 22,
-      peer: { kind: "cidrIpv4", cidr: "10.0.0.0/8" },
-      description: "ssh from the VPN",
-      ruleId: "sgr-0123456789abcdef0",
-    };
+  it("a forged revoke of a rule that was never approved re-adds nothing", async () => {
+    const e = event("RevokeSecurityGroupIngress/by-permissions.json", (d) => {
+      (d.requestParameters as { groupId: string }).groupId = "sg-0aaaaaaaaaaaaaaa3";
+    });
+    await adopt("sg-0aaaaaaaaaaaaaaa3", [ssh]);
+    expect(await revert()(e)).toBe("ignored");
+    expect(writes()).toHaveLength(0);
+    expect(sent()).toHaveLength(0);
+  });
+
+  it("reverts a modify from the baseline with ONE ModifySecurityGroupRules carrying the approved content", async () => {
     const e = event("ModifySecurityGroupRules/single-rule.json");
     const request = (
       e.detail.requestParameters as {
@@ -194,11 +243,8 @@ describe("revertSecurityGroup", () => {
         };
       }
     ).ModifySecurityGroupRulesRequest;
-    await deps.baselines.replace(
-      request.GroupId,
-      [{ ...before, ruleId: request.SecurityGroupRule.SecurityGroupRuleId }],
-      NOW.toISOString(),
-    );
+    const ruleId = request.SecurityGroupRule.SecurityGroupRuleId;
+    await adopt(request.GroupId, [{ ...ssh, ruleId }]);
     ec2.on(ModifySecurityGroupRulesCommand).resolves({ Return: true });
     expect(await revert()(e)).toBe("reverted");
     expect(writes()).toHaveLength(1);
@@ -207,7 +253,7 @@ describe("revertSecurityGroup", () => {
       GroupId: request.GroupId,
       SecurityGroupRules: [
         {
-          SecurityGroupRuleId: request.SecurityGroupRule.SecurityGroupRuleId,
+          SecurityGroupRuleId: ruleId,
           SecurityGroupRule: {
             IpProtocol: "tcp",
             FromPort: 22,
@@ -218,25 +264,24 @@ describe("revertSecurityGroup", () => {
         },
       ],
     });
-    // The baseline still holds the approved content, not the person's edit.
-    expect((await deps.baselines.get(request.GroupId))?.[0]?.peer).toEqual({
+    expect((await approvedRules(request.GroupId))?.[0]?.peer).toEqual({
       kind: "cidrIpv4",
       cidr: "10.0.0.0/8",
     });
   });
 
-  it("a modify the baseline does not know is reported as a revert failure and the group is re-read", async () => {
-    ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [] });
-    const status = await revert()(
-      event("ModifySecurityGroupRules/multi-rule.json", (d) => {
-        (
-          d.requestParameters as { ModifySecurityGroupRulesRequest: { GroupId: string } }
-        ).ModifySecurityGroupRulesRequest.GroupId = "sg-0never0swept";
-      }),
-    );
-    expect(status).toBe("revert_failed");
-    expect(ec2.commandCalls(ModifySecurityGroupRulesCommand)).toHaveLength(0);
-    expect(published()[0]?.message.revertError.code).toBe("BaselineGap");
+  it("a modify of a rule the baseline does not have is reported as not reverted, and kept open", async () => {
+    const e = event("ModifySecurityGroupRules/multi-rule.json", (d) => {
+      (
+        d.requestParameters as { ModifySecurityGroupRulesRequest: { GroupId: string } }
+      ).ModifySecurityGroupRulesRequest.GroupId = "sg-0aaaaaaaaaaaaaaa4";
+    });
+    await adopt("sg-0aaaaaaaaaaaaaaa4", []);
+    expect(await revert()(e)).toBe("revert_failed");
+    expect(writes()).toHaveLength(0);
+    expect(sent()[0]?.message.revertError.code).toBe("BaselineGap");
+    const record = await deps.baselines.read("sg-0aaaaaaaaaaaaaaa4");
+    expect(record?.open.map((o) => o.eventId)).toEqual([e.detail.eventID]);
   });
 
   it("does nothing for a redelivered event", async () => {
@@ -244,63 +289,94 @@ describe("revertSecurityGroup", () => {
     const e = event("AuthorizeSecurityGroupIngress/ipv6.json");
     await revert()(e);
     ec2.resetHistory();
-    sns.resetHistory();
+    events.resetHistory();
     expect(await revert()(e)).toBe("duplicate");
     expect(ec2.calls()).toHaveLength(0);
-    expect(sns.calls()).toHaveLength(0);
+    expect(events.calls()).toHaveLength(0);
   });
 
-  it("reverts even when the hub is down, keeps the request in the outbox, and delivers it on the retry", async () => {
+  it("reverts even when the hub is unreachable, keeps the request in the outbox, and delivers it on the retry", async () => {
     ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-    sns.on(PublishCommand).rejects(
+    events.on(PutEventsCommand).rejects(
       Object.assign(new Error("Service Unavailable"), {
-        name: "InternalErrorException",
+        name: "InternalException",
         $fault: "server",
       }),
     );
     const e = event("AuthorizeSecurityGroupIngress/multi-item.json");
     await expect(revert()(e)).rejects.toThrow(/Service Unavailable/);
     expect(writes()).toHaveLength(1);
-    const pending = await deps.ledger.get(e.detail.eventID as string);
-    expect(pending?.pending).toContain('"type":"change"');
-
+    expect((await deps.ledger.get(e.detail.eventID as string))?.pending).toContain(
+      '"type":"change"',
+    );
     ec2.resetHistory();
-    sns.reset();
-    sns.on(PublishCommand).resolves({ MessageId: "m-2" });
+    events.reset();
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: "e-2" }] });
     expect(await revert()(e)).toBe("duplicate");
     expect(ec2.calls()).toHaveLength(0);
-    expect(published()).toHaveLength(1);
+    expect(sent()).toHaveLength(1);
     expect((await deps.ledger.get(e.detail.eventID as string))?.pending).toBeUndefined();
   });
 
-  it("publishes to a hub topic in another region with a client of that region", async () => {
+  it("a PutEvents entry the bus refused counts as not sent", async () => {
     ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-    const hubTopic = deps.config.hubChangeTopicArn;
-    deps.config.hubChangeTopicArn = "arn:aws:sns:eu-west-1:999988887777:securityGroupChange";
-    try {
-      await revert()(event("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json"));
-    } finally {
-      deps.config.hubChangeTopicArn = hubTopic;
-    }
-    expect(regions).toContain("eu-west-1");
-    expect(published()[0]?.topic).toBe("arn:aws:sns:eu-west-1:999988887777:securityGroupChange");
+    events.on(PutEventsCommand).resolves({
+      FailedEntryCount: 1,
+      Entries: [{ ErrorCode: "InternalFailure", ErrorMessage: "try again" }],
+    });
+    const e = event("AuthorizeSecurityGroupIngress/ipv6.json");
+    await expect(revert()(e)).rejects.toThrow(/did not take the change message: InternalFailure/);
+    expect((await deps.ledger.get(e.detail.eventID as string))?.pending).toBeDefined();
+  });
+
+  it("DynamoDB down at change time: the add is still reverted and filed, and the invocation fails for a retry", async () => {
+    const down = documentClient(
+      new DynamoDBClient({
+        ...clientConfig({ connectMs: 200, requestMs: 500, attempts: 1 }),
+        endpoint: "http://127.0.0.1:1",
+        region: "us-east-1",
+        credentials: { accessKeyId: "x", secretAccessKey: "x" },
+      }),
+    );
+    const broken = { ...depsOn(down), hub: deps.hub };
+    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+    const e = event("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json");
+    await expect(createRevertHandler(() => broken)(e)).rejects.toThrow(/DynamoDB/);
+    expect(ec2.commandCalls(RevokeSecurityGroupIngressCommand)).toHaveLength(1);
+    expect(sent()).toHaveLength(1);
+    expect(sent()[0]?.message.revertError).toBeUndefined();
+    // A removal cannot be restored without the approved baseline: filed as not reverted.
+    const removal = event("RevokeSecurityGroupIngress/by-permissions.json");
+    await expect(createRevertHandler(() => broken)(removal)).rejects.toThrow(/DynamoDB/);
+    expect(ec2.commandCalls(AuthorizeSecurityGroupIngressCommand)).toHaveLength(0);
+    expect(sent().at(-1)?.message.revertError.code).toBe("BaselineUnavailable");
+    // Once DynamoDB is back, the retry files nothing twice: the revert is done already.
+    ec2.reset();
+    ec2.on(RevokeSecurityGroupIngressCommand).rejects(
+      Object.assign(new Error("rule not found"), {
+        name: "InvalidPermission.NotFound",
+        $fault: "client",
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+    expect(await revert()(e)).toBe("reverted");
+    expect((await deps.ledger.get(e.detail.eventID as string))?.handledAt).toBeDefined();
   });
 
   it("a retry that arrives after the age limit still delivers the outbox message", async () => {
     ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-    sns
-      .on(PublishCommand)
+    events
+      .on(PutEventsCommand)
       .rejects(
-        Object.assign(new Error("hub down"), { name: "InternalErrorException", $fault: "server" }),
+        Object.assign(new Error("hub down"), { name: "InternalException", $fault: "server" }),
       );
     const e = event("AuthorizeSecurityGroupIngress/ipv6.json");
     await expect(revert()(e)).rejects.toThrow(/hub down/);
-    sns.reset();
-    sns.on(PublishCommand).resolves({ MessageId: "m-3" });
+    events.reset();
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: "e-3" }] });
     const later = new Date(NOW.getTime() + 30 * 60_000);
-    const status = await createRevertHandler(() => ({ ...deps, clock: () => later }))(e);
-    expect(status).toBe("duplicate");
-    expect(published()).toHaveLength(1);
+    expect(await createRevertHandler(() => ({ ...deps, clock: () => later }))(e)).toBe("duplicate");
+    expect(sent()).toHaveLength(1);
   });
 
   it("ignores the system's own role without any AWS call", async () => {
@@ -309,53 +385,81 @@ describe("revertSecurityGroup", () => {
         arn: string;
         sessionContext: { sessionIssuer: { arn: string } };
       };
-      id.arn = "arn:aws:sts::111122223333:assumed-role/secgroup-approval-member/revert";
-      id.sessionContext.sessionIssuer.arn =
-        "arn:aws:iam::111122223333:role/secgroup-approval-member";
+      id.arn = `arn:aws:sts::${ACCOUNT}:assumed-role/secgroup-approval-member/revert`;
+      id.sessionContext.sessionIssuer.arn = `arn:aws:iam::${ACCOUNT}:role/secgroup-approval-member`;
     });
     expect(await revert()(own)).toBe("ignored");
     expect(ec2.calls()).toHaveLength(0);
-    expect(sns.calls()).toHaveLength(0);
+    expect(events.calls()).toHaveLength(0);
   });
 
-  it("lets an exempt principal's change stand, and the baseline learns it (one Describe, no write)", async () => {
+  it("refuses an event of another account: a member acts only on its own", async () => {
+    const other = event("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json", (d) => {
+      d.recipientAccountId = "444455556666";
+    });
+    await expect(revert()(other)).rejects.toThrow(/this member governs 111122223333 us-east-1/);
+    expect(writes()).toHaveLength(0);
+    expect(metrics.get("RefusedInvocation")).toBe(1);
+  });
+
+  it("lets an exempt principal's change stand, and adopts it with who (a new group: its defaults too)", async () => {
     const exempt = event("AuthorizeSecurityGroupIngress/assumed-role-sso.json", (d) => {
       (
         d.userIdentity as { sessionContext: { sessionIssuer: { arn: string } } }
-      ).sessionContext.sessionIssuer.arn = "arn:aws:iam::111122223333:role/BreakGlassAdmin";
+      ).sessionContext.sessionIssuer.arn = `arn:aws:iam::${ACCOUNT}:role/BreakGlassAdmin`;
+      (d.requestParameters as { groupId: string }).groupId = "sg-0aaaaaaaaaaaaaaa5";
     });
-    const groupId = (exempt.detail.requestParameters as { groupId: string }).groupId;
+    const groupId = "sg-0aaaaaaaaaaaaaaa5";
+    const perm =
+      (exempt.detail.requestParameters as { ipPermissions: { items: Record<string, unknown>[] } })
+        .ipPermissions.items[0] ?? {};
+    const cidr = ((perm.ipRanges as { items: { cidrIp: string }[] }).items[0] ?? { cidrIp: "" })
+      .cidrIp;
     ec2.on(DescribeSecurityGroupRulesCommand).resolves({
       SecurityGroupRules: [
         {
-          SecurityGroupRuleId: "sgr-0breakglass00001",
+          SecurityGroupRuleId: "sgr-0bbbbbbbbbbbbbbb1",
           GroupId: groupId,
           IsEgress: false,
-          IpProtocol: "tcp",
-          FromPort: 443,
-          ToPort: 443,
-          CidrIpv4: "10.1.0.0/16",
-          Description: "break-glass",
+          IpProtocol: String(perm.ipProtocol),
+          FromPort: Number(perm.fromPort),
+          ToPort: Number(perm.toPort),
+          CidrIpv4: cidr,
+        },
+        {
+          SecurityGroupRuleId: "sgr-0bbbbbbbbbbbbbbb2",
+          GroupId: groupId,
+          IsEgress: true,
+          IpProtocol: "-1",
+          FromPort: -1,
+          ToPort: -1,
+          CidrIpv4: "0.0.0.0/0",
         },
       ],
     });
+    ec2
+      .on(DescribeSecurityGroupsCommand)
+      .resolves({ SecurityGroups: [{ GroupId: groupId, GroupName: "admin-made" }] });
     expect(await revert()(exempt)).toBe("exempt");
     expect(writes()).toHaveLength(0);
-    expect(describes()).toHaveLength(1);
-    expect(sns.calls()).toHaveLength(0);
-    expect(await deps.baselines.get(groupId)).toEqual([
-      expect.objectContaining({ ruleId: "sgr-0breakglass00001", description: "break-glass" }),
+    expect(events.calls()).toHaveLength(0);
+    const record = await deps.baselines.read(groupId);
+    expect(record?.rules?.map((r) => r.ruleId).sort()).toEqual([
+      "sgr-0bbbbbbbbbbbbbbb1",
+      "sgr-0bbbbbbbbbbbbbbb2",
     ]);
+    expect(record?.lastChange?.by).toBe(
+      `exempt:${(exempt.detail.userIdentity as { arn: string }).arn}`,
+    );
   });
 
-  it("a late event is not reverted but still goes to a person, marked as live", async () => {
-    ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [] });
+  it("a late event is not reverted but still goes to a person, marked as live, and kept open", async () => {
     const stale = event("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json", (d) => {
       d.eventTime = "2026-11-23T09:00:00Z";
     });
     expect(await revert()(stale)).toBe("revert_failed");
     expect(writes()).toHaveLength(0);
-    expect(published()[0]?.message).toMatchObject({
+    expect(sent()[0]?.message).toMatchObject({
       type: "change",
       change: { kind: "add" },
       revertError: {
@@ -363,6 +467,9 @@ describe("revertSecurityGroup", () => {
         message: expect.stringMatching(/arrived 3630 s after the change.*not reverted/),
       },
     });
+    expect((await deps.baselines.read(GROUP))?.open.map((o) => o.eventId)).toContain(
+      stale.detail.eventID,
+    );
   });
 
   it("a retry of an event whose first attempt failed is reverted, however late, judged by its first receipt", async () => {
@@ -376,37 +483,31 @@ describe("revertSecurityGroup", () => {
       }),
     );
     await expect(revert()(e)).rejects.toThrow(/Request limit exceeded/);
-    expect(published()).toHaveLength(0);
-
+    expect(sent()).toHaveLength(0);
     ec2.reset();
     ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
     const later = new Date(NOW.getTime() + 2 * 3_600_000);
     expect(await createRevertHandler(() => ({ ...deps, clock: () => later }))(e)).toBe("reverted");
     expect(writes()).toHaveLength(1);
-    expect(published()[0]?.message.revertError).toBeUndefined();
+    expect(sent()[0]?.message.revertError).toBeUndefined();
   });
 
   it("restores a rule revoked by permissions with the description the baseline knows", async () => {
     const e = event("RevokeSecurityGroupIngress/by-permissions.json", (d) => {
-      // As most real records: the response does not list what was revoked.
       d.responseElements = { requestId: "x", _return: true };
+      (d.requestParameters as { groupId: string }).groupId = "sg-0aaaaaaaaaaaaaaa6";
     });
-    const groupId = (e.detail.requestParameters as { groupId: string }).groupId;
-    await deps.baselines.replace(
-      groupId,
-      [
-        {
-          direction: "ingress",
-          protocol: "tcp",
-          fromPort: 22,
-          toPort: 22,
-          peer: { kind: "cidrIpv4", cidr: "0.0.0.0/0" },
-          description: "bastion OPS-1",
-          ruleId: "sgr-0bastion00000001",
-        },
-      ],
-      NOW.toISOString(),
-    );
+    await adopt("sg-0aaaaaaaaaaaaaaa6", [
+      {
+        direction: "ingress",
+        protocol: "tcp",
+        fromPort: 22,
+        toPort: 22,
+        peer: { kind: "cidrIpv4", cidr: "0.0.0.0/0" },
+        description: "bastion OPS-1",
+        ruleId: "sgr-0ccccccccccccccc1",
+      },
+    ]);
     ec2.on(AuthorizeSecurityGroupIngressCommand).callsFake(createdRules);
     expect(await revert()(e)).toBe("reverted");
     const perms =
@@ -414,32 +515,45 @@ describe("revertSecurityGroup", () => {
     expect(perms.flatMap((p) => p.IpRanges ?? [])).toEqual([
       { CidrIp: "0.0.0.0/0", Description: "bastion OPS-1" },
     ]);
-    // The baseline swaps the old id for the restored rule's new one.
-    expect((await deps.baselines.get(groupId))?.map((r) => r.ruleId)).toEqual(["sgr-new0"]);
+    const [kept] = (await approvedRules("sg-0aaaaaaaaaaaaaaa6")) ?? [];
+    expect(kept?.ruleId).not.toBe("sgr-0ccccccccccccccc1");
+    expect(kept?.description).toBe("bastion OPS-1");
   });
 
   it("a group named only by name is looked up (DescribeSecurityGroups by GroupNames) and reverted", async () => {
     ec2
       .on(DescribeSecurityGroupsCommand, { GroupNames: ["default"] })
-      .resolves({ SecurityGroups: [{ GroupId: "sg-0default00000001", GroupName: "default" }] });
+      .resolves({ SecurityGroups: [{ GroupId: "sg-0ddddddddddddddd1", GroupName: "default" }] });
     ec2.on(AuthorizeSecurityGroupIngressCommand).callsFake(createdRules);
-    expect(await revert()(event("RevokeSecurityGroupIngress/group-by-name.json"))).toBe("reverted");
+    const e = event("RevokeSecurityGroupIngress/group-by-name.json");
+    await adopt("sg-0ddddddddddddddd1", [
+      {
+        direction: "ingress",
+        protocol: "tcp",
+        fromPort: 80,
+        toPort: 80,
+        peer: { kind: "cidrIpv4", cidr: "0.0.0.0/0" },
+        description: "http",
+        ruleId: "sgr-0ddddddddddddddd1",
+      },
+    ]);
+    const params = e.detail.requestParameters as Record<string, unknown>;
+    params.ipPermissions = {
+      items: [
+        {
+          ipProtocol: "tcp",
+          fromPort: 80,
+          toPort: 80,
+          ipRanges: { items: [{ cidrIp: "0.0.0.0/0" }] },
+        },
+      ],
+    };
+    expect(await revert()(e)).toBe("reverted");
     expect(ec2.commandCalls(DescribeSecurityGroupsCommand)).toHaveLength(1);
     expect(ec2.commandCalls(AuthorizeSecurityGroupIngressCommand)[0]?.args[0].input.GroupId).toBe(
-      "sg-0default00000001",
+      "sg-0ddddddddddddddd1",
     );
-    expect(published()[0]?.message.change.groupId).toBe("sg-0default00000001");
-  });
-
-  it("an add to a group named by name takes the id from EC2's response: no lookup", async () => {
-    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-    expect(await revert()(event("AuthorizeSecurityGroupIngress/group-by-name.json"))).toBe(
-      "reverted",
-    );
-    expect(describes()).toHaveLength(0);
-    expect(ec2.commandCalls(RevokeSecurityGroupIngressCommand)[0]?.args[0].input.GroupId).toBe(
-      "sg-0f3a9c2b7d1e4a5b6",
-    );
+    expect(sent()[0]?.message.change.groupId).toBe("sg-0ddddddddddddddd1");
   });
 
   it("a group named by name that no longer exists fails with a clear error", async () => {
@@ -456,21 +570,9 @@ describe("revertSecurityGroup", () => {
     expect(writes()).toHaveLength(0);
   });
 
-  it("governs an SSO user (AssumedRole) like anyone else", async () => {
-    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-    expect(await revert()(event("AuthorizeSecurityGroupIngress/assumed-role-sso.json"))).toBe(
-      "reverted",
-    );
-    expect(published()[0]?.message.change.requester).toMatchObject({
-      type: "AssumedRole",
-      name: "bob@example.com",
-      sso: true,
-    });
-  });
-
   it("rejects a malformed event with a clear error and no AWS call", async () => {
     const bad = event("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json", (d) => {
-      d.requestParameters = { groupId: "sg-1", ipPermissions: { items: [{ fromPort: 22 }] } };
+      d.requestParameters = { groupId: GROUP, ipPermissions: { items: [{ fromPort: 22 }] } };
     });
     await expect(revert()(bad)).rejects.toThrow(MalformedEventError);
     await expect(revert()(bad)).rejects.toThrow(/ipProtocol is missing/);
@@ -478,40 +580,99 @@ describe("revertSecurityGroup", () => {
   });
 });
 
-describe("applySecurityGroupChange", () => {
-  const applyMessage = async (path: string) => {
-    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-    await revert()(event(path));
-    const change = published()[0]?.message.change;
-    ec2.reset();
-    sns.resetHistory();
-    counter += 1;
-    const requestId = `r-01JD${String(counter).padStart(22, "0")}`;
-    return JSON.stringify({ type: "apply", requestId, change });
-  };
-
-  it("applies an approved add with ONE authorize and reports applied", async () => {
-    const message = await applyMessage("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json");
-    ec2.on(AuthorizeSecurityGroupIngressCommand).callsFake(createdRules);
-    await createApplyHandler(() => deps)(
-      snsEvent("arn:aws:sns:us-east-1:111122223333:applySecurityGroupChange", message),
-    );
-    expect(writes()).toHaveLength(1);
-    expect(describes()).toHaveLength(0);
-    expect(published()).toEqual([
-      {
-        topic: HUB_RESULT,
-        message: expect.objectContaining({
-          type: "result",
-          outcome: "applied",
-          requestId: JSON.parse(message).requestId,
-        }),
-      },
-    ]);
+describe("revertFailed: a revert that failed past its retries becomes a request", () => {
+  it("files the change marked not reverted (RevertFailed), and keeps it open", async () => {
+    const e = event("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json", (d) => {
+      (d.requestParameters as { groupId: string }).groupId = "sg-0eeeeeeeeeeeeeee1";
+    });
+    const result = await createRevertFailedHandler(() => deps)({
+      requestContext: { condition: "RetriesExhausted", approximateInvokeCount: 3 },
+      requestPayload: e,
+      responsePayload: { errorType: "DynamoDbError", errorMessage: "DynamoDB PutItem failed" },
+    });
+    expect(result).toMatchObject({ filed: true, eventId: e.detail.eventID });
+    expect(sent()[0]?.message.revertError).toEqual({
+      code: "RevertFailed",
+      message: "DynamoDbError: DynamoDB PutItem failed",
+    });
+    expect((await deps.baselines.read("sg-0eeeeeeeeeeeeeee1"))?.open).toHaveLength(1);
   });
 
-  it("reports an EC2 error as a failed outcome, code and message kept", async () => {
-    const message = await applyMessage("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json");
+  it("files nothing for an event the revert did record (its outbox is the request)", async () => {
+    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+    const e = event("AuthorizeSecurityGroupIngress/ipv6.json");
+    await revert()(e);
+    events.resetHistory();
+    const result = await createRevertFailedHandler(() => deps)({
+      requestPayload: e,
+      responsePayload: { errorMessage: "x" },
+    });
+    expect(result.filed).toBe(false);
+    expect(sent()).toHaveLength(0);
+  });
+});
+
+describe("applySecurityGroupChange", () => {
+  let groupSerial = 0;
+  /**
+   * Reverts `path` (so the member records it) and returns the hub's apply message for it. The
+   * change is made on a group of its own, in this member's region, unless `mutate` says otherwise.
+   */
+  const recorded = async (path: string, mutate?: (d: Record<string, unknown>) => void) => {
+    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+    ec2.on(AuthorizeSecurityGroupIngressCommand).callsFake(createdRules);
+    ec2.on(ModifySecurityGroupRulesCommand).resolves({ Return: true });
+    await revert()(
+      event(path, (d) => {
+        d.awsRegion = "us-east-1";
+        const params = d.requestParameters as Record<string, unknown>;
+        if (typeof params.groupId === "string") {
+          params.groupId = `sg-0${(0x9000 + groupSerial++).toString(16).padStart(16, "0")}`;
+        }
+        mutate?.(d);
+      }),
+    );
+    const message = sent().at(-1)?.message;
+    ec2.reset();
+    events.resetHistory();
+    return {
+      type: "apply" as const,
+      requestId: requestIdFor(message.change),
+      change: message.change,
+      ...(message.revertError ? { revertError: message.revertError } : {}),
+    };
+  };
+  const deliver = (message: unknown, topic = APPLY_TOPIC) =>
+    apply()(snsEvent(topic, JSON.stringify(message)));
+  const results = () =>
+    sent()
+      .filter((s) => s.detailType === "Security Group Change Result")
+      .map((s) => s.message);
+
+  it("applies an approved add with ONE authorize, reports applied, and the baseline takes the rules", async () => {
+    const message = await recorded("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json", (d) => {
+      (d.requestParameters as { groupId: string }).groupId = "sg-0fffffffffffffff1";
+    });
+    await adopt("sg-0fffffffffffffff1", []);
+    ec2.on(AuthorizeSecurityGroupIngressCommand).callsFake(createdRules);
+    await deliver(message);
+    expect(writes()).toHaveLength(1);
+    expect(describes()).toHaveLength(0);
+    expect(results()).toEqual([
+      expect.objectContaining({ type: "result", outcome: "applied", requestId: message.requestId }),
+    ]);
+    const rules = (await approvedRules("sg-0fffffffffffffff1")) ?? [];
+    expect(rules.map((r) => r.peer)).toEqual([{ kind: "cidrIpv4", cidr: "0.0.0.0/0" }]);
+    expect((await deps.baselines.read("sg-0fffffffffffffff1"))?.lastChange?.by).toBe(
+      `request:${message.requestId}`,
+    );
+  });
+
+  it("reports an EC2 error as a failed outcome, code and message kept; the baseline does not move", async () => {
+    const message = await recorded("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json", (d) => {
+      (d.requestParameters as { groupId: string }).groupId = "sg-0fffffffffffffff2";
+    });
+    await adopt("sg-0fffffffffffffff2", []);
     ec2.on(AuthorizeSecurityGroupIngressCommand).rejects(
       Object.assign(
         new Error(
@@ -524,61 +685,85 @@ describe("applySecurityGroupChange", () => {
         },
       ),
     );
-    await createApplyHandler(() => deps)(
-      snsEvent("arn:aws:sns:us-east-1:111122223333:applySecurityGroupChange", message),
-    );
-    expect(published()[0]?.message).toMatchObject({
+    await deliver(message);
+    expect(results()[0]).toMatchObject({
       outcome: "failed",
       error: {
         code: "InvalidPermission.Duplicate",
         message: expect.stringContaining("already exists"),
       },
     });
-    expect(ec2.commandCalls(DescribeSecurityGroupsCommand)).toHaveLength(0);
+    expect(await approvedRules("sg-0fffffffffffffff2")).toEqual([]);
   });
 
   it("applies once per request: a redelivered or re-sent approval reports the first result, no EC2 call", async () => {
-    const message = await applyMessage("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json");
+    const message = await recorded("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json");
     ec2.on(AuthorizeSecurityGroupIngressCommand).callsFake(createdRules);
-    const handler = createApplyHandler(() => deps);
-    const delivery = snsEvent(
-      "arn:aws:sns:us-east-1:111122223333:applySecurityGroupChange",
-      message,
-    );
-    await handler(delivery);
-    const first = published()[0]?.message;
+    await deliver(message);
+    const first = results()[0];
     ec2.resetHistory();
-    sns.resetHistory();
-    await handler(delivery);
+    events.resetHistory();
+    await deliver(message);
     expect(ec2.calls()).toHaveLength(0);
-    expect(published()).toEqual([{ topic: HUB_RESULT, message: first }]);
+    expect(results()).toEqual([first]);
     expect(first).toMatchObject({ outcome: "applied" });
   });
 
-  it("an approved change that was never reverted (late event) makes no EC2 write and is applied", async () => {
-    const message = JSON.parse(
-      await applyMessage("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json"),
-    );
-    message.revertError = { code: "EventTooLate", message: "arrived 3630 s after the change" };
-    ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [] });
-    await createApplyHandler(() => deps)(
-      snsEvent(
-        "arn:aws:sns:us-east-1:111122223333:applySecurityGroupChange",
-        JSON.stringify(message),
-      ),
-    );
+  it("refuses a hand-made apply for a change this member never recorded: no EC2 write, no result, counted", async () => {
+    const before = metrics.get("RefusedInvocation");
+    const change = (await recorded("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json")).change;
+    const forged = {
+      type: "apply",
+      requestId: requestIdFor({ ...change, eventId: randomUUID() }),
+      change: { ...change, eventId: randomUUID() },
+    };
+    await deliver(forged);
     expect(writes()).toHaveLength(0);
-    // The live group is read into the baseline.
-    expect(ec2.commandCalls(DescribeSecurityGroupRulesCommand)).toHaveLength(1);
-    expect(published()[0]?.message).toMatchObject({ outcome: "applied" });
+    expect(results()).toEqual([]);
+    expect(metrics.get("RefusedInvocation")).toBe(before + 1);
   });
 
-  it("a change whose revert stopped part-way is applied tolerating the steps still in place", async () => {
-    const message = JSON.parse(
-      await applyMessage("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json"),
-    );
-    message.revertError = { code: "UnauthorizedOperation", message: "not allowed" };
-    ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [] });
+  it("refuses an apply whose change differs from the one recorded (tcp/22 from anywhere added)", async () => {
+    const message = await recorded("AuthorizeSecurityGroupIngress/with-description.json");
+    const widened = {
+      ...message,
+      change: {
+        ...message.change,
+        rules: [
+          {
+            ...message.change.rules[0],
+            peer: { kind: "cidrIpv4", cidr: "0.0.0.0/0" },
+            fromPort: 22,
+            toPort: 22,
+          },
+        ],
+      },
+    };
+    await deliver(widened);
+    expect(writes()).toHaveLength(0);
+    expect(results()).toEqual([]);
+  });
+
+  it("refuses an apply under another request's id", async () => {
+    const message = await recorded("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json");
+    await deliver({ ...message, requestId: "r-01JDQ5V7ZK3M8X2N4P6R9T1W3Y" });
+    expect(writes()).toHaveLength(0);
+  });
+
+  it("refuses a record from any topic but this member's apply topic", async () => {
+    const message = await recorded("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json");
+    await deliver(message, "arn:aws:sns:us-east-1:111122223333:someOtherTopic");
+    expect(writes()).toHaveLength(0);
+    expect(results()).toEqual([]);
+  });
+
+  it("an approved change that was never reverted (late event) is applied tolerating it is in place", async () => {
+    const message = await recorded("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json", (d) => {
+      d.eventTime = "2026-11-23T09:00:00Z";
+      (d.requestParameters as { groupId: string }).groupId = "sg-0fffffffffffffff3";
+    });
+    expect(message.revertError?.code).toBe("EventTooLate");
+    await adopt("sg-0fffffffffffffff3", []);
     ec2.on(AuthorizeSecurityGroupIngressCommand).rejects(
       Object.assign(new Error("the specified rule already exists"), {
         name: "InvalidPermission.Duplicate",
@@ -586,80 +771,76 @@ describe("applySecurityGroupChange", () => {
         $metadata: { httpStatusCode: 400 },
       }),
     );
-    await createApplyHandler(() => deps)(
-      snsEvent(
-        "arn:aws:sns:us-east-1:111122223333:applySecurityGroupChange",
-        JSON.stringify(message),
-      ),
-    );
-    expect(writes()).toHaveLength(1);
-    expect(published()[0]?.message).toMatchObject({ outcome: "applied" });
+    ec2.on(DescribeSecurityGroupRulesCommand).resolves({
+      SecurityGroupRules: [
+        {
+          SecurityGroupRuleId: "sgr-0fffffffffffffff3",
+          GroupId: "sg-0fffffffffffffff3",
+          IsEgress: false,
+          IpProtocol: "tcp",
+          FromPort: 22,
+          ToPort: 22,
+          CidrIpv4: "0.0.0.0/0",
+        },
+      ],
+    });
+    await deliver(message);
+    expect(results()[0]).toMatchObject({ outcome: "applied" });
+    const record = await deps.baselines.read("sg-0fffffffffffffff3");
+    expect(record?.rules?.map((r) => r.ruleId)).toEqual(["sgr-0fffffffffffffff3"]);
+    expect(record?.open).toEqual([]);
   });
 
-  it("a modify the member cannot plan reports failed with BaselineGap instead of throwing", async () => {
-    const change = fixtureChange("ModifySecurityGroupRules/single-rule.json");
-    counter += 1;
-    const message = {
-      type: "apply",
-      requestId: `r-01JE${String(counter).padStart(22, "0")}`,
-      change,
-    };
-    await createApplyHandler(() => deps)(
-      snsEvent(
-        "arn:aws:sns:us-east-1:111122223333:applySecurityGroupChange",
-        JSON.stringify(message),
-      ),
-    );
-    expect(writes()).toHaveLength(0);
-    expect(published()[0]?.message).toMatchObject({
-      outcome: "failed",
-      error: { code: "BaselineGap", message: expect.stringMatching(/lacks sgr-/) },
+  it("an approved modify whose rule a later revert re-created under a new id is made on the new id", async () => {
+    const message = await recorded("ModifySecurityGroupRules/single-rule.json", (d) => {
+      const req = (d.requestParameters as { ModifySecurityGroupRulesRequest: { GroupId: string } })
+        .ModifySecurityGroupRulesRequest;
+      req.GroupId = "sg-0fffffffffffffff4";
     });
+    // Not adopted before the revert: it was a BaselineGap. Adopt, then record as if reverted.
+    const ruleId = message.change.modifications[0].ruleId;
+    await adopt("sg-0fffffffffffffff4", [{ ...ssh, ruleId }]);
+    const again = await recorded("ModifySecurityGroupRules/single-rule.json", (d) => {
+      const req = (d.requestParameters as { ModifySecurityGroupRulesRequest: { GroupId: string } })
+        .ModifySecurityGroupRulesRequest;
+      req.GroupId = "sg-0fffffffffffffff4";
+    });
+    expect(again.revertError).toBeUndefined();
+    // Later the rule was revoked by id and the revert re-created it as sgr-…new.
+    await adopt("sg-0fffffffffffffff4", [{ ...ssh, ruleId: "sgr-0aaaabbbbccccddd1" }]);
+    ec2.on(ModifySecurityGroupRulesCommand).resolves({ Return: true });
+    await deliver(again);
+    expect(results()[0]).toMatchObject({ outcome: "applied" });
+    expect(
+      ec2.commandCalls(ModifySecurityGroupRulesCommand)[0]?.args[0].input.SecurityGroupRules?.[0]
+        ?.SecurityGroupRuleId,
+    ).toBe("sgr-0aaaabbbbccccddd1");
   });
 
   it("reverts a denied live change with ONE revoke, once, and reports reverted", async () => {
-    const change = fixtureChange("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json");
-    counter += 1;
-    const requestId = `r-01JF${String(counter).padStart(22, "0")}`;
-    const delivery = snsEvent(
-      "arn:aws:sns:us-east-1:111122223333:applySecurityGroupChange",
-      JSON.stringify({ type: "revert", requestId, change }),
-    );
-    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
-    ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [] });
-    const handler = createApplyHandler(() => deps);
-    await handler(delivery);
-    expect(ec2.commandCalls(RevokeSecurityGroupIngressCommand)).toHaveLength(1);
-    expect(published()[0]?.message).toMatchObject({ requestId, outcome: "reverted" });
-    ec2.resetHistory();
-    await handler(delivery);
-    expect(writes()).toHaveLength(0);
-  });
-
-  it("a denied live modify the baseline cannot explain reports failed with BaselineGap", async () => {
-    const change = fixtureChange("ModifySecurityGroupRules/single-rule.json");
-    counter += 1;
-    const requestId = `r-01JG${String(counter).padStart(22, "0")}`;
-    await createApplyHandler(() => deps)(
-      snsEvent(
-        "arn:aws:sns:us-east-1:111122223333:applySecurityGroupChange",
-        JSON.stringify({ type: "revert", requestId, change }),
-      ),
-    );
-    expect(writes()).toHaveLength(0);
-    expect(published()[0]?.message).toMatchObject({
-      outcome: "failed",
-      error: { code: "BaselineGap" },
+    const late = await recorded("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json", (d) => {
+      d.eventTime = "2026-11-23T09:00:00Z";
+      (d.requestParameters as { groupId: string }).groupId = "sg-0fffffffffffffff5";
     });
+    await adopt("sg-0fffffffffffffff5", []);
+    const revertMessage = { type: "revert", requestId: late.requestId, change: late.change };
+    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+    await deliver(revertMessage);
+    expect(ec2.commandCalls(RevokeSecurityGroupIngressCommand)).toHaveLength(1);
+    expect(results()[0]).toMatchObject({ requestId: late.requestId, outcome: "reverted" });
+    ec2.resetHistory();
+    await deliver(revertMessage);
+    expect(writes()).toHaveLength(0);
   });
 
   it("rejects a malformed apply message (kept by the DLQ) without touching EC2", async () => {
-    const handler = createApplyHandler(() => deps);
-    await expect(
-      handler(
-        snsEvent("arn:aws:sns:us-east-1:111122223333:applySecurityGroupChange", '{"type":"apply"}'),
-      ),
-    ).rejects.toThrow(/apply message is invalid/);
+    await expect(apply()(snsEvent(APPLY_TOPIC, '{"type":"apply"}'))).rejects.toThrow(
+      /apply message is invalid/,
+    );
     expect(ec2.calls()).toHaveLength(0);
+  });
+
+  it("uses its own dynalite", () => {
+    expect(dbEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 });

@@ -7,8 +7,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { memberTargets } from "../../infra/config.js";
 import { BUNDLING } from "../../infra/handler.js";
-import { roleArn, roleName, TOPICS } from "../../infra/names.js";
+import { SECRET_PLACEHOLDER } from "../../infra/hub.js";
+import { BUSES, busArn, roleArn, roleName, SLACK_SECRET_NAMES, TOPICS } from "../../infra/names.js";
 import { BASELINES_TABLE, REQUESTS_TABLE } from "../../src/adapters/dynamodb/tables.js";
+import { HUB_DETAIL_TYPES, MEMBER_EVENT_SOURCE } from "../../src/adapters/events/hub-link.js";
 import {
   GOVERNED_EVENT_NAMES,
   GOVERNED_EVENT_PATTERN,
@@ -35,6 +37,7 @@ import {
 } from "./synth.js";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "cloudtrail");
+const ORGANIZATION = "o-a1b2c3d4e5";
 
 /** The subset of EventBridge pattern matching this app uses: literal lists and {exists: false}. */
 function matches(pattern: Json, event: Json): boolean {
@@ -77,6 +80,7 @@ function sorted(values: readonly string[]): string[] {
 }
 
 const props = (r: CfnResource): Record<string, Json> => r.Properties ?? {};
+const text = (x: Json | undefined) => (typeof x === "string" ? x : JSON.stringify(x));
 
 /** Environment values CloudFormation resolves at deploy time, as plausible strings. */
 function resolvedEnvironment(fn: CfnResource): Record<string, string> {
@@ -91,6 +95,35 @@ function resolvedEnvironment(fn: CfnResource): Record<string, string> {
           : "resolved-at-deploy",
     ]),
   );
+}
+
+/** The event bus policy of a stack's bus named `name`. */
+function busPolicy(s: Synthesized, stack: Stack, name: string): Statement[] {
+  const bus = resources(s.template(stack), "AWS::Events::EventBus").find(
+    ([, r]) => r.Properties?.Name === name,
+  );
+  if (!bus) throw new Error(`no bus ${name} in ${stack.stackName}`);
+  // The whole policy lives on the bus: no separate EventBusPolicy resource may widen it.
+  expect(resources(s.template(stack), "AWS::Events::EventBusPolicy")).toEqual([]);
+  return statements(bus[1], "Policy");
+}
+
+/** Logical ids of the IAM policies (by function prefix) whose statements allow `action` on `resource`. */
+function policiesAllowing(
+  t: ReturnType<Synthesized["template"]>,
+  action: string,
+  resource: string,
+) {
+  return resources(t, "AWS::IAM::Policy")
+    .filter(([, r]) =>
+      statements(r).some(
+        (st) =>
+          st.Effect === "Allow" &&
+          list(st.Action).includes(action) &&
+          text(st.Resource as Json).includes(resource),
+      ),
+    )
+    .map(([id]) => id.replace(/RoleDefaultPolicy.*$/, ""));
 }
 
 describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
@@ -118,13 +151,18 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
   });
 
   describe("member: CloudTrail rule", () => {
+    const cloudTrailRules = (m: Stack) =>
+      resources(s.template(m), "AWS::Events::Rule").filter(([, r]) =>
+        JSON.stringify(r.Properties?.EventPattern ?? {}).includes("aws.ec2"),
+      );
+
     it("matches the five governed calls from ec2.amazonaws.com, any identity, success only", () => {
       for (const m of members) {
-        const rules = resources(s.template(m), "AWS::Events::Rule").filter(
-          ([, r]) => r.Properties?.EventPattern,
-        );
+        const rules = cloudTrailRules(m);
         expect(rules).toHaveLength(1);
         const pattern = rules[0]?.[1].Properties?.EventPattern;
+        // On the default bus, where CloudTrail's events arrive.
+        expect(rules[0]?.[1].Properties?.EventBusName).toBeUndefined();
         expect(pattern).toEqual({
           source: ["aws.ec2"],
           "detail-type": ["AWS API Call via CloudTrail"],
@@ -146,9 +184,7 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
     });
 
     it("lets through exactly the successful governed calls among the CloudTrail fixtures", () => {
-      const rule = resources(s.template(members[0] as Stack), "AWS::Events::Rule").find(
-        ([, r]) => r.Properties?.EventPattern,
-      );
+      const rule = cloudTrailRules(members[0] as Stack)[0];
       const pattern = rule?.[1].Properties?.EventPattern as Json;
       const files = fixtureFiles(FIXTURES);
       expect(files.length).toBeGreaterThan(20);
@@ -168,9 +204,7 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
 
     it("targets revertSecurityGroup with retries and a dead-letter queue", () => {
       for (const m of members) {
-        const [, rule] = resources(s.template(m), "AWS::Events::Rule").find(
-          ([, r]) => r.Properties?.EventPattern,
-        ) as [string, CfnResource];
+        const [, rule] = cloudTrailRules(m)[0] as [string, CfnResource];
         const targets = rule.Properties?.Targets as Record<string, Json>[];
         expect(targets).toHaveLength(1);
         expect(JSON.stringify(targets[0]?.Arn)).toContain("RevertSecurityGroupFunction");
@@ -178,6 +212,212 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
           "RevertSecurityGroupDeadLetters",
         );
         expect(targets[0]?.RetryPolicy).toBeDefined();
+      }
+    });
+
+    it("sends a revert that failed past Lambda's retries to revertFailed (a Lambda destination)", () => {
+      for (const m of members) {
+        const t = s.template(m);
+        const [revertId] = ourFunctions(s, m).find(([id]) =>
+          id.startsWith("MemberRevertSecurityGroup"),
+        ) as [string, CfnResource];
+        const [failedId] = ourFunctions(s, m).find(([id]) =>
+          id.startsWith("MemberRevertFailed"),
+        ) as [string, CfnResource];
+        const config = resources(t, "AWS::Lambda::EventInvokeConfig").find(
+          ([, r]) => (props(r).FunctionName as { Ref: string }).Ref === revertId,
+        )?.[1];
+        expect(config?.Properties?.DestinationConfig).toEqual({
+          OnFailure: { Destination: { "Fn::GetAtt": [failedId, "Arn"] } },
+        });
+        // The revert's role may invoke exactly that function (and its versions), nothing else.
+        const invoke = policyOf(t, "MemberRevertSecurityGroup").filter((st) =>
+          list(st.Action).some((a) => a.startsWith("lambda:")),
+        );
+        expect(invoke).toHaveLength(1);
+        expect(invoke[0]?.Action).toBe("lambda:InvokeFunction");
+        expect(JSON.stringify(invoke[0]?.Resource)).not.toContain(revertId);
+        for (const r of list(invoke[0]?.Resource as Json[])) expect(text(r)).toContain(failedId);
+        // Nothing else in the member may invoke a function directly.
+        for (const [id, policy] of resources(t, "AWS::IAM::Policy")) {
+          if (id.startsWith("MemberRevertSecurityGroup")) continue;
+          if (id.startsWith("AWSCDKTrigger")) continue;
+          for (const st of statements(policy)) {
+            expect(list(st.Action).filter((a) => a.startsWith("lambda:"))).toEqual([]);
+          }
+        }
+      }
+    });
+  });
+
+  describe("event buses: members reach the hub through EventBridge, and only their own account", () => {
+    it("hub: the bus's policy admits exactly the configured member accounts, nothing else", () => {
+      const policy = busPolicy(s, hub, BUSES.hub);
+      expect(policy).toHaveLength(1);
+      const [st] = policy as [Statement];
+      expect(st.Effect).toBe("Allow");
+      expect(st.Action).toBe("events:PutEvents");
+      expect(st.Resource).toBe(busArn("aws", "us-east-1", HUB, BUSES.hub));
+      expect(st.Principal).toEqual({
+        AWS: [`arn:aws:iam::${MEMBER_A}:root`, `arn:aws:iam::${MEMBER_B}:root`],
+      });
+      expect(st.Condition).toBeUndefined();
+    });
+
+    it("hub: organization-wide, any principal of that organization too, and no other '*'", () => {
+      const org = synth({
+        ...MULTI,
+        organization: { id: ORGANIZATION, regions: ["us-east-1", "eu-west-1"] },
+      });
+      const policy = busPolicy(org, org.hub, BUSES.hub);
+      expect(policy.map((st) => st.Sid)).toEqual([
+        "GovernedMemberAccountsSend",
+        "OrganizationAccountsSend",
+      ]);
+      for (const st of policy) {
+        expect(st.Effect).toBe("Allow");
+        expect(st.Action).toBe("events:PutEvents");
+        const principals = principalAccounts(st.Principal);
+        if (st.Principal === "*" || principals.includes("*")) {
+          expect(st.Condition).toEqual({ StringEquals: { "aws:PrincipalOrgID": ORGANIZATION } });
+        } else {
+          expect(sorted(principals)).toEqual([MEMBER_A, MEMBER_B]);
+        }
+      }
+      const env = resolvedEnvironment(ourFunctions(org, org.hub)[0]?.[1] as CfnResource);
+      expect(env.ORGANIZATION_ID).toBe(ORGANIZATION);
+      expect(env.ORGANIZATION_REGIONS).toBe("us-east-1,eu-west-1");
+      expect(org.report().pluginReports.flatMap((p) => p.violations)).toEqual([]);
+    });
+
+    it("no statement of any bus policy has Principal '*' without an aws:PrincipalOrgID condition", () => {
+      const org = synth({ ...MULTI, organization: { id: ORGANIZATION, regions: ["us-east-1"] } });
+      for (const app of [s, org]) {
+        for (const stack of [app.hub, ...app.members]) {
+          for (const [, bus] of resources(app.template(stack), "AWS::Events::EventBus")) {
+            for (const st of statements(bus, "Policy")) {
+              const open = st.Principal === "*" || principalAccounts(st.Principal).includes("*");
+              if (open) {
+                expect(st.Condition?.StringEquals?.["aws:PrincipalOrgID"]).toBe(ORGANIZATION);
+              }
+            }
+          }
+        }
+      }
+    });
+
+    it("hub: two rules on the bus, our source only, by detail-type, to store and result", () => {
+      const t = s.template(hub);
+      const [busId] = resources(t, "AWS::Events::EventBus")[0] as [string, CfnResource];
+      const onBus = resources(t, "AWS::Events::Rule").filter(
+        ([, r]) => JSON.stringify(r.Properties?.EventBusName) === JSON.stringify({ Ref: busId }),
+      );
+      const byType = Object.fromEntries(
+        onBus.map(([, r]) => {
+          const pattern = r.Properties?.EventPattern as Record<string, Json>;
+          expect(Object.keys(pattern).sort()).toEqual(["detail-type", "source"]);
+          expect(pattern.source).toEqual([MEMBER_EVENT_SOURCE]);
+          const targets = r.Properties?.Targets as Record<string, Json>[];
+          expect(targets).toHaveLength(1);
+          expect(targets[0]?.RetryPolicy).toEqual({
+            MaximumEventAgeInSeconds: 7200,
+            MaximumRetryAttempts: 8,
+          });
+          expect(text(targets[0]?.DeadLetterConfig)).toContain("DeadLetters");
+          return [list(pattern["detail-type"] as string[]).join(), text(targets[0]?.Arn)];
+        }),
+      );
+      expect(Object.keys(byType).sort()).toEqual(
+        sorted([HUB_DETAIL_TYPES.change, HUB_DETAIL_TYPES.result]),
+      );
+      expect(byType[HUB_DETAIL_TYPES.change]).toContain("HubStoreSecurityGroupRequestFunction");
+      expect(byType[HUB_DETAIL_TYPES.result]).toContain(
+        "HubErrorHandlerSecurityGroupChangeFunction",
+      );
+    });
+
+    it("member: one rule forwards exactly our source to the hub's bus, with a role and a DLQ", () => {
+      for (const m of members) {
+        const t = s.template(m);
+        const [busId] = resources(t, "AWS::Events::EventBus").find(
+          ([, r]) => r.Properties?.Name === BUSES.member,
+        ) as [string, CfnResource];
+        const onBus = resources(t, "AWS::Events::Rule").filter(
+          ([, r]) => JSON.stringify(r.Properties?.EventBusName) === JSON.stringify({ Ref: busId }),
+        );
+        expect(onBus).toHaveLength(1);
+        const rule = onBus[0]?.[1].Properties ?? {};
+        expect(rule.EventPattern).toEqual({ source: [MEMBER_EVENT_SOURCE] });
+        const targets = rule.Targets as Record<string, Json>[];
+        expect(targets).toHaveLength(1);
+        expect(targets[0]?.Arn).toBe(busArn("aws", "us-east-1", HUB, BUSES.hub));
+        expect(text(targets[0]?.DeadLetterConfig)).toContain("ForwardDeadLetters");
+        // The role the rule assumes: EventBridge of this account only, PutEvents on the hub's bus only.
+        const roleId = (targets[0]?.RoleArn as { "Fn::GetAtt": [string, string] } | undefined)?.[
+          "Fn::GetAtt"
+        ][0];
+        const role = resources(t, "AWS::IAM::Role").find(([id]) => id === roleId)?.[1];
+        expect(role?.Properties?.RoleName).toBe(roleName("forward", m.region));
+        expect(statements(role as CfnResource, "AssumeRolePolicyDocument")).toEqual([
+          {
+            Action: "sts:AssumeRole",
+            Effect: "Allow",
+            Principal: { Service: "events.amazonaws.com" },
+            Condition: { StringEquals: { "aws:SourceAccount": m.account } },
+          },
+        ]);
+        expect(policyOf(t, "MemberForwardRole")).toEqual([
+          {
+            Action: "events:PutEvents",
+            Effect: "Allow",
+            Resource: busArn("aws", "us-east-1", HUB, BUSES.hub),
+          },
+        ]);
+        // The member's bus has no policy: only this account's principals may put events on it.
+        expect(
+          statements(resources(t, "AWS::Events::EventBus")[0]?.[1] as CfnResource, "Policy"),
+        ).toEqual([]);
+      }
+    });
+
+    it("member functions put events on their own bus only, and publish to no topic", () => {
+      for (const m of members) {
+        const t = s.template(m);
+        const [busId] = resources(t, "AWS::Events::EventBus")[0] as [string, CfnResource];
+        const puts = allStatements(s, m).filter((st) =>
+          list(st.Action).includes("events:PutEvents"),
+        );
+        const byFunction = resources(t, "AWS::IAM::Policy")
+          .filter(([, r]) =>
+            statements(r).some((st) => list(st.Action).includes("events:PutEvents")),
+          )
+          .map(([id]) => id.replace(/RoleDefaultPolicy.*$/, ""));
+        expect(sorted(byFunction)).toEqual(
+          sorted([
+            "MemberApplySecurityGroupChange",
+            "MemberForward",
+            "MemberRevertFailed",
+            "MemberRevertSecurityGroup",
+            "MemberSweepBaseline",
+          ]),
+        );
+        for (const st of puts) {
+          expect(list(st.Action)).toEqual(["events:PutEvents"]);
+          const resource = text(st.Resource as Json);
+          if (resource.startsWith("arn:")) {
+            expect(resource).toBe(busArn("aws", "us-east-1", HUB, BUSES.hub));
+          } else {
+            expect(st.Resource).toEqual({ "Fn::GetAtt": [busId, "Arn"] });
+          }
+        }
+        expect(allStatements(s, m).filter((st) => list(st.Action).includes("sns:Publish"))).toEqual(
+          [],
+        );
+        for (const [, fn] of ourFunctions(s, m)) {
+          expect(props(fn).Environment).toMatchObject({
+            Variables: { MEMBER_BUS_NAME: { Ref: busId } },
+          });
+        }
       }
     });
   });
@@ -190,13 +430,10 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
       if (!found) throw new Error(`no policy for ${topicLogicalIdPrefix}`);
       return statements(found[1]);
     };
-    const targets = () => memberTargets(s.config);
 
-    it("keeps the original names and are KMS-encrypted", () => {
+    it("keep the original names and are KMS-encrypted; the hub keeps only its deny topic", () => {
       const hubTopics = resources(s.template(hub), "AWS::SNS::Topic");
-      expect(sorted(hubTopics.map(([, r]) => r.Properties?.TopicName as string))).toEqual(
-        sorted([TOPICS.change, TOPICS.deny, TOPICS.result]),
-      );
+      expect(hubTopics.map(([, r]) => r.Properties?.TopicName)).toEqual([TOPICS.deny]);
       for (const m of members) {
         const t = resources(s.template(m), "AWS::SNS::Topic");
         expect(t.map(([, r]) => r.Properties?.TopicName)).toEqual([TOPICS.apply]);
@@ -208,32 +445,17 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
       }
     });
 
-    it("hub: only the configured member accounts' own functions may publish changes and results", () => {
-      const change = topicPolicy(hub, "HubChangeTopic");
-      const allowChange = change.filter((st) => st.Effect === "Allow");
-      expect(allowChange).toHaveLength(1);
-      expect(sorted(principalAccounts(allowChange[0]?.Principal))).toEqual([MEMBER_A, MEMBER_B]);
-      expect(allowChange[0]?.Action).toBe("sns:Publish");
-      expect(
-        sorted(list(allowChange[0]?.Condition?.ArnEquals?.["aws:PrincipalArn"] as string[])),
-      ).toEqual(
-        sorted(
-          targets().flatMap((t) => [
-            roleArn("aws", t.account, "revert", t.region),
-            roleArn("aws", t.account, "sweep", t.region),
-          ]),
-        ),
-      );
-
-      const result = topicPolicy(hub, "HubResultTopic").filter((st) => st.Effect === "Allow");
-      expect(result).toHaveLength(1);
-      expect(sorted(principalAccounts(result[0]?.Principal))).toEqual([MEMBER_A, MEMBER_B]);
-      expect(
-        sorted(list(result[0]?.Condition?.ArnEquals?.["aws:PrincipalArn"] as string[])),
-      ).toEqual(sorted(targets().map((t) => roleArn("aws", t.account, "apply", t.region))));
-
-      // Nobody outside the hub publishes denials.
+    it("hub: no topic any other account may publish to (nobody can publish for another account)", () => {
+      for (const [, policy] of resources(s.template(hub), "AWS::SNS::TopicPolicy")) {
+        const allow = statements(policy).filter((st) => st.Effect === "Allow");
+        expect(allow).toEqual([]);
+      }
       expect(topicPolicy(hub, "HubDenyTopic").filter((st) => st.Effect === "Allow")).toEqual([]);
+      // Nor may any other account use the hub's topic key.
+      const [, hubKey] = resources(s.template(hub), "AWS::KMS::Key")[0] as [string, CfnResource];
+      for (const st of statements(hubKey, "KeyPolicy")) {
+        expect(principalAccounts(st.Principal)).toEqual([HUB]);
+      }
     });
 
     it("every topic refuses publishes without TLS", () => {
@@ -262,15 +484,7 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
       }
     });
 
-    it("KMS key policies admit exactly the cross-account publishers, only through SNS", () => {
-      const [, hubKey] = resources(s.template(hub), "AWS::KMS::Key")[0] as [string, CfnResource];
-      const cross = statements(hubKey, "KeyPolicy").filter((st) => st.Sid);
-      expect(cross).toHaveLength(1);
-      expect(sorted(principalAccounts(cross[0]?.Principal))).toEqual([MEMBER_A, MEMBER_B]);
-      expect(sorted(list(cross[0]?.Action))).toEqual(["kms:Decrypt", "kms:GenerateDataKey*"]);
-      expect(cross[0]?.Condition?.StringEquals).toEqual({
-        "kms:ViaService": "sns.us-east-1.amazonaws.com",
-      });
+    it("member KMS key policies admit exactly the hub's publishers, only through SNS", () => {
       for (const m of members) {
         const [, key] = resources(s.template(m), "AWS::KMS::Key")[0] as [string, CfnResource];
         const st = statements(key, "KeyPolicy").filter((x) => x.Sid);
@@ -279,6 +493,10 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
         expect(st[0]?.Condition?.StringEquals).toEqual({
           "kms:ViaService": `sns.${m.region}.amazonaws.com`,
         });
+        expect(st[0]?.Condition?.ArnEquals?.["aws:PrincipalArn"]).toEqual([
+          roleArn("aws", HUB, "button", "us-east-1"),
+          roleArn("aws", HUB, "expire", "us-east-1"),
+        ]);
         expect(key.Properties?.EnableKeyRotation).toBe(true);
       }
     });
@@ -305,10 +523,14 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
       }
     });
 
-    it("lets revert and apply change only security groups of their own account and region", () => {
+    it("lets revert, apply and the drift check change only security groups of their own account and region", () => {
       for (const m of members) {
         const t = s.template(m);
-        for (const prefix of ["MemberRevertSecurityGroup", "MemberApplySecurityGroupChange"]) {
+        for (const prefix of [
+          "MemberRevertSecurityGroup",
+          "MemberApplySecurityGroupChange",
+          "MemberSweepBaseline",
+        ]) {
           const writes = policyOf(t, prefix).filter((st) =>
             list(st.Action).some((a) => a.startsWith("ec2:") && !a.startsWith("ec2:Describe")),
           );
@@ -327,7 +549,6 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
             `arn:aws:ec2:${m.region}:${m.account}:security-group/*`,
           ]);
         }
-        // The sweep only reads EC2 (rules and names); only the revert looks a group up by name.
         const ec2Of = (prefix: string) =>
           sorted(
             policyOf(t, prefix).flatMap((st) =>
@@ -343,6 +564,12 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
           "ec2:DescribeSecurityGroupRules",
           "ec2:DescribeSecurityGroups",
         ]);
+        // revertFailed files a request; it never touches EC2.
+        expect(
+          policyOf(t, "MemberRevertFailed").flatMap((st) =>
+            list(st.Action).filter((a) => a.startsWith("ec2:")),
+          ),
+        ).toEqual([]);
       }
       const hubEc2 = allStatements(s, hub).flatMap((st) =>
         list(st.Action).filter((a) => a.startsWith("ec2:")),
@@ -350,16 +577,12 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
       expect(hubEc2).toEqual([]);
     });
 
-    it("lets each function publish only to the topics it uses", () => {
+    it("lets each hub function publish only to the topics it uses", () => {
       const publishTargets = (t: ReturnType<Synthesized["template"]>, prefix: string) =>
         sorted(
           policyOf(t, prefix)
             .filter((st) => list(st.Action).includes("sns:Publish"))
-            .flatMap((st) =>
-              list(st.Resource as Json[]).map((r) =>
-                typeof r === "string" ? r : JSON.stringify(r),
-              ),
-            ),
+            .flatMap((st) => list(st.Resource as Json[]).map(text)),
         );
       const ht = s.template(hub);
       for (const prefix of [
@@ -381,7 +604,7 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
           Ref: resources(ht, "AWS::SNS::Topic").find(([id]) => id.startsWith("HubDenyTopic"))?.[0],
         }),
       ]);
-      // expireRequests re-sends stuck approvals to the members' apply topics, and never denies.
+      // expireRequests re-sends to the members' apply topics, and never denies.
       expect(publishTargets(ht, "HubExpireRequests")).toEqual(applyTopics);
       const hubKeyUsers = resources(ht, "AWS::IAM::Policy")
         .filter(([, r]) =>
@@ -389,17 +612,39 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
         )
         .map(([id]) => id.replace(/RoleDefaultPolicy.*$/, ""));
       expect(hubKeyUsers).toEqual(["HubButtonClick"]);
-      for (const m of members) {
-        const t = s.template(m);
-        expect(publishTargets(t, "MemberRevertSecurityGroup")).toEqual([
-          `arn:aws:sns:us-east-1:${HUB}:securityGroupChange`,
-        ]);
-        expect(publishTargets(t, "MemberSweepBaseline")).toEqual([
-          `arn:aws:sns:us-east-1:${HUB}:securityGroupChange`,
-        ]);
-        expect(publishTargets(t, "MemberApplySecurityGroupChange")).toEqual([
-          `arn:aws:sns:us-east-1:${HUB}:errorHandlerSecurityGroupChange`,
-        ]);
+    });
+
+    it("organization-wide: publishers may reach apply topics of the organization's accounts only", () => {
+      const org = synth({
+        ...MULTI,
+        organization: { id: ORGANIZATION, regions: ["us-east-1", "eu-west-1"] },
+      });
+      const t = org.template(org.hub);
+      for (const prefix of ["HubButtonClick", "HubExpireRequests"]) {
+        const wide = policyOf(t, prefix).filter((st) =>
+          list(st.Resource as Json[]).some((r) => typeof r === "string" && r.includes(":*:")),
+        );
+        expect(wide.length).toBe(3); // the topics, and one key statement per region
+        for (const st of wide) {
+          expect(st.Condition?.StringEquals?.["aws:ResourceOrgID"]).toBe(ORGANIZATION);
+          for (const r of list(st.Resource as string[])) {
+            expect(r).toMatch(
+              /^arn:aws:(sns:(us-east-1|eu-west-1):\*:applySecurityGroupChange|kms:(us-east-1|eu-west-1):\*:key\/\*)$/,
+            );
+            if (r.includes(":kms:")) {
+              expect(st.Condition?.StringEquals?.["kms:ViaService"]).toBe(
+                `sns.${r.split(":")[3]}.amazonaws.com`,
+              );
+            }
+          }
+        }
+      }
+      for (const prefix of [
+        "HubStoreSecurityGroupRequest",
+        "HubDenySecurityGroupChange",
+        "HubErrorHandlerSecurityGroupChange",
+      ]) {
+        expect(policyOf(t, prefix).filter((st) => st.Condition?.StringEquals)).toEqual([]);
       }
     });
 
@@ -435,10 +680,10 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
         list(st.Action).includes("dynamodb:Query"),
       );
       expect(list(query?.Action)).toEqual(["dynamodb:Query"]);
-      expect(JSON.stringify(query?.Resource)).toMatch(/^\{"Fn::Join".*\/index\/byStatus"\]\]\}$/);
+      expect(JSON.stringify(query?.Resource)).toMatch(/^\{"Fn::Join".*\/index\/byDue"\]\]\}$/);
 
       // src/adapters/dynamodb/baselines.ts: rule writes and deletes are BatchWriteItem; only the
-      // sweep scans (the outbox); no function deletes items one by one.
+      // drift check scans (every group) and reads the outbox index; nothing deletes one by one.
       for (const m of members) {
         const t = s.template(m);
         expect(tableActions(t, "MemberRevertSecurityGroup")).toEqual([
@@ -453,12 +698,31 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
           "dynamodb:GetItem",
           "dynamodb:PutItem",
           "dynamodb:Query",
+          "dynamodb:UpdateItem",
         ]);
         expect(tableActions(t, "MemberSweepBaseline")).toEqual([
           "dynamodb:BatchWriteItem",
+          "dynamodb:GetItem",
+          "dynamodb:PutItem",
+          "dynamodb:Query",
           "dynamodb:Query",
           "dynamodb:Scan",
           "dynamodb:UpdateItem",
+        ]);
+        expect(tableActions(t, "MemberRevertFailed")).toEqual([
+          "dynamodb:GetItem",
+          "dynamodb:PutItem",
+          "dynamodb:Query",
+          "dynamodb:UpdateItem",
+        ]);
+        const indexQueries = allStatements(s, m).filter((st) =>
+          JSON.stringify(st.Resource).includes("/index/"),
+        );
+        expect(indexQueries).toHaveLength(1);
+        expect(list(indexQueries[0]?.Action)).toEqual(["dynamodb:Query"]);
+        expect(JSON.stringify(indexQueries[0]?.Resource)).toMatch(/\/index\/byOutbox"\]\]\}$/);
+        expect(policiesAllowing(t, "dynamodb:Query", "/index/byOutbox")).toEqual([
+          "MemberSweepBaseline",
         ]);
       }
     });
@@ -528,12 +792,12 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
           .flatMap((st) => list(st.Resource as Json[]).map((r) => JSON.stringify(r)));
         for (const r of memberTables) expect(r).toContain("MemberBaselines");
       }
-      // Only expireRequests lists requests (the byStatus index).
+      // Only the scheduled jobs list requests (the sparse byDue index).
       const queries = allStatements(s, hub).filter((st) =>
         list(st.Action).includes("dynamodb:Query"),
       );
       expect(queries).toHaveLength(1);
-      expect(JSON.stringify(queries[0]?.Resource)).toContain("/index/byStatus");
+      expect(JSON.stringify(queries[0]?.Resource)).toContain("/index/byDue");
     });
 
     it("names every role so the other side's policies can name it; SYSTEM_ROLE_ARNS lists them", () => {
@@ -551,15 +815,112 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
         const roles = resources(s.template(m), "AWS::IAM::Role")
           .map(([, r]) => r.Properties?.RoleName)
           .filter((n): n is string => typeof n === "string");
-        expect(sorted(roles)).toEqual(
-          sorted((["revert", "apply", "sweep"] as const).map((f) => roleName(f, m.region))),
+        const functionRoles = (["revert", "apply", "sweep", "revert-failed"] as const).map((f) =>
+          roleName(f, m.region),
         );
+        expect(sorted(roles)).toEqual(sorted([...functionRoles, roleName("forward", m.region)]));
+        for (const name of roles) expect(name.length).toBeLessThanOrEqual(64);
         for (const [, fn] of ourFunctions(s, m)) {
           const env = resolvedEnvironment(fn);
           expect(sorted((env.SYSTEM_ROLE_ARNS ?? "").split(","))).toEqual(
-            sorted(roles.map((r) => `arn:aws:iam::${m.account}:role/${r}`)),
+            sorted(functionRoles.map((r) => `arn:aws:iam::${m.account}:role/${r}`)),
           );
         }
+      }
+    });
+  });
+
+  describe("Slack secrets", () => {
+    const readersOf = (secretPrefix: string) => {
+      const t = s.template(hub);
+      const [secretId] = resources(t, "AWS::SecretsManager::Secret").find(([id]) =>
+        id.startsWith(secretPrefix),
+      ) as [string, CfnResource];
+      return {
+        secretId,
+        readers: sorted(
+          resources(t, "AWS::IAM::Policy")
+            .filter(([, r]) =>
+              statements(r).some(
+                (st) =>
+                  st.Effect === "Allow" &&
+                  list(st.Action).some((a) => a.startsWith("secretsmanager:")) &&
+                  JSON.stringify(st.Resource).includes(`"${secretId}"`),
+              ),
+            )
+            .map(([id]) => id.replace(/RoleDefaultPolicy.*$/, "")),
+        ),
+      };
+    };
+
+    it("are two secrets, one plain string each, created with a placeholder", () => {
+      const secrets = resources(s.template(hub), "AWS::SecretsManager::Secret");
+      expect(sorted(secrets.map(([, r]) => r.Properties?.Name as string))).toEqual(
+        sorted([SLACK_SECRET_NAMES.botToken, SLACK_SECRET_NAMES.signingSecret]),
+      );
+      for (const [, secret] of secrets) {
+        expect(secret.Properties?.SecretString).toBe(SECRET_PLACEHOLDER);
+        expect(secret.Properties?.GenerateSecretString).toBeUndefined();
+      }
+    });
+
+    it("exactly one function may read the signing secret: buttonClick", () => {
+      expect(readersOf("HubSlackSigningSecret").readers).toEqual(["HubButtonClick"]);
+    });
+
+    it("only the functions that post to Slack may read the bot token", () => {
+      // Every hub function posts or updates a message (store, the deny and result reports, the
+      // click's updates, the jobs' posts); no other role in the stack may read it.
+      expect(readersOf("HubSlackBotToken").readers).toEqual(
+        sorted([
+          "HubButtonClick",
+          "HubDenySecurityGroupChange",
+          "HubErrorHandlerSecurityGroupChange",
+          "HubExpireRequests",
+          "HubStoreSecurityGroupRequest",
+        ]),
+      );
+      for (const st of allStatements(s, hub)) {
+        if (list(st.Action).some((a) => a.startsWith("secretsmanager:"))) {
+          expect(list(st.Action)).toEqual(["secretsmanager:GetSecretValue"]);
+        }
+      }
+    });
+
+    it("each secret's resource policy refuses GetSecretValue to every other principal", () => {
+      const t = s.template(hub);
+      const policyFor = (secretId: string) =>
+        resources(t, "AWS::SecretsManager::ResourcePolicy").find(
+          ([, r]) => JSON.stringify(r.Properties?.SecretId) === JSON.stringify({ Ref: secretId }),
+        )?.[1];
+      const check = (prefix: string, fns: string[]) => {
+        const { secretId } = readersOf(prefix);
+        expect(statements(policyFor(secretId) as CfnResource, "ResourcePolicy")).toEqual([
+          {
+            Sid: "OnlyItsFunctionsRead",
+            Effect: "Deny",
+            Principal: { AWS: "*" },
+            Action: "secretsmanager:GetSecretValue",
+            Resource: "*",
+            Condition: {
+              ArnNotEquals: {
+                "aws:PrincipalArn": fns.map(
+                  (f) => `arn:aws:iam::${HUB}:role/secgroup-approval-${f}-us-east-1`,
+                ),
+              },
+            },
+          },
+        ]);
+      };
+      check("HubSlackSigningSecret", ["button"]);
+      check("HubSlackBotToken", ["store", "button", "deny", "result", "expire"]);
+    });
+
+    it("only buttonClick knows where the signing secret is", () => {
+      for (const [id, fn] of ourFunctions(s, hub)) {
+        const env = resolvedEnvironment(fn);
+        expect(env.SLACK_BOT_TOKEN_SECRET_ARN).toBeDefined();
+        expect(env.SLACK_SIGNING_SECRET_ARN !== undefined).toBe(id.startsWith("HubButtonClick"));
       }
     });
   });
@@ -567,7 +928,7 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
   describe("functions", () => {
     it("run on nodejs24.x on arm64, with bounded timeouts", () => {
       expect(ourFunctions(s, hub)).toHaveLength(5);
-      for (const m of members) expect(ourFunctions(s, m)).toHaveLength(3);
+      for (const m of members) expect(ourFunctions(s, m)).toHaveLength(4);
       for (const stack of [hub, ...members]) {
         for (const [, fn] of ourFunctions(s, stack)) {
           expect(fn.Properties?.Runtime).toBe("nodejs24.x");
@@ -597,6 +958,7 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
         const parsed = hubSchema.safeParse(env);
         expect({ id, issues: parsed.error?.issues ?? [] }).toEqual({ id, issues: [] });
         expect(env.SLACK_API_URL).toBeUndefined();
+        expect(env.ORGANIZATION_ID).toBeUndefined();
         expect(parsed.data).toMatchObject({
           SLACK_APPROVAL_CHANNEL: "C0123456789",
           SLACK_MONITORING_CHANNEL: "C0987654321",
@@ -606,6 +968,14 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
           AWS_PARTITION: "aws",
           REQUEST_EXPIRY_HOURS: 12,
           ACCOUNT_ALIASES: { [MEMBER_A]: "prod-payments", [MEMBER_B]: "staging" },
+          GOVERNED_ACCOUNTS: {
+            [MEMBER_A]: ["us-east-1", "eu-west-1"],
+            [MEMBER_B]: ["us-east-1", "ap-southeast-2"],
+          },
+          ORGANIZATION_REGIONS: [],
+          PEOPLE: [],
+          SOURCE_IDENTITY_ROLES: [],
+          ON_EXPIRY: "revert",
         });
       }
       const memberSchema = z.strictObject({
@@ -614,18 +984,72 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
       });
       for (const m of members) {
         for (const [id, fn] of ourFunctions(s, m)) {
-          const env = resolvedEnvironment(fn);
+          // Lambda sets AWS_REGION itself (it is reserved: a function may not set it).
+          const env = { ...resolvedEnvironment(fn), AWS_REGION: m.region };
+          expect(resolvedEnvironment(fn).AWS_REGION).toBeUndefined();
           const parsed = memberSchema.safeParse(env);
           expect({ id, issues: parsed.error?.issues ?? [] }).toEqual({ id, issues: [] });
           expect(parsed.data).toMatchObject({
-            HUB_CHANGE_TOPIC_ARN: `arn:aws:sns:us-east-1:${HUB}:securityGroupChange`,
-            HUB_RESULT_TOPIC_ARN: `arn:aws:sns:us-east-1:${HUB}:errorHandlerSecurityGroupChange`,
+            MEMBER_ACCOUNT_ID: m.account,
+            APPLY_TOPIC_ARN: `arn:aws:sns:${m.region}:${m.account}:applySecurityGroupChange`,
             EXEMPT_PRINCIPALS: ["arn:aws:iam::*:role/BreakGlassAdmin"],
             MAX_EVENT_AGE_SECONDS: 600,
             AUTO_DENY_WITHOUT_DESCRIPTION: true,
-            ACCOUNT_ALIAS: m.account === MEMBER_A ? "prod-payments" : "staging",
+            PEOPLE: [],
+            SOURCE_IDENTITY_ROLES: [],
+            DRIFT_GRACE_SECONDS: 900,
+            DRIFT_MAX_PER_SWEEP: 100,
           });
+          expect(parsed.data?.DEPLOYMENT_ID).toMatch(
+            new RegExp(`^${m.stackName}@\\d+\\.\\d+\\.\\d+#[0-9a-f]{12}$`),
+          );
         }
+      }
+    });
+
+    it("pass the configured people, Slack workspace and app, organization and drift settings on", () => {
+      const people = [
+        {
+          slackUserId: "U0123456789",
+          principals: [`arn:aws:iam::${MEMBER_A}:user/alice`],
+          identityCenterUsers: ["alice"],
+        },
+      ];
+      const c = synth({
+        ...MULTI,
+        slack: { ...MULTI.slack, teamId: "T0123456789", appId: "A0123456789" },
+        people,
+        sourceIdentityRoles: ["arn:aws:iam::*:role/ci-*"],
+        onExpiry: "leave",
+        drift: { graceSeconds: 0, maxPerSweep: 5 },
+        organization: { id: ORGANIZATION, regions: ["us-east-1"] },
+      });
+      for (const [id, fn] of ourFunctions(c, c.hub)) {
+        const parsed = hubConfigSchema.safeParse(resolvedEnvironment(fn));
+        expect({ id, issues: parsed.error?.issues ?? [] }).toEqual({ id, issues: [] });
+        expect(parsed.data).toMatchObject({
+          SLACK_TEAM_ID: "T0123456789",
+          SLACK_APP_ID: "A0123456789",
+          PEOPLE: people,
+          SOURCE_IDENTITY_ROLES: ["arn:aws:iam::*:role/ci-*"],
+          ON_EXPIRY: "leave",
+          ORGANIZATION_ID: ORGANIZATION,
+          ORGANIZATION_REGIONS: ["us-east-1"],
+        });
+      }
+      const m = c.members[0] as Stack;
+      for (const [id, fn] of ourFunctions(c, m)) {
+        const parsed = memberConfigSchema.safeParse({
+          ...resolvedEnvironment(fn),
+          AWS_REGION: m.region,
+        });
+        expect({ id, issues: parsed.error?.issues ?? [] }).toEqual({ id, issues: [] });
+        expect(parsed.data).toMatchObject({
+          PEOPLE: people,
+          SOURCE_IDENTITY_ROLES: ["arn:aws:iam::*:role/ci-*"],
+          DRIFT_GRACE_SECONDS: 0,
+          DRIFT_MAX_PER_SWEEP: 5,
+        });
       }
     });
 
@@ -634,16 +1058,21 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
         const t = s.template(stack);
         const fns = ourFunctions(s, stack).map(([id]) => id);
         const invokeConfigs = resources(t, "AWS::Lambda::EventInvokeConfig");
-        const withDlq = new Set(
+        const withConfig = new Set(
           invokeConfigs.map(([, r]) => {
+            const fn = (props(r).FunctionName as { Ref: string }).Ref;
+            // The revert's failures go to revertFailed (its own DLQ takes what EventBridge could
+            // not deliver); every other function's go to its dead-letter queue.
             expect(JSON.stringify(r.Properties?.DestinationConfig)).toMatch(
-              /OnFailure.*DeadLetters/,
+              fn.startsWith("MemberRevertSecurityGroup")
+                ? /OnFailure.*MemberRevertFailedFunction/
+                : /OnFailure.*DeadLetters/,
             );
-            return (props(r).FunctionName as { Ref: string }).Ref;
+            return fn;
           }),
         );
         // Every function except buttonClick (synchronous, behind API Gateway).
-        expect(sorted([...withDlq])).toEqual(
+        expect(sorted([...withConfig])).toEqual(
           sorted(fns.filter((id) => !id.includes("ButtonClick"))),
         );
 
@@ -657,7 +1086,8 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
           }
         }
         const queues = resources(t, "AWS::SQS::Queue");
-        expect(queues).toHaveLength(withDlq.size);
+        // One per asynchronous function, and the member's forwarding rule's.
+        expect(queues).toHaveLength(withConfig.size + (stack === hub ? 0 : 1));
         for (const [id, q] of queues) {
           expect(q.Properties?.SqsManagedSseEnabled).toBe(true);
           const policy = resources(t, "AWS::SQS::QueuePolicy").find(([, p]) =>
@@ -673,7 +1103,7 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
       }
     });
 
-    it("have alarms on errors, and on every dead-letter queue's depth", () => {
+    it("have alarms on errors, on every dead-letter queue's depth, and on the handlers' counters", () => {
       for (const stack of [hub, ...members]) {
         const t = s.template(stack);
         const alarms = resources(t, "AWS::CloudWatch::Alarm").map(([, a]) => a.Properties ?? {});
@@ -695,6 +1125,17 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
             }),
           );
         }
+        const counters = alarms
+          .filter((a) => a.Namespace === "SecgroupApproval")
+          .map((a) => [a.MetricName, a.Dimensions]);
+        const service = stack === hub ? "secgroup-approval-hub" : "secgroup-approval-member";
+        const names =
+          stack === hub
+            ? ["JobGaveUp", "RefusedClick", "RefusedMessage"]
+            : ["DriftFiled", "RefusedInvocation"];
+        expect(sorted(counters.map(([n]) => n as string))).toEqual(names);
+        for (const [, dims] of counters)
+          expect(dims).toEqual([{ Name: "service", Value: service }]);
       }
       const hubAlarms = resources(s.template(hub), "AWS::CloudWatch::Alarm").map(
         ([, a]) => a.Properties,
@@ -704,14 +1145,18 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
       );
     });
 
-    it("run on schedules: expiry every 15 minutes, the sweep hourly and once per deploy", () => {
+    it("run on schedules: the jobs and the drift check every 15 minutes, the drift check also per deploy", () => {
       const schedules = (stack: Stack) =>
         resources(s.template(stack), "AWS::Events::Rule")
           .map(([, r]) => r.Properties?.ScheduleExpression)
           .filter(Boolean);
       expect(schedules(hub)).toEqual(["rate(15 minutes)"]);
       for (const m of members) {
-        expect(schedules(m)).toEqual(["rate(1 hour)"]);
+        expect(schedules(m)).toEqual(["rate(15 minutes)"]);
+        const [, sweepRule] = resources(s.template(m), "AWS::Events::Rule").find(
+          ([, r]) => r.Properties?.ScheduleExpression,
+        ) as [string, CfnResource];
+        expect(text((props(sweepRule).Targets as Json[])[0])).toContain("SweepBaselineFunction");
         const trigger = resources(s.template(m), "Custom::Trigger");
         expect(trigger).toHaveLength(1);
         expect(JSON.stringify(trigger[0]?.[1].Properties?.HandlerArn)).toContain(
@@ -758,19 +1203,45 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
       expect(stage.AccessLogSetting).toBeDefined();
     });
 
-    it("creates the Slack secret empty, in the documented JSON shape", () => {
-      const secrets = resources(s.template(hub), "AWS::SecretsManager::Secret");
-      expect(secrets).toHaveLength(1);
-      expect(secrets[0]?.[1].Properties?.Name).toBe("secgroup-approval/slack");
-      expect(JSON.parse(secrets[0]?.[1].Properties?.SecretString as string)).toEqual({
-        botToken: "",
-        signingSecret: "",
-      });
+    it("has no web ACL unless wafRateLimitPerFiveMinutes is set", () => {
+      expect(resources(s.template(hub), "AWS::WAFv2::WebACL")).toEqual([]);
+      expect(acknowledgements(s.app).map((a) => a.id)).toContain("Annotation::AwsSolutions-APIG3");
+    });
+
+    it("wafRateLimitPerFiveMinutes: a per-IP rate-based rule on the stage, alarmed, cdk-nag clean", () => {
+      const w = synth({ ...MULTI, wafRateLimitPerFiveMinutes: 1500 });
+      const t = w.template(w.hub);
+      const acls = resources(t, "AWS::WAFv2::WebACL");
+      expect(acls).toHaveLength(1);
+      const [aclId, acl] = acls[0] as [string, CfnResource];
+      expect(acl.Properties).toMatchObject({ Scope: "REGIONAL", DefaultAction: { Allow: {} } });
+      expect(acl.Properties?.Rules).toEqual([
+        expect.objectContaining({
+          Priority: 0,
+          Action: { Block: {} },
+          Statement: {
+            RateBasedStatement: { Limit: 1500, AggregateKeyType: "IP", EvaluationWindowSec: 300 },
+          },
+        }),
+      ]);
+      const associations = resources(t, "AWS::WAFv2::WebACLAssociation");
+      expect(associations).toHaveLength(1);
+      const association = associations[0]?.[1].Properties ?? {};
+      expect(association.WebACLArn).toEqual({ "Fn::GetAtt": [aclId, "Arn"] });
+      const [stageId] = resources(t, "AWS::ApiGateway::Stage")[0] as [string, CfnResource];
+      expect(JSON.stringify(association.ResourceArn)).toContain(`{"Ref":"${stageId}"}`);
+      expect(
+        resources(t, "AWS::CloudWatch::Alarm").map(([, a]) => a.Properties?.MetricName),
+      ).toContain("BlockedRequests");
+      expect(w.report().pluginReports.flatMap((p) => p.violations)).toEqual([]);
+      expect(acknowledgements(w.app).map((a) => a.id)).not.toContain(
+        "Annotation::AwsSolutions-APIG3",
+      );
     });
   });
 
   describe("tables", () => {
-    it("hub securityGroupRequests: requestId, byStatus(status, createdAt) ALL, ttl, PITR, encrypted", () => {
+    it("hub securityGroupRequests: requestId, byStatus and the sparse byDue, ttl, PITR, encrypted", () => {
       const tables = resources(s.template(hub), "AWS::DynamoDB::Table");
       expect(tables).toHaveLength(1);
       const [, table] = tables[0] as [string, CfnResource];
@@ -788,6 +1259,14 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
             ],
             Projection: { ProjectionType: "ALL" },
           },
+          {
+            IndexName: "byDue",
+            KeySchema: [
+              { AttributeName: "dueBucket", KeyType: "HASH" },
+              { AttributeName: "due", KeyType: "RANGE" },
+            ],
+            Projection: { ProjectionType: "ALL" },
+          },
         ],
         TimeToLiveSpecification: { AttributeName: "ttl", Enabled: true },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -799,21 +1278,32 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
             (a) => a.AttributeName,
           ),
         ),
-      ).toEqual(["createdAt", "requestId", "status"]);
+      ).toEqual(["createdAt", "due", "dueBucket", "requestId", "status"]);
     });
 
-    it("member securityGroupBaselines: pk, sk, ttl, PITR, encrypted", () => {
+    it("member securityGroupBaselines: pk, sk, byOutbox (keys only), ttl, PITR, encrypted", () => {
       for (const m of members) {
         const [, table] = resources(s.template(m), "AWS::DynamoDB::Table")[0] as [
           string,
           CfnResource,
         ];
+        expect(table.DeletionPolicy).toBe("Retain");
         expect(table.Properties).toMatchObject({
           TableName: "securityGroupBaselines",
           BillingMode: "PAY_PER_REQUEST",
           KeySchema: [
             { AttributeName: "pk", KeyType: "HASH" },
             { AttributeName: "sk", KeyType: "RANGE" },
+          ],
+          GlobalSecondaryIndexes: [
+            {
+              IndexName: "byOutbox",
+              KeySchema: [
+                { AttributeName: "outbox", KeyType: "HASH" },
+                { AttributeName: "handledAt", KeyType: "RANGE" },
+              ],
+              Projection: { ProjectionType: "KEYS_ONLY" },
+            },
           ],
           TimeToLiveSpecification: { AttributeName: "ttl", Enabled: true },
           PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -823,6 +1313,35 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
     });
 
     it("match the definitions the adapters and the sandbox use (src/adapters/dynamodb/tables.ts)", () => {
+      const indexes = (def: typeof REQUESTS_TABLE | typeof BASELINES_TABLE) =>
+        def.globalIndexes.map((i) => ({
+          IndexName: i.name,
+          KeySchema: [
+            { AttributeName: i.partitionKey.name, KeyType: "HASH" },
+            ...("sortKey" in i && i.sortKey
+              ? [{ AttributeName: i.sortKey.name, KeyType: "RANGE" }]
+              : []),
+          ],
+          Projection: { ProjectionType: i.projection },
+        }));
+      const attributes = (def: typeof REQUESTS_TABLE | typeof BASELINES_TABLE) => {
+        const keys = [
+          def.partitionKey,
+          ...("sortKey" in def ? [def.sortKey] : []),
+          ...def.globalIndexes.flatMap((i) => [
+            i.partitionKey,
+            ...("sortKey" in i ? [i.sortKey] : []),
+          ]),
+        ];
+        return sorted([...new Set(keys.map((k) => `${k.name}:${k.type}`))]);
+      };
+      const definedAs = (p: Record<string, Json>) =>
+        sorted(
+          (p.AttributeDefinitions as { AttributeName: string; AttributeType: string }[]).map(
+            (a) => `${a.AttributeName}:${a.AttributeType}`,
+          ),
+        );
+
       const [, requests] = resources(s.template(hub), "AWS::DynamoDB::Table")[0] as [
         string,
         CfnResource,
@@ -832,33 +1351,30 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
       expect(p.KeySchema).toEqual([
         { AttributeName: REQUESTS_TABLE.partitionKey.name, KeyType: "HASH" },
       ]);
-      expect(p.GlobalSecondaryIndexes).toEqual(
-        REQUESTS_TABLE.globalIndexes.map((i) => ({
-          IndexName: i.name,
-          KeySchema: [
-            { AttributeName: i.partitionKey.name, KeyType: "HASH" },
-            { AttributeName: i.sortKey.name, KeyType: "RANGE" },
-          ],
-          Projection: { ProjectionType: i.projection },
-        })),
-      );
+      expect(p.GlobalSecondaryIndexes).toEqual(indexes(REQUESTS_TABLE));
+      expect(definedAs(p)).toEqual(attributes(REQUESTS_TABLE));
       expect(p.TimeToLiveSpecification).toEqual({
         AttributeName: REQUESTS_TABLE.ttlAttribute,
         Enabled: true,
       });
-      const [, baselines] = resources(
-        s.template(members[0] as Stack),
-        "AWS::DynamoDB::Table",
-      )[0] as [string, CfnResource];
-      expect(baselines.Properties?.TableName).toBe(BASELINES_TABLE.defaultName);
-      expect(baselines.Properties?.KeySchema).toEqual([
-        { AttributeName: BASELINES_TABLE.partitionKey.name, KeyType: "HASH" },
-        { AttributeName: BASELINES_TABLE.sortKey.name, KeyType: "RANGE" },
-      ]);
-      expect(baselines.Properties?.TimeToLiveSpecification).toEqual({
-        AttributeName: BASELINES_TABLE.ttlAttribute,
-        Enabled: true,
-      });
+      for (const m of members) {
+        const [, baselines] = resources(s.template(m), "AWS::DynamoDB::Table")[0] as [
+          string,
+          CfnResource,
+        ];
+        const b = baselines.Properties ?? {};
+        expect(b.TableName).toBe(BASELINES_TABLE.defaultName);
+        expect(b.KeySchema).toEqual([
+          { AttributeName: BASELINES_TABLE.partitionKey.name, KeyType: "HASH" },
+          { AttributeName: BASELINES_TABLE.sortKey.name, KeyType: "RANGE" },
+        ]);
+        expect(b.GlobalSecondaryIndexes).toEqual(indexes(BASELINES_TABLE));
+        expect(definedAs(b)).toEqual(attributes(BASELINES_TABLE));
+        expect(b.TimeToLiveSpecification).toEqual({
+          AttributeName: BASELINES_TABLE.ttlAttribute,
+          Enabled: true,
+        });
+      }
     });
   });
 
@@ -913,7 +1429,7 @@ describe("single-account app", () => {
     expect([s.hub.account, s.hub.region]).toEqual([HUB, "eu-central-1"]);
     expect(s.hub.member).toBeDefined();
     const t = s.template(s.hub);
-    expect(ourFunctions(s, s.hub)).toHaveLength(8);
+    expect(ourFunctions(s, s.hub)).toHaveLength(9);
     expect(
       sorted(resources(t, "AWS::SNS::Topic").map(([, r]) => r.Properties?.TopicName as string)),
     ).toEqual(sorted(Object.values(TOPICS)));
@@ -925,11 +1441,24 @@ describe("single-account app", () => {
     const roleNames = resources(t, "AWS::IAM::Role")
       .map(([, r]) => r.Properties?.RoleName)
       .filter(Boolean);
-    expect(new Set(roleNames).size).toBe(8);
+    // 5 hub functions, 4 member functions, the member's forwarding role.
+    expect(new Set(roleNames).size).toBe(10);
+    expect(
+      sorted(resources(t, "AWS::Events::EventBus").map(([, r]) => r.Properties?.Name as string)),
+    ).toEqual(sorted([BUSES.hub, BUSES.member]));
+    const forward = resources(t, "AWS::Events::Rule").find(
+      ([, r]) => r.Properties?.Name === "secgroup-approval-forward",
+    );
+    expect((forward?.[1].Properties?.Targets as Record<string, Json>[] | undefined)?.[0]?.Arn).toBe(
+      busArn("aws", "eu-central-1", HUB, BUSES.hub),
+    );
   });
 
-  it("names only its own account in topic and key policies", () => {
+  it("names only its own account in topic, key and bus policies", () => {
     const t = s.template(s.hub);
+    expect(busPolicy(s, s.hub, BUSES.hub)).toEqual([
+      expect.objectContaining({ Principal: { AWS: [`arn:aws:iam::${HUB}:root`] } }),
+    ]);
     for (const [, policy] of resources(t, "AWS::SNS::TopicPolicy")) {
       for (const st of statements(policy).filter((x) => x.Effect === "Allow")) {
         expect(principalAccounts(st.Principal)).toEqual([HUB]);

@@ -7,6 +7,7 @@ import {
   ConfigFileError,
   configSchema,
   EXAMPLE_CONFIG_FILE,
+  governedAccounts,
   loadConfigFile,
   memberAccounts,
   memberTargets,
@@ -36,7 +37,15 @@ describe("the config schema", () => {
       requestExpiryHours: 24,
       seedRules: { maxEventAgeSeconds: 300, autoDenyWithoutDescription: false },
       singleAccount: true,
+      people: [],
+      sourceIdentityRoles: [],
+      onExpiry: "revert",
+      drift: { graceSeconds: 900, maxPerSweep: 100 },
     });
+    expect(config.organization).toBeUndefined();
+    expect(config.wafRateLimitPerFiveMinutes).toBeUndefined();
+    expect(config.slack.teamId).toBeUndefined();
+    expect(config.slack.appId).toBeUndefined();
     expect(memberTargets(config)).toEqual([
       { account: "111111111111", region: "eu-central-1", alias: "hub" },
     ]);
@@ -54,6 +63,13 @@ describe("the config schema", () => {
     expect(accountAliases(config)).toEqual({
       "222222222222": "prod-payments",
       "333333333333": "staging",
+    });
+    expect(governedAccounts(config)).toEqual({
+      "222222222222": ["us-east-1", "eu-west-1"],
+      "333333333333": ["us-east-1", "ap-southeast-2"],
+    });
+    expect(governedAccounts(configSchema.parse(SINGLE))).toEqual({
+      "111111111111": ["eu-central-1"],
     });
   });
 
@@ -129,6 +145,90 @@ describe("the config schema", () => {
       }),
     ).toEqual([
       'members[0].account: single-account mode governs only the hub account 111111111111, but 222222222222 is listed: remove it or set "singleAccount": false',
+    ]);
+  });
+});
+
+describe("who is who, the organization, expiry, drift and the firewall", () => {
+  it("accepts people, source-identity roles, the Slack workspace and app, and the options", () => {
+    expect(
+      problems({
+        ...MULTI,
+        slack: { ...MULTI.slack, teamId: "T04QX7J2M1B", appId: "A05RT8K3N2C" },
+        people: [
+          { slackUserId: "U0123456789", identityCenterUsers: ["alice@acme.io"] },
+          {
+            slackUserId: "W0234567891",
+            principals: ["arn:aws:iam::222222222222:user/bob", "arn:aws:iam::*:role/bob-*"],
+          },
+        ],
+        sourceIdentityRoles: ["arn:aws:iam::*:role/ci-deployer"],
+        organization: { id: "o-a1b2c3d4e5", regions: ["us-east-1", "eu-west-1"] },
+        onExpiry: "leave",
+        drift: { graceSeconds: 0, maxPerSweep: 20 },
+        wafRateLimitPerFiveMinutes: 1000,
+      }),
+    ).toEqual([]);
+  });
+
+  it("names each wrong new field in plain English", () => {
+    expect(
+      problems({
+        ...MULTI,
+        slack: { ...MULTI.slack, teamId: "acme", appId: "my-app" },
+        people: [
+          {
+            slackUserId: "alice",
+            principals: ["arn:aws:sts::222222222222:assumed-role/Admin/alice"],
+          },
+        ],
+        sourceIdentityRoles: ["arn:aws:iam::222222222222:user/ci"],
+        organization: { id: "123", regions: [] },
+        onExpiry: "keep",
+        drift: { graceSeconds: -1, maxPerSweep: 0 },
+        wafRateLimitPerFiveMinutes: 5,
+      }),
+    ).toEqual([
+      'slack.teamId: must be a Slack workspace (team) id (T…, e.g. T0123456789): in Slack, the workspace menu > Settings shows it, or the T… part of an app_redirect URL (got "acme")',
+      'slack.appId: must be a Slack app id (A…, e.g. A0123456789): https://api.slack.com/apps > the app > Basic Information > App ID (got "my-app")',
+      'organization.id: must be an AWS Organizations id (o-…, e.g. o-a1b2c3d4e5): aws organizations describe-organization --query Organization.Id (got "123")',
+      "organization.regions: must list at least one region",
+      'people[0].slackUserId: must be a Slack member id (U… or W…, e.g. U0123456789), not a name or e-mail: Slack profile > ⋮ > Copy member ID (got "alice")',
+      'people[0].principals[0]: must be an IAM user or role ARN (globs allowed) such as arn:aws:iam::111122223333:user/alice; a session ARN (arn:aws:sts::…:assumed-role/…) never matches: name its role (got "arn:aws:sts::222222222222:assumed-role/Admin/alice")',
+      'sourceIdentityRoles[0]: must be an IAM role ARN (globs allowed) such as arn:aws:iam::*:role/ci-deployer (got "arn:aws:iam::222222222222:user/ci")',
+      'onExpiry: must be "revert" (the default: the member reverts it) or "leave" (it stays)',
+      "drift.graceSeconds: must be 0 or more seconds (got the number -1)",
+      "drift.maxPerSweep: must be at least 1 (got the number 0)",
+      "wafRateLimitPerFiveMinutes: must be at least 10 (AWS WAF's lowest limit) (got the number 5)",
+    ]);
+  });
+
+  it("checks people, the organization and the options as a whole", () => {
+    expect(
+      problems({
+        ...MULTI,
+        people: [
+          { slackUserId: "U0123456789", principals: ["arn:aws:iam::222222222222:user/bob"] },
+          { slackUserId: "U0234567891", principals: ["arn:aws:iam::222222222222:user/bob"] },
+          { slackUserId: "U0345678912" },
+        ],
+        organization: { id: "o-a1b2c3d4e5", regions: ["us-east-1", "us-east-1"] },
+      }),
+    ).toEqual([
+      "organization.regions[1]: region us-east-1 is listed twice",
+      "people[1].principals[0]: arn:aws:iam::222222222222:user/bob is already mapped to people[0]: a principal may speak for one person only",
+      "people[2]: maps nothing: give principals (IAM users or roles only this person uses) or identityCenterUsers",
+    ]);
+    expect(
+      problems({ ...SINGLE, organization: { id: "o-a1b2c3d4e5", regions: ["eu-central-1"] } }),
+    ).toEqual([
+      'organization: single-account mode governs only the hub account: remove organization or set "singleAccount": false',
+    ]);
+    expect(problems({ ...MULTI, wafRateLimitPerFiveMinutes: 2_000_000_001 })).toEqual([
+      "wafRateLimitPerFiveMinutes: must be at most 2000000000 (got the number 2000000001)",
+    ]);
+    expect(problems({ ...MULTI, drift: { graceSeconds: 90_000 } })).toEqual([
+      "drift.graceSeconds: must be at most 86400 seconds (a day) (got the number 90000)",
     ]);
   });
 });

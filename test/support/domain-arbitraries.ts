@@ -36,7 +36,7 @@ const prefixListArb: fc.Arbitrary<Peer> = hexArb(2).map(
 
 const groupArb: fc.Arbitrary<Peer> = fc
   .tuple(
-    hexArb(2),
+    hexArb(3),
     fc.option(fc.constantFrom("111122223333", "444455556666"), { nil: undefined }),
     fc.option(hexArb(4), { nil: undefined }),
   )

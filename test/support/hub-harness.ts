@@ -8,11 +8,13 @@ import { ensureTables } from "../../src/adapters/dynamodb/tables.js";
 import { requestIdFor } from "../../src/adapters/ids.js";
 import { SlackNotifier } from "../../src/adapters/slack/notifier.js";
 import { signSlackRequest } from "../../src/adapters/slack/verify.js";
-import { type HubDeps, storeRequest } from "../../src/app/hub.js";
+import { type HubDeps, storeRequest } from "../../src/app/hub/index.js";
 import type { Change } from "../../src/domain/change.js";
 import { parseCloudTrailEvent } from "../../src/domain/cloudtrail.js";
 import type { ChangeMessage } from "../../src/domain/messages.js";
+import { type ApprovalRequest, DEFAULT_JOB_SETTINGS } from "../../src/domain/request.js";
 import type { Log } from "../../src/ports/log.js";
+import { CountingMetrics } from "../../src/ports/metrics.js";
 import type { Publisher } from "../../src/ports/publisher.js";
 import { dynamoClients, startDynalite } from "../../src/sandbox/dynamodb.js";
 import { type SlackApi, startSlackApi } from "../../src/sandbox/slack-api.js";
@@ -71,8 +73,15 @@ export interface HubHarness {
   slack: SlackApi;
   publisher: RecordingPublisher;
   log: MemoryLog;
+  metrics: CountingMetrics;
   stop(): Promise<void>;
 }
+
+/** The workspace and app of test/fixtures/slack/block_actions.json: the harness's hub expects them. */
+export const FIXTURE_TEAM = "T0EXAMPLE";
+export const FIXTURE_APP = "A0SECGRPAPP";
+/** The member account of the fixtures, and where it is governed. */
+export const MEMBER = { account: "111122223333", region: "us-east-1" } as const;
 
 export async function startHub(clock: () => Date = () => new Date()): Promise<HubHarness> {
   const [dynalite, slack] = await Promise.all([startDynalite(), startSlackApi()]);
@@ -80,6 +89,7 @@ export async function startHub(clock: () => Date = () => new Date()): Promise<Hu
   await ensureTables(client);
   const publisher = new RecordingPublisher();
   const log = new MemoryLog();
+  const metrics = new CountingMetrics();
   const deps: HubDeps = {
     requests: new DynamoRequestStore(doc),
     notifier: new SlackNotifier({
@@ -91,16 +101,25 @@ export async function startHub(clock: () => Date = () => new Date()): Promise<Hu
     publisher,
     clock,
     log,
+    metrics,
     requestIdFor,
     config: {
       approvalChannel: "C0APPROVAL",
       monitoringChannel: "C0MONITORING",
       approverUserIds: ["U0BOB", "U0CAROL"],
+      slackTeamId: FIXTURE_TEAM,
+      slackAppId: FIXTURE_APP,
       denyTopicArn: "arn:aws:sns:us-east-1:111122223333:denySecurityGroupChange",
-      memberApplyTopicArn: (account, region) =>
+      memberApplyTopicArn: (account: string, region: string) =>
         `arn:aws:sns:${region}:${account}:applySecurityGroupChange`,
       expiryHours: 24,
       accountAliases: { "111122223333": "prod-payments" },
+      governance: { accounts: { "111122223333": ["us-east-1", "eu-west-1"] } },
+      people: {
+        people: [{ slackUserId: "U0ALICE", principals: ["arn:aws:iam::111122223333:user/alice"] }],
+        sourceIdentityRoles: [],
+      },
+      jobs: DEFAULT_JOB_SETTINGS,
     },
   };
   return {
@@ -108,6 +127,7 @@ export async function startHub(clock: () => Date = () => new Date()): Promise<Hu
     slack,
     publisher,
     log,
+    metrics,
     stop: async () => {
       await Promise.all([dynalite.stop(), slack.stop()]);
     },
@@ -115,27 +135,62 @@ export async function startHub(clock: () => Date = () => new Date()): Promise<Hu
 }
 
 /** Stores a pending request for `change` the way storeSecurityGroupRequest does. */
-export async function pendingRequest(deps: HubDeps, change: Change) {
+export async function pendingRequest(deps: HubDeps, change: Change): Promise<ApprovalRequest> {
   const message: ChangeMessage = {
     type: "change",
     change,
     revertedAt: change.eventTime,
     revertMs: 120,
   };
-  return (await storeRequest(deps, message)).request;
+  const stored = await storeRequest(deps, message, {
+    account: change.account,
+    region: change.region,
+  });
+  if (!stored) throw new Error("the change message was refused");
+  return stored.request;
 }
 
-/** The form body Slack posts for a button click by `user` on `requestId`. */
-export function clickBody(user: string, actionId: string, requestId: string): string {
+export interface ClickOptions {
+  teamId?: string;
+  appId?: string;
+  /** The channel the click came from (default: where the request's approval message is). */
+  channel?: string;
+  /** The message clicked (default: the request's approval message). */
+  messageTs?: string;
+}
+
+/**
+ * The form body Slack posts for a click by `user` on the request's approval message (the
+ * fixture's workspace and app unless told otherwise).
+ */
+export function clickBody(
+  user: string,
+  actionId: string,
+  request: Pick<ApprovalRequest, "requestId" | "slack"> | string,
+  options: ClickOptions = {},
+): string {
   const payload = fixture("slack/block_actions.json") as Record<string, unknown> & {
     actions: Record<string, unknown>[];
   };
   const [first] = payload.actions;
+  const requestId = typeof request === "string" ? request : request.requestId;
+  const ref = typeof request === "string" ? undefined : request.slack?.approval;
+  const channel = options.channel ?? ref?.channel ?? "C0APPROVAL";
+  const teamId = options.teamId ?? FIXTURE_TEAM;
   payload.user = {
     id: user,
     username: user.slice(2).toLowerCase(),
     name: user.slice(2).toLowerCase(),
-    team_id: "T0EXAMPLE",
+    team_id: teamId,
+  };
+  payload.team = { id: teamId, domain: "example-corp" };
+  payload.api_app_id = options.appId ?? FIXTURE_APP;
+  payload.channel = { id: channel, name: "sg-approvals" };
+  payload.container = {
+    type: "message",
+    message_ts: options.messageTs ?? ref?.ts ?? "0000000000.000000",
+    channel_id: channel,
+    is_ephemeral: false,
   };
   payload.actions = [{ ...first, action_id: actionId, value: requestId }];
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();

@@ -1,6 +1,21 @@
 /**
- * A member's baselines and event ledger, in one table (BASELINES_TABLE): one item per rule, so
- * updates to different rules of a group never overwrite each other.
+ * A member's approved baselines and event ledger, in one table (BASELINES_TABLE). A group's
+ * partition holds one item per approved rule (updates to different rules never overwrite each
+ * other) and the group's bookkeeping:
+ *
+ *   pk "group#<sg-id>"  sk "meta"             name, VPC, the last move of the baseline and why
+ *                       sk "rule#<sgr-id>"    one approved rule, and why it is approved
+ *                       sk "lease"            busyUntil: a revert, apply or sweep is at work
+ *                       sk "open#<eventId>"   a change left live for a person to decide
+ *                       sk "drift#<eventId>"  drift reverted and filed (a late event joins it)
+ *                       sk "suspect"          a difference waiting out the grace window
+ *   pk "member"         sk "install"          when the first sweep adopted the groups, by whom
+ *   pk "event#<id>"     sk "event"            a handled event, its change, its outbox message
+ *   pk "apply#<rid>"    sk "apply"            the result of a request's EC2 work
+ *
+ * The meta item exists once the group is adopted: a partition without one is a group the sweep
+ * has not seen yet. Outbox messages are also in a sparse index (`outbox`), so the sweep reads
+ * exactly the ones still to send.
  */
 import {
   type DynamoDBDocumentClient,
@@ -10,26 +25,51 @@ import {
   ScanCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import type { Change, DriftChange } from "../../domain/change.js";
 import type { Rule } from "../../domain/rule.js";
-import type { Baselines, EventLedger, ProcessedEvent } from "../../ports/baselines.js";
+import type {
+  Baselines,
+  BaselineWhy,
+  EventLedger,
+  FiledDrift,
+  GroupRecord,
+  Installation,
+  OpenChange,
+  ProcessedEvent,
+} from "../../ports/baselines.js";
 import { NotFoundError } from "../../ports/errors.js";
 import { batchWrite, type WriteRequest } from "./batch.js";
 import { withoutUndefined } from "./client.js";
 import { call, conditional } from "./errors.js";
-import { BASELINES_TABLE, EVENT_RETENTION_DAYS, ttlAfter } from "./tables.js";
+import {
+  BASELINES_TABLE,
+  DRIFT_RETENTION_DAYS,
+  EVENT_RETENTION_DAYS,
+  OUTBOX_INDEX,
+  ttlAfter,
+} from "./tables.js";
 
 type Item = Record<string, unknown>;
 
-export const groupPk = (groupId: string) => `group#${groupId}`;
+export const GROUP_PK_PREFIX = "group#";
+export const groupPk = (groupId: string) => `${GROUP_PK_PREFIX}${groupId}`;
 export const ruleSk = (ruleId: string) => `rule#${ruleId}`;
 export const META_SK = "meta";
+export const LEASE_SK = "lease";
+export const SUSPECT_SK = "suspect";
+export const openSk = (eventId: string) => `open#${eventId}`;
+export const driftSk = (eventId: string) => `drift#${eventId}`;
+export const INSTALL_KEY = { pk: "member", sk: "install" } as const;
 export const EVENT_PK_PREFIX = "event#";
 export const eventPk = (eventId: string) => `${EVENT_PK_PREFIX}${eventId}`;
 export const EVENT_SK = "event";
 export const applyPk = (requestId: string) => `apply#${requestId}`;
 export const APPLY_SK = "apply";
+/** The value of `outbox` on an event whose message is still to send (the index's key). */
+const OUTBOX_PENDING = "pending";
 
 const KEY_ATTRIBUTES = ["pk", "sk"] as const;
+const TTL = BASELINES_TABLE.ttlAttribute;
 
 function ruleIdOf(groupId: string, rule: Rule): string {
   if (!rule.ruleId) {
@@ -38,13 +78,48 @@ function ruleIdOf(groupId: string, rule: Rule): string {
   return rule.ruleId;
 }
 
-function putRule(groupId: string, rule: Rule): WriteRequest {
-  const Item = { pk: groupPk(groupId), sk: ruleSk(ruleIdOf(groupId, rule)), rule };
+function putRule(groupId: string, rule: Rule, why: BaselineWhy): WriteRequest {
+  const Item = { pk: groupPk(groupId), sk: ruleSk(ruleIdOf(groupId, rule)), rule, why };
   return { PutRequest: { Item: withoutUndefined(Item) } };
 }
 
-function deleteKey(pk: string, sk: string): WriteRequest {
-  return { DeleteRequest: { Key: { pk, sk } } };
+const deleteKey = (pk: string, sk: string): WriteRequest => ({
+  DeleteRequest: { Key: { pk, sk } },
+});
+
+/** A group's items, in any order, as its record. */
+function recordOf(groupId: string, items: readonly Item[]): GroupRecord {
+  const record: GroupRecord = { groupId, open: [], drifts: [] };
+  const rules: Rule[] = [];
+  let adopted = false;
+  for (const item of items) {
+    const sk = String(item.sk);
+    if (sk === META_SK) {
+      adopted = true;
+      if (typeof item.groupName === "string") record.name = item.groupName;
+      if (typeof item.vpcId === "string") record.vpcId = item.vpcId;
+      if (item.lastChange) record.lastChange = item.lastChange as BaselineWhy;
+    } else if (sk.startsWith("rule#")) rules.push(item.rule as Rule);
+    else if (sk === LEASE_SK && typeof item.busyUntil === "string")
+      record.busyUntil = item.busyUntil;
+    else if (sk === SUSPECT_SK) {
+      record.suspect = {
+        fingerprint: String(item.fingerprint),
+        firstSeenAt: String(item.firstSeenAt),
+      };
+    } else if (sk.startsWith("open#")) {
+      record.open.push({ eventId: String(item.eventId), change: item.change as Change });
+    } else if (sk.startsWith("drift#")) {
+      record.drifts.push({
+        eventId: String(item.eventId),
+        requestId: String(item.requestId),
+        change: item.change as DriftChange,
+        at: String(item.at),
+      });
+    }
+  }
+  if (adopted) record.rules = rules;
+  return record;
 }
 
 export class DynamoBaselines implements Baselines {
@@ -53,65 +128,203 @@ export class DynamoBaselines implements Baselines {
     private readonly table: string = BASELINES_TABLE.defaultName,
   ) {}
 
-  async get(groupId: string): Promise<Rule[] | undefined> {
+  async read(groupId: string): Promise<GroupRecord | undefined> {
     const items = await this.groupItems(groupId);
-    if (items.length === 0) return undefined;
-    return items.filter((i) => String(i.sk).startsWith("rule#")).map((i) => i.rule as Rule);
+    return items.length === 0 ? undefined : recordOf(groupId, items);
+  }
+
+  async lease(
+    groupId: string,
+    until: string,
+    options: { exclusive: boolean; now: string },
+  ): Promise<boolean> {
+    return conditional("UpdateItem", this.table, () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: groupPk(groupId), sk: LEASE_SK },
+          UpdateExpression: "SET busyUntil = :until",
+          ...(options.exclusive
+            ? {
+                ConditionExpression: "attribute_not_exists(busyUntil) OR busyUntil < :now",
+                ExpressionAttributeValues: { ":until": until, ":now": options.now },
+              }
+            : { ExpressionAttributeValues: { ":until": until } }),
+        }),
+      ),
+    );
+  }
+
+  async release(groupId: string): Promise<void> {
+    await call("UpdateItem", this.table, () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: groupPk(groupId), sk: LEASE_SK },
+          UpdateExpression: "REMOVE busyUntil",
+        }),
+      ),
+    );
   }
 
   /** Removals first, then puts: a rule id in both ends up stored with the put's content. */
   async update(
     groupId: string,
     changes: { put?: readonly Rule[]; removeIds?: readonly string[] },
+    why: BaselineWhy,
   ): Promise<void> {
     const pk = groupPk(groupId);
-    const requests = [
+    await this.write([
       ...(changes.removeIds ?? []).map((id) => deleteKey(pk, ruleSk(id))),
-      ...(changes.put ?? []).map((rule) => putRule(groupId, rule)),
-    ];
-    await this.write(requests);
+      ...(changes.put ?? []).map((rule) => putRule(groupId, rule, why)),
+    ]);
+    await this.setMeta(groupId, { lastChange: why });
   }
 
-  /**
-   * Writes every rule and the meta item (sweep time, and the name: given, or the one stored),
-   * then deletes the rules no longer in the group.
-   */
-  async replace(
+  async adopt(
     groupId: string,
     rules: readonly Rule[],
-    sweptAt: string,
-    groupName?: string,
+    why: BaselineWhy,
+    info: { name?: string; vpcId?: string },
   ): Promise<void> {
     const pk = groupPk(groupId);
-    const existing = await this.groupItems(groupId, "sk, groupName");
-    const name = groupName ?? existing.find((i) => i.sk === META_SK)?.groupName;
-    const puts = rules.map((rule) => putRule(groupId, rule));
-    const meta: WriteRequest = {
-      PutRequest: { Item: withoutUndefined({ pk, sk: META_SK, sweptAt, groupName: name }) },
-    };
-    await this.write([...puts, meta]);
-    const keep = new Set(rules.map((rule) => ruleSk(ruleIdOf(groupId, rule))));
-    const stale = existing
-      .map((item) => String(item.sk))
-      .filter((sk) => sk !== META_SK && !keep.has(sk));
-    await this.write(stale.map((sk) => deleteKey(pk, sk)));
+    const existing = (await this.groupItems(groupId))
+      .map((i) => String(i.sk))
+      .filter((sk) => sk.startsWith("rule#"));
+    const keep = new Set(rules.map((r) => ruleSk(ruleIdOf(groupId, r))));
+    await this.write([
+      ...existing.filter((sk) => !keep.has(sk)).map((sk) => deleteKey(pk, sk)),
+      ...rules.map((rule) => putRule(groupId, rule, why)),
+      {
+        PutRequest: {
+          Item: withoutUndefined({
+            pk,
+            sk: META_SK,
+            groupName: info.name,
+            vpcId: info.vpcId,
+            adoptedAt: why.at,
+            lastChange: why,
+          }),
+        },
+      },
+    ]);
   }
 
-  async groupName(groupId: string): Promise<string | undefined> {
+  async describe(groupId: string, info: { name?: string; vpcId?: string }): Promise<void> {
+    await this.setMeta(groupId, { groupName: info.name, vpcId: info.vpcId });
+  }
+
+  async retire(groupId: string): Promise<void> {
+    const pk = groupPk(groupId);
+    const items = await this.groupItems(groupId);
+    await this.write(items.map((i) => deleteKey(pk, String(i.sk))));
+  }
+
+  async snapshot(): Promise<Map<string, GroupRecord>> {
+    const byGroup = new Map<string, Item[]>();
+    let start: Item | undefined;
+    do {
+      const page = await call("Scan", this.table, () =>
+        this.doc.send(
+          new ScanCommand({
+            TableName: this.table,
+            FilterExpression: "begins_with(pk, :prefix)",
+            ExpressionAttributeValues: { ":prefix": GROUP_PK_PREFIX },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        const groupId = String(item.pk).slice(GROUP_PK_PREFIX.length);
+        const list = byGroup.get(groupId) ?? [];
+        list.push(item);
+        byGroup.set(groupId, list);
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return new Map([...byGroup].map(([groupId, items]) => [groupId, recordOf(groupId, items)]));
+  }
+
+  async openChange(groupId: string, open: OpenChange, at: string): Promise<void> {
+    await this.put({
+      pk: groupPk(groupId),
+      sk: openSk(open.eventId),
+      eventId: open.eventId,
+      change: open.change,
+      at,
+      [TTL]: ttlAfter(at, EVENT_RETENTION_DAYS),
+    });
+  }
+
+  async closeChange(groupId: string, eventId: string): Promise<void> {
+    await this.write([deleteKey(groupPk(groupId), openSk(eventId))]);
+  }
+
+  async recordDrift(groupId: string, drift: FiledDrift): Promise<void> {
+    await this.put({
+      pk: groupPk(groupId),
+      sk: driftSk(drift.eventId),
+      ...drift,
+      [TTL]: ttlAfter(drift.at, DRIFT_RETENTION_DAYS),
+    });
+  }
+
+  async setSuspect(
+    groupId: string,
+    suspect: { fingerprint: string; firstSeenAt: string } | undefined,
+  ): Promise<void> {
+    const pk = groupPk(groupId);
+    if (!suspect) await this.write([deleteKey(pk, SUSPECT_SK)]);
+    else await this.put({ pk, sk: SUSPECT_SK, ...suspect });
+  }
+
+  async installation(): Promise<Installation | undefined> {
     const out = await call("GetItem", this.table, () =>
       this.doc.send(
-        new GetCommand({
+        new GetCommand({ TableName: this.table, Key: INSTALL_KEY, ConsistentRead: true }),
+      ),
+    );
+    if (!out.Item) return undefined;
+    return { at: String(out.Item.at), deployment: String(out.Item.deployment) };
+  }
+
+  recordInstallation(installation: Installation): Promise<boolean> {
+    return conditional("PutItem", this.table, () =>
+      this.doc.send(
+        new PutCommand({
           TableName: this.table,
-          Key: { pk: groupPk(groupId), sk: META_SK },
-          ProjectionExpression: "groupName",
+          Item: { ...INSTALL_KEY, ...installation },
+          ConditionExpression: "attribute_not_exists(pk)",
         }),
       ),
     );
-    return typeof out.Item?.groupName === "string" ? out.Item.groupName : undefined;
   }
 
-  /** Every item of a group (rules and meta), all pages, strongly consistent. */
-  private async groupItems(groupId: string, projection?: string): Promise<Item[]> {
+  private async setMeta(groupId: string, fields: Record<string, unknown>): Promise<void> {
+    const set = Object.entries(withoutUndefined(fields));
+    if (set.length === 0) return;
+    await call("UpdateItem", this.table, () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: groupPk(groupId), sk: META_SK },
+          UpdateExpression: `SET ${set.map(([k]) => `#${k} = :${k}`).join(", ")}`,
+          ExpressionAttributeNames: Object.fromEntries(set.map(([k]) => [`#${k}`, k])),
+          ExpressionAttributeValues: Object.fromEntries(set.map(([k, v]) => [`:${k}`, v])),
+        }),
+      ),
+    );
+  }
+
+  private async put(item: Item): Promise<void> {
+    await call("PutItem", this.table, () =>
+      this.doc.send(new PutCommand({ TableName: this.table, Item: withoutUndefined(item) })),
+    );
+  }
+
+  /** Every item of a group, all pages, strongly consistent. */
+  private async groupItems(groupId: string): Promise<Item[]> {
     const items: Item[] = [];
     let start: Item | undefined;
     do {
@@ -123,7 +336,6 @@ export class DynamoBaselines implements Baselines {
             ExpressionAttributeValues: { ":pk": groupPk(groupId) },
             ConsistentRead: true,
             ExclusiveStartKey: start,
-            ...(projection ? { ProjectionExpression: `pk, ${projection}` } : {}),
           }),
         ),
       );
@@ -146,6 +358,8 @@ function fromEventItem(item: Item): ProcessedEvent {
   };
   if (typeof item.handledAt === "string") event.handledAt = item.handledAt;
   if (typeof item.pending === "string") event.pending = item.pending;
+  if (item.change) event.change = item.change as Change;
+  if (typeof item.requestId === "string") event.requestId = item.requestId;
   return event;
 }
 
@@ -166,7 +380,7 @@ export class DynamoEventLedger implements EventLedger {
             sk: EVENT_SK,
             eventId,
             receivedAt: at,
-            [BASELINES_TABLE.ttlAttribute]: ttlAfter(at, EVENT_RETENTION_DAYS),
+            [TTL]: ttlAfter(at, EVENT_RETENTION_DAYS),
           },
           ConditionExpression: "attribute_not_exists(pk)",
         }),
@@ -178,17 +392,37 @@ export class DynamoEventLedger implements EventLedger {
     return seen;
   }
 
-  /** Sets the outbox message and handledAt, once: a second record for the event writes nothing. */
-  async record(entry: { eventId: string; pending?: string; handledAt: string }): Promise<boolean> {
-    const set = ["handledAt = :handled", "eventId = :id", "#ttl = if_not_exists(#ttl, :ttl)"];
+  /**
+   * Sets the change, its request id, the outbox message and handledAt, once: a second record for
+   * the event writes nothing. Works whether or not the receipt was written (DynamoDB may have
+   * failed then).
+   */
+  async record(entry: {
+    eventId: string;
+    pending?: string;
+    handledAt: string;
+    change: Change;
+    requestId: string;
+  }): Promise<boolean> {
+    const set = [
+      "handledAt = :handled",
+      "eventId = :id",
+      "#change = :change",
+      "requestId = :rid",
+      "receivedAt = if_not_exists(receivedAt, :handled)",
+      "#ttl = if_not_exists(#ttl, :ttl)",
+    ];
     const values: Item = {
       ":handled": entry.handledAt,
       ":id": entry.eventId,
+      ":change": withoutUndefined(entry.change),
+      ":rid": entry.requestId,
       ":ttl": ttlAfter(entry.handledAt, EVENT_RETENTION_DAYS),
     };
     if (entry.pending !== undefined) {
-      set.push("#pending = :pending");
+      set.push("#pending = :pending", "#outbox = :outbox");
       values[":pending"] = entry.pending;
+      values[":outbox"] = OUTBOX_PENDING;
     }
     return conditional("UpdateItem", this.table, () =>
       this.doc.send(
@@ -198,8 +432,9 @@ export class DynamoEventLedger implements EventLedger {
           UpdateExpression: `SET ${set.join(", ")}`,
           ConditionExpression: "attribute_not_exists(handledAt)",
           ExpressionAttributeNames: {
-            "#ttl": BASELINES_TABLE.ttlAttribute,
-            ...(entry.pending !== undefined ? { "#pending": "pending" } : {}),
+            "#ttl": TTL,
+            "#change": "change",
+            ...(entry.pending !== undefined ? { "#pending": "pending", "#outbox": "outbox" } : {}),
           },
           ExpressionAttributeValues: values,
         }),
@@ -227,9 +462,9 @@ export class DynamoEventLedger implements EventLedger {
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: eventPk(eventId), sk: EVENT_SK },
-          UpdateExpression: "REMOVE #pending",
+          UpdateExpression: "REMOVE #pending, #outbox",
           ConditionExpression: "attribute_exists(pk)",
-          ExpressionAttributeNames: { "#pending": "pending" },
+          ExpressionAttributeNames: { "#pending": "pending", "#outbox": "outbox" },
         }),
       ),
     );
@@ -247,7 +482,7 @@ export class DynamoEventLedger implements EventLedger {
             requestId,
             result,
             at,
-            [BASELINES_TABLE.ttlAttribute]: ttlAfter(at, EVENT_RETENTION_DAYS),
+            [TTL]: ttlAfter(at, EVENT_RETENTION_DAYS),
           },
           ConditionExpression: "attribute_not_exists(pk)",
         }),
@@ -268,26 +503,27 @@ export class DynamoEventLedger implements EventLedger {
     return typeof out.Item?.result === "string" ? out.Item.result : undefined;
   }
 
-  /**
-   * Scans the whole table, rule items included (filtered out server-side): fine at one member's
-   * scale; a sparse index on `pending` would be the next step if it is not.
-   */
+  /** The sparse outbox index: exactly the events whose message is still to send, oldest first. */
   async *unpublished(): AsyncIterable<ProcessedEvent> {
     let start: Item | undefined;
     do {
-      const page = await call("Scan", this.table, () =>
+      const page = await call("Query", this.table, () =>
         this.doc.send(
-          new ScanCommand({
+          new QueryCommand({
             TableName: this.table,
-            FilterExpression: "attribute_exists(#pending) AND begins_with(pk, :prefix)",
-            ExpressionAttributeNames: { "#pending": "pending" },
-            ExpressionAttributeValues: { ":prefix": EVENT_PK_PREFIX },
-            ConsistentRead: true,
+            IndexName: OUTBOX_INDEX,
+            KeyConditionExpression: "#outbox = :pending",
+            ExpressionAttributeNames: { "#outbox": "outbox" },
+            ExpressionAttributeValues: { ":pending": OUTBOX_PENDING },
             ExclusiveStartKey: start,
           }),
         ),
       );
-      for (const item of page.Items ?? []) yield fromEventItem(item);
+      for (const item of page.Items ?? []) {
+        // The index may lag: take the entry as it is now.
+        const current = await this.get(String(item.pk).slice(EVENT_PK_PREFIX.length));
+        if (current?.pending) yield current;
+      }
       start = page.LastEvaluatedKey;
     } while (start);
   }

@@ -1,6 +1,8 @@
 /**
- * The hub's requests in DynamoDB. Each write that changes a request's status is one conditional
- * write on `status = :from`, so of any number of racing deciders exactly one wins.
+ * The hub's requests in DynamoDB. Each write that changes a request is one conditional write on
+ * `status = :from AND version = :v`, so of any number of racing deciders exactly one wins, and
+ * two approvers racing never lose an approval. A request the scheduled job must look at carries
+ * `due` (and `dueBucket`, the sparse index's partition key); one with nothing to do has neither.
  */
 import {
   type DynamoDBDocumentClient,
@@ -11,11 +13,13 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { ApprovalRequest, RequestStatus, SlackMessageRef } from "../../domain/request.js";
 import { ConflictError, NotFoundError } from "../../ports/errors.js";
-import type { RequestStore } from "../../ports/requests.js";
+import type { MessageKind, RequestStore } from "../../ports/requests.js";
 import { withoutUndefined } from "./client.js";
 import { call, conditional, dynamoError, isConditionalCheckFailed } from "./errors.js";
 import {
+  DUE_BUCKET,
   REQUEST_RETENTION_DAYS,
+  REQUESTS_BY_DUE_INDEX,
   REQUESTS_BY_STATUS_INDEX,
   REQUESTS_TABLE,
   ttlAfter,
@@ -34,7 +38,11 @@ type SlackRefs = NonNullable<ApprovalRequest["slack"]>;
 const FIELDS: Record<keyof ApprovalRequest, "key" | "slack" | "data"> = {
   requestId: "key",
   status: "data",
+  version: "data",
   change: "data",
+  verification: "data",
+  requiredApprovals: "data",
+  approvals: "data",
   accountAlias: "data",
   groupName: "data",
   createdAt: "data",
@@ -46,17 +54,25 @@ const FIELDS: Record<keyof ApprovalRequest, "key" | "slack" | "data"> = {
   appliedAt: "data",
   error: "data",
   revertError: "data",
-  revertAfterDeny: "data",
+  followUpRevert: "data",
   slack: "slack",
+  postClaims: "slack",
+  due: "data",
+  jobs: "data",
   history: "data",
 };
+
+/** Claims are kept as top-level attributes (a map's fields cannot be set before the map exists). */
+const claimAttribute = (kind: MessageKind) => `claim_${kind}`;
 const DATA_FIELDS = Object.entries(FIELDS)
   .filter(([, how]) => how === "data")
   .map(([field]) => field);
 
 function toItem(request: ApprovalRequest): Item {
+  const { postClaims: _claims, ...rest } = request;
   return {
-    ...withoutUndefined(request),
+    ...withoutUndefined(rest),
+    ...(request.due ? { dueBucket: DUE_BUCKET } : {}),
     [REQUESTS_TABLE.ttlAttribute]: ttlAfter(request.createdAt, REQUEST_RETENTION_DAYS),
   };
 }
@@ -64,17 +80,32 @@ function toItem(request: ApprovalRequest): Item {
 function fromItem(item: Item): ApprovalRequest {
   const request = { ...item };
   delete request[REQUESTS_TABLE.ttlAttribute];
+  delete request.dueBucket;
+  const claims: Record<string, string> = {};
+  for (const kind of ["approval", "monitoring"] as const) {
+    const attr = claimAttribute(kind);
+    if (typeof request[attr] === "string") claims[kind] = request[attr] as string;
+    delete request[attr];
+  }
+  if (Object.keys(claims).length) request.postClaims = claims;
+  // Requests stored before versions and approvals counted.
+  request.version ??= 0;
+  request.requiredApprovals ??= 1;
+  request.verification ??= { verified: false, reason: "recorded before requesters were verified" };
   return request as unknown as ApprovalRequest;
 }
 
 /** SET every data field `next` has, REMOVE every one it lacks; `slack` and the key untouched. */
 function transitionUpdate(next: ApprovalRequest) {
-  const clean = withoutUndefined(next) as unknown as Item;
+  const clean: Item = {
+    ...(withoutUndefined(next) as unknown as Item),
+    dueBucket: next.due ? DUE_BUCKET : undefined,
+  };
   const names: Record<string, string> = { "#requestId": "requestId", "#status": "status" };
   const values: Item = {};
   const set: string[] = [];
   const remove: string[] = [];
-  for (const field of DATA_FIELDS) {
+  for (const field of [...DATA_FIELDS, "dueBucket"]) {
     names[`#${field}`] = field;
     if (clean[field] === undefined) {
       remove.push(`#${field}`);
@@ -118,24 +149,60 @@ export class DynamoRequestStore implements RequestStore {
    * One conditional UpdateItem of every field but `slack`: a Put of the whole item would erase
    * Slack refs recorded between the caller's read and this write.
    */
-  async transition(from: RequestStatus, next: ApprovalRequest): Promise<void> {
+  async transition(
+    from: Pick<ApprovalRequest, "status" | "version">,
+    next: ApprovalRequest,
+  ): Promise<void> {
     const { names, values, expression } = transitionUpdate(next);
+    // Requests stored before versions have none: version 0 matches its absence.
+    const version =
+      from.version === 0 ? "(attribute_not_exists(#version) OR #version = :v)" : "#version = :v";
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { requestId: next.requestId },
           UpdateExpression: expression,
-          ConditionExpression: "attribute_exists(#requestId) AND #status = :from",
+          ConditionExpression: `attribute_exists(#requestId) AND #status = :from AND ${version}`,
           ExpressionAttributeNames: names,
-          ExpressionAttributeValues: { ...values, ":from": from },
+          ExpressionAttributeValues: { ...values, ":from": from.status, ":v": from.version },
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
       );
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw dynamoError("UpdateItem", this.table, err);
-      throw await this.lostTransition(next.requestId, from, err);
+      throw await this.lostTransition(next.requestId, from.status, err);
     }
+  }
+
+  claimPost(
+    requestId: string,
+    kind: MessageKind,
+    at: string,
+    staleBefore: string,
+  ): Promise<boolean> {
+    return this.update(requestId, {
+      UpdateExpression: "SET #claim = :at",
+      ConditionExpression:
+        "attribute_exists(#requestId) AND attribute_not_exists(#slack.#kind) AND (attribute_not_exists(#claim) OR #claim < :stale)",
+      ExpressionAttributeNames: {
+        "#requestId": "requestId",
+        "#slack": "slack",
+        "#kind": kind,
+        "#claim": claimAttribute(kind),
+      },
+      ExpressionAttributeValues: { ":at": at, ":stale": staleBefore },
+    });
+  }
+
+  async releasePost(requestId: string, kind: MessageKind): Promise<void> {
+    // Not removed: set to a time older than any lease, so that whoever posts next looks first.
+    await this.update(requestId, {
+      UpdateExpression: "SET #claim = :stale",
+      ConditionExpression: "attribute_exists(#requestId)",
+      ExpressionAttributeNames: { "#requestId": "requestId", "#claim": claimAttribute(kind) },
+      ExpressionAttributeValues: { ":stale": "0" },
+    });
   }
 
   /** Why a transition's condition failed: the id is unknown, or the request is in another status. */
@@ -147,14 +214,14 @@ export class DynamoRequestStore implements RequestStore {
     return new ConflictError(`request ${requestId} is ${current}, not ${from}`);
   }
 
-  async setSlackRefs(requestId: string, refs: SlackRefs): Promise<void> {
+  async setSlackRefs(requestId: string, refs: SlackRefs, due: string | undefined): Promise<void> {
     const clean = withoutUndefined(refs);
     if (Object.keys(clean).length === 0) return;
     // `slack` is a map that may not exist yet: set its fields if it does, else the whole map. A
     // writer racing us between the two makes one of them fail its condition; go round again.
     for (let attempt = 0; attempt < 3; attempt++) {
-      if (await this.setSlackFields(requestId, clean)) return;
-      if (await this.setSlackMap(requestId, clean)) return;
+      if (await this.setSlackFields(requestId, clean, due)) return;
+      if (await this.setSlackMap(requestId, clean, due)) return;
       if (!(await this.get(requestId)))
         throw new NotFoundError(`request ${requestId} does not exist`);
     }
@@ -163,29 +230,31 @@ export class DynamoRequestStore implements RequestStore {
     );
   }
 
-  private setSlackFields(requestId: string, refs: SlackRefs): Promise<boolean> {
+  private setSlackFields(requestId: string, refs: SlackRefs, due: string | undefined) {
     const names: Record<string, string> = { "#slack": "slack", "#requestId": "requestId" };
-    const values: Record<string, SlackMessageRef> = {};
+    const values: Record<string, SlackMessageRef | string> = {};
     const set: string[] = [];
     for (const [key, ref] of Object.entries(refs)) {
       names[`#${key}`] = key;
       values[`:${key}`] = ref;
       set.push(`#slack.#${key} = :${key}`);
     }
+    const schedule = dueUpdate(due);
     return this.update(requestId, {
-      UpdateExpression: `SET ${set.join(", ")}`,
+      UpdateExpression: `SET ${[...set, ...schedule.set].join(", ")}${schedule.remove}`,
       ConditionExpression: "attribute_exists(#requestId) AND attribute_exists(#slack)",
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
+      ExpressionAttributeNames: { ...names, ...schedule.names },
+      ExpressionAttributeValues: { ...values, ...schedule.values },
     });
   }
 
-  private setSlackMap(requestId: string, refs: SlackRefs): Promise<boolean> {
+  private setSlackMap(requestId: string, refs: SlackRefs, due: string | undefined) {
+    const schedule = dueUpdate(due);
     return this.update(requestId, {
-      UpdateExpression: "SET #slack = :slack",
+      UpdateExpression: `SET ${["#slack = :slack", ...schedule.set].join(", ")}${schedule.remove}`,
       ConditionExpression: "attribute_exists(#requestId) AND attribute_not_exists(#slack)",
-      ExpressionAttributeNames: { "#slack": "slack", "#requestId": "requestId" },
-      ExpressionAttributeValues: { ":slack": refs },
+      ExpressionAttributeNames: { "#slack": "slack", "#requestId": "requestId", ...schedule.names },
+      ExpressionAttributeValues: { ":slack": refs, ...schedule.values },
     });
   }
 
@@ -201,6 +270,30 @@ export class DynamoRequestStore implements RequestStore {
     return conditional("UpdateItem", this.table, () =>
       this.doc.send(new UpdateCommand({ TableName: this.table, Key: { requestId }, ...input })),
     );
+  }
+
+  async listDue(now: string, limit: number): Promise<ApprovalRequest[]> {
+    const out: ApprovalRequest[] = [];
+    let start: Item | undefined;
+    do {
+      const page = await call("Query", this.table, () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: REQUESTS_BY_DUE_INDEX,
+            KeyConditionExpression: "#bucket = :bucket AND #due <= :now",
+            ExpressionAttributeNames: { "#bucket": "dueBucket", "#due": "due" },
+            ExpressionAttributeValues: { ":bucket": DUE_BUCKET, ":now": now },
+            ScanIndexForward: true,
+            Limit: limit - out.length,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) out.push(fromItem(item));
+      start = page.LastEvaluatedKey;
+    } while (start && out.length < limit);
+    return out;
   }
 
   async listByStatus(status: RequestStatus, limit?: number): Promise<ApprovalRequest[]> {
@@ -227,6 +320,18 @@ export class DynamoRequestStore implements RequestStore {
     } while (start && (limit === undefined || out.length < limit));
     return out;
   }
+}
+
+/** Sets (or removes) a request's job time and its index key. */
+function dueUpdate(due: string | undefined) {
+  const names = { "#due": "due", "#dueBucket": "dueBucket" };
+  if (!due) return { set: [] as string[], remove: " REMOVE #due, #dueBucket", names, values: {} };
+  return {
+    set: ["#due = :due", "#dueBucket = :bucket"],
+    remove: "",
+    names,
+    values: { ":due": due, ":bucket": DUE_BUCKET },
+  };
 }
 
 /** The stored status DynamoDB returned with a ConditionalCheckFailedException (ALL_OLD). */

@@ -24,7 +24,7 @@ export interface GlobalIndexDefinition {
   name: string;
   partitionKey: KeyAttribute;
   sortKey?: KeyAttribute;
-  projection: "ALL";
+  projection: "ALL" | "KEYS_ONLY";
 }
 
 export interface TableDefinition {
@@ -39,10 +39,21 @@ export interface TableDefinition {
 
 /** Requests are kept this long after creation, then DynamoDB's TTL deletes them. */
 export const REQUEST_RETENTION_DAYS = 400;
-/** Handled events are remembered this long (well past any redelivery). */
-export const EVENT_RETENTION_DAYS = 14;
+/**
+ * Handled events (and open changes) are remembered this long: past any redelivery, and past the
+ * longest a request can wait for a decision (30 days) and its follow-up revert.
+ */
+export const EVENT_RETENTION_DAYS = 45;
+/** Filed drift is kept this long for a late event to join (CloudTrail delivers within hours). */
+export const DRIFT_RETENTION_DAYS = 14;
 
 export const REQUESTS_BY_STATUS_INDEX = "byStatus";
+/** Sparse: only requests the scheduled job must look at (`dueBucket` set with `due`). */
+export const REQUESTS_BY_DUE_INDEX = "byDue";
+/** The one value of `dueBucket`: the index's partition holds every due request, by `due`. */
+export const DUE_BUCKET = "due";
+/** Sparse: only events whose outbox message is still to send. */
+export const OUTBOX_INDEX = "byOutbox";
 
 /** The hub's requests: one item per ApprovalRequest, plus `ttl`. */
 export const REQUESTS_TABLE = {
@@ -55,22 +66,30 @@ export const REQUESTS_TABLE = {
       sortKey: { name: "createdAt", type: "S" },
       projection: "ALL",
     },
+    {
+      name: REQUESTS_BY_DUE_INDEX,
+      partitionKey: { name: "dueBucket", type: "S" },
+      sortKey: { name: "due", type: "S" },
+      projection: "ALL",
+    },
   ],
   ttlAttribute: "ttl",
   billingMode: "PAY_PER_REQUEST",
 } as const satisfies TableDefinition;
 
-/**
- * A member's baselines and event ledger:
- *   pk "group#<sg-id>", sk "rule#<sgr-id>"  one rule of a group's baseline (attribute `rule`)
- *   pk "group#<sg-id>", sk "meta"           `sweptAt` of the group's last sweep
- *   pk "event#<id>",    sk "event"          a handled event: `pending`, `handledAt`, `ttl`
- */
+/** A member's baselines and event ledger (see src/adapters/dynamodb/baselines.ts for the items). */
 export const BASELINES_TABLE = {
   defaultName: "securityGroupBaselines",
   partitionKey: { name: "pk", type: "S" },
   sortKey: { name: "sk", type: "S" },
-  globalIndexes: [],
+  globalIndexes: [
+    {
+      name: OUTBOX_INDEX,
+      partitionKey: { name: "outbox", type: "S" },
+      sortKey: { name: "handledAt", type: "S" },
+      projection: "KEYS_ONLY",
+    },
+  ],
   ttlAttribute: "ttl",
   billingMode: "PAY_PER_REQUEST",
 } as const satisfies TableDefinition;

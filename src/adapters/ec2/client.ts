@@ -9,6 +9,11 @@
  */
 import { EC2Client, type EC2ClientConfig } from "@aws-sdk/client-ec2";
 import { ConfiguredRetryStrategy } from "@smithy/core/retry";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+
+/** Per attempt: an EC2 endpoint that accepts connections and never answers is an error, not a hang. */
+export const EC2_CONNECT_TIMEOUT_MS = 3_000;
+export const EC2_REQUEST_TIMEOUT_MS = 10_000;
 
 /** Attempts per call, the first included: seven retries ride out a throttling burst. */
 export const EC2_MAX_ATTEMPTS = 8;
@@ -32,6 +37,10 @@ export function createEc2Client(options: Ec2ClientOptions = {}): EC2Client {
   const maxAttempts = options.maxAttempts ?? EC2_MAX_ATTEMPTS;
   const config: EC2ClientConfig = {
     maxAttempts,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: EC2_CONNECT_TIMEOUT_MS,
+      requestTimeout: EC2_REQUEST_TIMEOUT_MS,
+    }),
     ...(options.backoff
       ? { retryStrategy: new ConfiguredRetryStrategy(maxAttempts, options.backoff) }
       : { retryMode: "standard" }),

@@ -16,7 +16,10 @@ import {
 } from "@slack/web-api";
 import type { SlackMessageRef } from "../../domain/request.js";
 import { NotifierError } from "../../ports/errors.js";
-import type { Notifier, SlackUser } from "../../ports/notifier.js";
+import type { Notifier, PostTag, SlackUser } from "../../ports/notifier.js";
+
+/** The metadata event type on every message this app posts for a request. */
+export const REQUEST_EVENT_TYPE = "secgroup_approval_request";
 
 /** Structurally the domain's SlackMessage ({ text, blocks }). */
 export interface SlackMessageLike {
@@ -81,7 +84,7 @@ export class SlackNotifier implements Notifier {
     });
   }
 
-  async post(channel: string, message: SlackMessageLike): Promise<SlackMessageRef> {
+  async post(channel: string, message: SlackMessageLike, tag: PostTag): Promise<SlackMessageRef> {
     const result = await this.call("chat.postMessage", () =>
       this.client.chat.postMessage({
         channel,
@@ -89,6 +92,10 @@ export class SlackNotifier implements Notifier {
         blocks: message.blocks as SdkBlocks,
         unfurl_links: false,
         unfurl_media: false,
+        metadata: {
+          event_type: REQUEST_EVENT_TYPE,
+          event_payload: { requestId: tag.requestId, kind: tag.kind },
+        },
       }),
     );
     if (typeof result.channel !== "string" || typeof result.ts !== "string") {
@@ -98,6 +105,41 @@ export class SlackNotifier implements Notifier {
       );
     }
     return { channel: result.channel, ts: result.ts };
+  }
+
+  /** conversations.history since `oldest`, newest first, looking for our metadata (at most 5 pages). */
+  async findPosted(
+    channel: string,
+    tag: PostTag,
+    oldest: number,
+  ): Promise<SlackMessageRef | undefined> {
+    let cursor: string | undefined;
+    for (let page = 0; page < 5; page++) {
+      const result = await this.call("conversations.history", () =>
+        this.client.conversations.history({
+          channel,
+          oldest: String(oldest),
+          include_all_metadata: true,
+          limit: 200,
+          ...(cursor ? { cursor } : {}),
+        }),
+      );
+      for (const m of result.messages ?? []) {
+        const meta = m.metadata;
+        const payload = meta?.event_payload as Record<string, unknown> | undefined;
+        if (
+          m.ts &&
+          meta?.event_type === REQUEST_EVENT_TYPE &&
+          payload?.requestId === tag.requestId &&
+          payload?.kind === tag.kind
+        ) {
+          return { channel, ts: m.ts };
+        }
+      }
+      cursor = result.response_metadata?.next_cursor || undefined;
+      if (!cursor) return undefined;
+    }
+    return undefined;
   }
 
   async update(ref: SlackMessageRef, message: SlackMessageLike): Promise<void> {

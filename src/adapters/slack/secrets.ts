@@ -1,22 +1,20 @@
 /**
- * The hub's Slack secrets, read from one Secrets Manager secret holding JSON:
+ * The hub's two Slack secrets, each its own Secrets Manager secret holding one string, so each is
+ * readable only by the functions that need it:
  *
- *   { "botToken": "xoxb-…", "signingSecret": "…" }
+ *   secgroup-approval/slack-bot-token        "xoxb-…"  every function that posts or updates
+ *   secgroup-approval/slack-signing-secret   "…"       buttonClick alone
  *
- * Read through Powertools Parameters, which caches the value for `maxAgeSeconds` across warm
- * invocations of a Lambda.
+ * Read through Powertools Parameters, which caches a value for `maxAgeSeconds` across warm
+ * invocations; a value found unusable is read again next time instead of from the cache.
  */
-import { GetParameterError, TransformParameterError } from "@aws-lambda-powertools/parameters";
+import { GetParameterError } from "@aws-lambda-powertools/parameters";
 import { getSecret, SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { z } from "zod";
 
-export interface SlackSecrets {
-  botToken: string;
-  signingSecret: string;
-}
+export type SlackSecretKind = "bot token" | "signing secret";
 
-export interface LoadSlackSecretsOptions {
+export interface LoadSecretOptions {
   /** How long a value read is reused, in seconds. Default 300. */
   maxAgeSeconds?: number;
   /** Read from Secrets Manager even when a cached value is fresh. */
@@ -27,7 +25,7 @@ export interface LoadSlackSecretsOptions {
 
 export const DEFAULT_SECRET_MAX_AGE_SECONDS = 300;
 
-/** The secret could not be read, or it does not hold both fields. */
+/** The secret could not be read, or it does not hold what it should. */
 export class SlackSecretsError extends Error {
   override readonly name = "SlackSecretsError";
   constructor(
@@ -39,30 +37,30 @@ export class SlackSecretsError extends Error {
   }
 }
 
-const FIELDS = ["botToken", "signingSecret"] as const;
-
-const field = z
-  .string({ error: (issue) => (issue.input === undefined ? "no" : "a non-string") })
-  .trim()
-  .min(1, { error: "an empty" });
-
-const SlackSecretsSchema = z.object({ botToken: field, signingSecret: field });
-
 /** One provider per injected client, so each keeps its own cache across calls. */
 const providers = new WeakMap<SecretsManagerClient, SecretsProvider>();
 /** Secrets whose last value was unusable: read them again rather than from the cache. */
 const refetch = new Set<string>();
 
+const CHECKS: Record<SlackSecretKind, (value: string) => string | undefined> = {
+  "bot token": (v) =>
+    v.startsWith("xoxb-") ? undefined : "is not a bot token (Bot User OAuth Token, xoxb-…)",
+  "signing secret": (v) =>
+    /^[0-9a-f]{16,}$/i.test(v)
+      ? undefined
+      : "is not a signing secret (hex, from Basic Information)",
+};
+
 /**
- * Reads and validates the Slack secret. Throws SlackSecretsError naming the secret and what is
- * wrong with it ("… has no signingSecret: fill it as the README says").
+ * Reads one Slack secret. Throws SlackSecretsError naming the secret and what is wrong with it
+ * ("… is empty: fill it as docs/DEPLOY.md says").
  */
-export async function loadSlackSecrets(
+export async function loadSlackSecret(
   secretArn: string,
-  opts: LoadSlackSecretsOptions = {},
-): Promise<SlackSecrets> {
+  kind: SlackSecretKind,
+  opts: LoadSecretOptions = {},
+): Promise<string> {
   const options = {
-    transform: "json" as const,
     maxAge: opts.maxAgeSeconds ?? DEFAULT_SECRET_MAX_AGE_SECONDS,
     forceFetch: opts.forceFetch === true || refetch.has(secretArn),
   };
@@ -72,16 +70,24 @@ export async function loadSlackSecrets(
       ? await providerFor(opts.client).get(secretArn, options)
       : await getSecret(secretArn, options);
   } catch (error) {
-    throw new SlackSecretsError(secretArn, readFailure(secretArn, error), { cause: error });
+    throw new SlackSecretsError(secretArn, readFailure(secretArn, kind, error), { cause: error });
   }
-
-  const parsed = parseSecrets(secretArn, value);
-  if (parsed instanceof SlackSecretsError) {
+  const text = typeof value === "string" ? value.trim() : "";
+  const problem =
+    typeof value !== "string"
+      ? "is not a string secret"
+      : text === ""
+        ? "is empty"
+        : CHECKS[kind](text);
+  if (problem) {
     refetch.add(secretArn);
-    throw parsed;
+    throw new SlackSecretsError(
+      secretArn,
+      `the Slack ${kind} secret ${secretArn} ${problem}: fill it as docs/DEPLOY.md says`,
+    );
   }
   refetch.delete(secretArn);
-  return parsed;
+  return text;
 }
 
 function providerFor(client: SecretsManagerClient): SecretsProvider {
@@ -93,42 +99,12 @@ function providerFor(client: SecretsManagerClient): SecretsProvider {
   return provider;
 }
 
-function parseSecrets(secretArn: string, value: unknown): SlackSecrets | SlackSecretsError {
-  if (value === undefined || value === null) {
-    return new SlackSecretsError(
-      secretArn,
-      `the Slack secret ${secretArn} has no value: fill it as the README says`,
-    );
-  }
-  if (typeof value !== "object" || Array.isArray(value)) {
-    return new SlackSecretsError(
-      secretArn,
-      `the Slack secret ${secretArn} is not a JSON object with ${FIELDS.join(" and ")}: ` +
-        "fill it as the README says",
-    );
-  }
-  const result = SlackSecretsSchema.safeParse(value);
-  if (result.success) return result.data;
-  // "has no botToken and an empty signingSecret", in field order.
-  const problems = FIELDS.flatMap((name) => {
-    const issue = result.error.issues.find((i) => i.path[0] === name);
-    return issue ? [`${issue.message} ${name}`] : [];
-  });
-  return new SlackSecretsError(
-    secretArn,
-    `the Slack secret ${secretArn} has ${problems.join(" and ")}: fill it as the README says`,
-  );
-}
-
-function readFailure(secretArn: string, error: unknown): string {
-  if (error instanceof TransformParameterError) {
-    return `the Slack secret ${secretArn} is not valid JSON: fill it as the README says`;
-  }
+function readFailure(secretArn: string, kind: SlackSecretKind, error: unknown): string {
   const cause =
     error instanceof GetParameterError && error.cause instanceof Error ? error.cause : error;
   const detail =
     cause instanceof Error
       ? `${cause.name === "Error" ? "" : `${cause.name}: `}${cause.message}`
       : String(cause);
-  return `could not read the Slack secret ${secretArn}: ${detail}`;
+  return `could not read the Slack ${kind} from ${secretArn}: ${detail}`;
 }

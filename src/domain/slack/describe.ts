@@ -2,7 +2,7 @@
  * The facts of a change in words, as mrkdwn: who, what action, which group, and one row per rule.
  * Every user-controlled string goes through `mrkdwnText` / `mrkdwnCode`.
  */
-import { afterRule, type Change, changeDirection } from "../change.js";
+import { afterRule, type Change, changeDirection, type Modification } from "../change.js";
 import type { Requester } from "../requester.js";
 import {
   type Direction,
@@ -75,13 +75,23 @@ export function shortUserAgent(ua: string): string {
 
 function ruleCount(change: Change): number {
   if (change.kind === "modify") return change.modifications.length;
+  if (change.kind === "drift")
+    return change.added.length + change.removed.length + change.modifications.length;
   // A revoke by rule id has only ids until resolved; once resolved, one rule per id.
   if (change.kind === "remove") return change.rules.length || change.ruleIds.length;
   return change.rules.length;
 }
 
-/** "Add 3 ingress rules", "Remove 1 egress rule", "Modify 2 ingress rules". */
+/** "Add 3 ingress rules", "Remove 1 egress rule", "Modify 2 ingress rules", "Drift in 2 rules". */
 export function actionText(change: Change): string {
+  if (change.kind === "drift") {
+    const parts = [
+      change.added.length ? `${change.added.length} added` : "",
+      change.removed.length ? `${change.removed.length} removed` : "",
+      change.modifications.length ? `${change.modifications.length} edited` : "",
+    ].filter(Boolean);
+    return `Drift: ${plural(ruleCount(change), "rule")} changed with no CloudTrail event (${parts.join(", ")})`;
+  }
   const verb = { add: "Add", remove: "Remove", modify: "Modify" }[change.kind];
   const direction = changeDirection(change);
   const noun = direction ? `${direction} rule` : "rule";
@@ -143,6 +153,15 @@ function grantRow(index: number, rule: Rule): RuleRow {
   return row(index, risk.level, `${ruleText(rule, rule.direction)}${riskBadge(risk)}`);
 }
 
+function modifyRow(index: number, m: Modification, prefix = ""): RuleRow {
+  const after = afterRule(m);
+  const risk = assessRule(after);
+  const before = m.before ? ruleText(m.before, m.before.direction) : "_previous rule not known_";
+  const id = mrkdwnCode(m.ruleId, MAX_RULE_ID);
+  const text = `${prefix}${id} ${before} → ${ruleText(m.rule, m.before?.direction)}`;
+  return row(index, risk.level, `${text}${riskBadge(risk)}`);
+}
+
 /**
  * One row per rule of the change, worst risk first (stable: otherwise in change order). Added
  * rules carry their flags; modified rules show before → after with the flags of the result;
@@ -163,17 +182,22 @@ export function ruleRows(change: Change): RuleRow[] {
             );
       break;
     case "modify":
-      rows = change.modifications.map((m, i) => {
-        const after = afterRule(m);
-        const risk = assessRule(after);
-        const before = m.before
-          ? ruleText(m.before, m.before.direction)
-          : "_previous rule not known_";
-        const id = mrkdwnCode(m.ruleId, MAX_RULE_ID);
-        const text = `${id} ${before} → ${ruleText(m.rule, m.before?.direction)}`;
-        return row(i, risk.level, `${text}${riskBadge(risk)}`);
-      });
+      rows = change.modifications.map((m, i) => modifyRow(i, m));
       break;
+    case "drift": {
+      const added = change.added.map((r, i) => {
+        const risk = assessRule(r);
+        return row(i, risk.level, `added: ${ruleText(r, r.direction)}${riskBadge(risk)}`);
+      });
+      const removed = change.removed.map((r, i) =>
+        row(added.length + i, "none", `removed: ${ruleText(r, r.direction)}`),
+      );
+      const edited = change.modifications.map((m, i) =>
+        modifyRow(added.length + removed.length + i, m, "edited: "),
+      );
+      rows = [...added, ...removed, ...edited];
+      break;
+    }
   }
   return rows.sort((a, b) => RISK_ORDER[b.level] - RISK_ORDER[a.level] || a.index - b.index);
 }

@@ -36,4 +36,4 @@ export {
   type SensitivePort,
   sensitivePortsOf,
 } from "./risk.js";
-export { actorText, clampMrkdwn, mrkdwnText, oneLine, slackDate } from "./text.js";
+export { actorText, clampMrkdwn, mrkdwnText, oneLine, plural, slackDate } from "./text.js";

@@ -4,7 +4,7 @@
  * reply. Pure: every time comes from the request, every limit in `LIMITS` is kept, however many
  * rules or however long the strings.
  */
-import type { ApprovalRequest } from "../request.js";
+import { type ApprovalRequest, leftOnExpiry } from "../request.js";
 import { describePeer } from "../rule.js";
 import {
   type ActionsBlock,
@@ -128,11 +128,24 @@ const at = (iso: string | undefined): string => (iso ? ` at ${slackDate(iso)}` :
 /** What happens to the change when it is not applied: normally it stays reverted. */
 function staysText(request: ApprovalRequest): string {
   if (!request.revertError) return "the change stays reverted";
-  if (request.status !== "denied") return "the change could not be reverted and is still in place";
-  const after = request.revertAfterDeny;
-  if (!after) return "reverting the change now…";
+  const after = request.followUpRevert;
+  const revertsAfter =
+    request.status === "denied" || (request.status === "expired" && !leftOnExpiry(request));
+  if (!after) {
+    return revertsAfter
+      ? "reverting the change now…"
+      : "the change could not be reverted and is still in place";
+  }
   if (!after.error) return `the change was reverted${at(after.at)}`;
   return `reverting it failed (${mrkdwnText(after.error.code, 100)}: ${mrkdwnText(after.error.message, MAX_ERROR)}): the change is still in place`;
+}
+
+/** "1 of 2 approvals (bob)" while a request waits for more than one approver, else undefined. */
+function approvalsText(request: ApprovalRequest): string | undefined {
+  if (request.requiredApprovals <= 1) return undefined;
+  const given = request.approvals ?? [];
+  const names = given.map((a) => actorText(a.by)).join(", ");
+  return `${given.length} of ${request.requiredApprovals} approvals${names ? ` (${names})` : ""}`;
 }
 
 function policyReason(request: ApprovalRequest): string {
@@ -152,10 +165,13 @@ function expiredAt(request: ApprovalRequest): string {
 function statusView(request: ApprovalRequest, channel: ChannelKind): StatusView {
   const who = actorText(request.decidedBy);
   switch (request.status) {
-    case "pending":
+    case "pending": {
+      const drift = request.change.kind === "drift";
+      const count = approvalsText(request);
       return {
-        title:
-          channel === "approval"
+        title: drift
+          ? "Security group drift needs approval"
+          : channel === "approval"
             ? "Security group change needs approval"
             : "Security group change awaiting approval",
         emoji: request.revertError ? ":warning:" : ":hourglass_flowing_sand:",
@@ -164,10 +180,13 @@ function statusView(request: ApprovalRequest, channel: ChannelKind): StatusView 
             ? "Not reverted: its event arrived late (the change is live); waiting for approval"
             : request.revertError
               ? "Could not be reverted (the change is live); waiting for approval"
-              : "Reverted; waiting for approval",
-        detail: `Expires ${slackDate(request.expiresAt)}`,
+              : drift
+                ? "Changed with no CloudTrail event, and reverted; waiting for approval"
+                : "Reverted; waiting for approval",
+        detail: [count, `Expires ${slackDate(request.expiresAt)}`].filter(Boolean).join(" · "),
         short: channel === "approval" ? "Approval needed" : "Awaiting approval",
       };
+    }
     case "approved":
       return {
         title: "Security group change approved",
@@ -208,7 +227,10 @@ function statusView(request: ApprovalRequest, channel: ChannelKind): StatusView 
         title: "Security group change expired",
         emoji: ":alarm_clock:",
         headline: `Expired at ${slackDate(expiredAt(request))}; ${staysText(request)}`,
-        detail: "Nobody approved or denied it in time.",
+        detail:
+          (request.approvals?.length ?? 0) > 0
+            ? `Not enough approvers in time (${approvalsText(request)}).`
+            : "Nobody approved or denied it in time.",
         short: "Expired",
       };
     case "auto_denied":
@@ -265,11 +287,40 @@ function requesterContext(request: ApprovalRequest): ContextBlock {
   const r = request.change.requester;
   const texts = [`ARN ${mrkdwnCode(r.arn, MAX_ARN)}`];
   if (r.roleArn && r.roleArn !== r.arn) texts.push(`Role ${mrkdwnCode(r.roleArn, MAX_ARN)}`);
+  const v = request.verification;
+  texts.push(
+    v.verified
+      ? `:white_check_mark: Verified requester (${VIA[v.via]}: ${mrkdwnText(v.identity, 200)})`
+      : `:grey_question: Unverified requester: ${mrkdwnText(v.reason, 300)}`,
+  );
   return context(...texts);
 }
 
+const VIA = {
+  people: "people mapping",
+  "identity-center": "IAM Identity Center",
+  "source-identity": "source identity",
+} as const;
+
+/** The two-approver rule, said where the approver sees it. */
+function approversNotice(request: ApprovalRequest): SectionBlock | undefined {
+  if (request.status !== "pending" || request.requiredApprovals <= 1) return undefined;
+  const why = request.verification.verified
+    ? "policy asks for it"
+    : "nobody can tell whether an approver made this change";
+  return section(
+    `:busts_in_silhouette: *Needs ${request.requiredApprovals} different approvers* (${why}): ${approvalsText(request)}.`,
+  );
+}
+
 function riskText(request: ApprovalRequest, risk: ChangeRisk): string {
-  if (request.change.kind === "remove") {
+  if (
+    request.change.kind === "remove" ||
+    (request.change.kind === "drift" &&
+      risk.worst === "none" &&
+      request.change.added.length === 0 &&
+      request.change.modifications.length === 0)
+  ) {
     return "*Risk* :information_source: removes access; opens nothing new";
   }
   const { critical, high, medium } = risk.counts;
@@ -428,10 +479,12 @@ function buildMessage(
   const view = statusView(request, channel);
   const status = `${view.emoji} *${view.headline}*${view.detail ? `\n${view.detail}` : ""}`;
   const warning = revertWarning(request);
+  const approvers = approversNotice(request);
   const head: Block[] = [
     header(view.title),
     section(status),
     ...(warning ? [warning] : []),
+    ...(approvers ? [approvers] : []),
     factsBlock(request),
     requesterContext(request),
     section(riskText(request, risk)),
@@ -457,14 +510,44 @@ export function approvalMessage(request: ApprovalRequest): SlackMessage {
   return buildMessage(request, "approval", request.status === "pending");
 }
 
-/** The monitoring channel's message: the same facts and a status line, never buttons. */
+/** Rule rows a monitoring line shows; the rest are counted. */
+const MONITORING_ROWS = 3;
+
+/**
+ * The monitoring channel is a log: one compact entry per request — its status, who did what
+ * where, its first rules — updated in place as the request moves on. Never buttons.
+ */
 export function monitoringMessage(request: ApprovalRequest): SlackMessage {
-  return buildMessage(request, "monitoring", false);
+  const c = request.change;
+  const risk = assessChange(c);
+  const view = statusView(request, "monitoring");
+  const who = mrkdwnText(c.requester.name, MAX_NAME);
+  const where = `${groupText(request)} in ${accountText(request)} ${mrkdwnText(c.region, 40)}`;
+  const flag = risk.worst === "critical" || risk.worst === "high" ? " :warning:" : "";
+  const all = ruleRows(c).map((r) => r.text);
+  const { texts, shown } = packRows(all.slice(0, MONITORING_ROWS), 1, 1_500);
+  const summary = `${view.emoji} *${view.short}* — ${who}: ${mrkdwnText(actionText(c), 200)} on ${where}${flag}`;
+  const hidden = all.length - shown;
+  const warning = revertWarning(request);
+  return {
+    text: notificationText(request, view, risk),
+    blocks: [
+      section([summary, ...texts].join("\n")),
+      ...(warning ? [warning] : []),
+      context(
+        clampMrkdwn(`${view.headline}${view.detail ? ` · ${view.detail}` : ""}`, 1_500),
+        ...(hidden > 0 ? [`…and ${plural(hidden, "more rule")} not shown`] : []),
+        `Request ${mrkdwnCode(request.requestId, 100)}`,
+      ),
+    ],
+  };
 }
 
 /** The message for either channel in the request's current status, without buttons. */
 export function outcomeMessage(request: ApprovalRequest, channel: ChannelKind): SlackMessage {
-  return buildMessage(request, channel, false);
+  return channel === "monitoring"
+    ? monitoringMessage(request)
+    : buildMessage(request, channel, false);
 }
 
 /** What a channel should show now: the approval message while pending, else the outcome. */

@@ -2,7 +2,7 @@
  * Risk flags for the rules a change would put in place: open to the world (a /0 CIDR), sensitive
  * ports (remote admin, databases, caches, cluster control planes), and the worst case of both.
  */
-import { afterRule, type Change } from "../change.js";
+import { type Change, changedRules } from "../change.js";
 import { hasPorts, type Peer, type Rule } from "../rule.js";
 
 export interface SensitivePort {
@@ -85,9 +85,7 @@ export function assessRule(rule: Rule): RuleRisk {
 
 /** The rules a change would put in place: added rules, or the new content of modified ones. */
 export function grantedRules(change: Change): Rule[] {
-  if (change.kind === "add") return change.rules;
-  if (change.kind === "modify") return change.modifications.map(afterRule);
-  return [];
+  return change.kind === "remove" ? [] : changedRules(change);
 }
 
 export interface ChangeRisk {

@@ -1,0 +1,120 @@
+/**
+ * storeSecurityGroupRequest: a member's change becomes a request (once per event), posted to the
+ * approval and monitoring channels. The account and region are those the bus set; a message that
+ * names others is refused. A late event for a change first filed as drift gives that request its
+ * requester instead of filing another.
+ */
+import { type Origin, refusal } from "../../domain/binding.js";
+import { minimumApprovals, verifyRequester } from "../../domain/identity.js";
+import type { ChangeMessage } from "../../domain/messages.js";
+import { type ApprovalRequest, createRequest, scheduled } from "../../domain/request.js";
+import type { ChannelKind } from "../../domain/slack/index.js";
+import { advance, aliasOf, type HubDeps, refreshMessages } from "./deps.js";
+import { ensureMessages } from "./post.js";
+
+const HOUR_MS = 3_600_000;
+
+export interface StoreResult {
+  request: ApprovalRequest;
+  created: boolean;
+  posted: ChannelKind[];
+  /** The change joined a drift request (no new request was made). */
+  joined?: boolean;
+}
+
+/** Refuses (logs, counts) a message from a member that names another account or region. */
+export function refused(
+  deps: HubDeps,
+  what: string,
+  claimed: { account: string; region: string },
+  origin: Origin,
+  extra: Record<string, unknown> = {},
+): boolean {
+  const why = refusal(claimed, origin, deps.config.governance);
+  if (!why) return false;
+  deps.metrics.count("RefusedMessage");
+  deps.log.error(`refused a ${what}`, { why, origin, claimed, ...extra });
+  return true;
+}
+
+export async function storeRequest(
+  deps: HubDeps,
+  message: ChangeMessage,
+  origin: Origin,
+): Promise<StoreResult | undefined> {
+  const { change } = message;
+  if (refused(deps, "change message", change, origin, { eventId: change.eventId }))
+    return undefined;
+  if (message.joinsDrift) return joinDrift(deps, message, message.joinsDrift, origin);
+
+  const now = deps.clock();
+  const verification = verifyRequester(change.requester, deps.config.people);
+  const draft = scheduled(
+    createRequest({
+      requestId: deps.requestIdFor(change),
+      change,
+      verification,
+      requiredApprovals: minimumApprovals(verification),
+      now: now.toISOString(),
+      expiresAt: new Date(now.getTime() + deps.config.expiryHours * HOUR_MS).toISOString(),
+      accountAlias: aliasOf(deps, change.account),
+      groupName: message.groupName,
+      revertError: message.revertError,
+      policy: message.policy,
+    }),
+    deps.config.jobs,
+  );
+  const created = await deps.requests.create(draft);
+  let request = created ? draft : await deps.requests.get(draft.requestId);
+  if (!request) throw new Error(`request ${draft.requestId} vanished after a conflicting create`);
+
+  // A retry of the member reverted what its first attempt reported as live.
+  if (!created && request.revertError && !message.revertError && request.status === "pending") {
+    const now = await advance(deps, request, {
+      type: "reverted_later",
+      at: deps.clock().toISOString(),
+    });
+    if (now) {
+      request = now;
+      await refreshMessages(deps, request);
+    }
+  }
+  const { request: stored, posted } = await ensureMessages(deps, request);
+  deps.log.info("request stored", {
+    requestId: stored.requestId,
+    created,
+    status: stored.status,
+    kind: change.kind,
+    posted,
+  });
+  return { request: stored, created, posted };
+}
+
+async function joinDrift(
+  deps: HubDeps,
+  message: ChangeMessage,
+  requestId: string,
+  origin: Origin,
+): Promise<StoreResult | undefined> {
+  const target = await deps.requests.get(requestId);
+  if (target?.change.kind !== "drift") {
+    deps.log.error("a change names a drift request that does not exist", { requestId });
+    return undefined;
+  }
+  if (refused(deps, "drift join", target.change, origin, { requestId })) return undefined;
+  const change = { ...target.change, requester: message.change.requester };
+  const joined = await advance(deps, target, {
+    type: "requester_known",
+    at: deps.clock().toISOString(),
+    change,
+    verification: verifyRequester(message.change.requester, deps.config.people),
+  });
+  deps.log.info("drift request learned its requester", {
+    requestId,
+    eventId: message.change.eventId,
+    requester: message.change.requester.arn,
+    updated: joined !== undefined,
+  });
+  if (joined) await refreshMessages(deps, joined);
+  return { request: joined ?? target, created: false, posted: [], joined: true };
+}

@@ -1,0 +1,352 @@
+/**
+ * revertSecurityGroup: undo a governed change at once and file it with the hub.
+ *
+ * Fail closed: the revert does not wait on DynamoDB. The event's receipt, the group's lease and
+ * its approved baseline are asked for together; whatever of them fails, a change that adds rules
+ * is still reverted, and the request still goes to the hub (which keeps it by its id, so a retry
+ * files nothing twice). What needs the baseline to be undone exactly (a removal, an edit) is
+ * reported as not reverted when the baseline cannot be read, for a person to decide. A failure
+ * that outlasts the invocation's retries reaches revertFailed, and the drift check is the last net.
+ */
+import { approvedAfter, withLiveIds } from "../../domain/baseline.js";
+import { BaselineGapError, type Change, resolveChange } from "../../domain/change.js";
+import {
+  GroupNamedOnlyError,
+  MalformedEventError,
+  type ParseResult,
+  parseCloudTrailEvent,
+  withGroupId,
+} from "../../domain/cloudtrail.js";
+import { adoptedAtCreation, explainsDrift } from "../../domain/drift.js";
+import type { ChangeMessage } from "../../domain/messages.js";
+import { type Ec2Operation, revertPlan } from "../../domain/plan.js";
+import { evaluatePolicy } from "../../domain/policy.js";
+import type { ApplyError } from "../../domain/request.js";
+import { matchingArnPattern } from "../../domain/requester.js";
+import { contentKey, type Rule, ruleKey } from "../../domain/rule.js";
+import { LATE_EVENT_CODE } from "../../domain/slack/messages.js";
+import type { GroupRecord } from "../../ports/baselines.js";
+import {
+  leaseUntil,
+  liveRules,
+  type MemberDeps,
+  type Performed,
+  perform,
+  toApplyError,
+  why,
+  writeBaseline,
+} from "./deps.js";
+import { publishOutbox } from "./outbox.js";
+
+export type RevertOutcome =
+  | { status: "ignored"; reason: string }
+  | { status: "exempt"; reason: string }
+  | { status: "duplicate"; eventId: string; republished: boolean }
+  /** The change is one the drift check reverted and filed already: its request learns who. */
+  | { status: "joined"; eventId: string; requestId: string }
+  | { status: "reverted"; message: ChangeMessage; calls: number }
+  | { status: "revert_failed"; message: ChangeMessage; calls: number };
+
+/** The member could not read the group's approved baseline (DynamoDB failed). */
+export const BASELINE_UNAVAILABLE = "BaselineUnavailable";
+
+/**
+ * Parses the event; a call that named its group only by name (a default VPC allows it) gets the
+ * id looked up in this account, as EC2 itself resolved it.
+ */
+async function parseEvent(deps: MemberDeps, event: unknown): Promise<ParseResult> {
+  try {
+    return parseCloudTrailEvent(event);
+  } catch (err) {
+    if (!(err instanceof GroupNamedOnlyError)) throw err;
+    const group = await deps.securityGroups.findGroupByName(err.groupName);
+    if (!group) {
+      throw new MalformedEventError(
+        `${err.eventName} named group ${JSON.stringify(err.groupName)}, and the default VPC has no group of that name now`,
+      );
+    }
+    return parseCloudTrailEvent(withGroupId(event, group.groupId));
+  }
+}
+
+/** Settled: the value, or undefined with the failure logged. */
+function settled<T>(
+  deps: MemberDeps,
+  what: string,
+  result: PromiseSettledResult<T>,
+): T | undefined {
+  if (result.status === "fulfilled") return result.value;
+  deps.log.error(`${what} failed; the revert goes on without it`, { error: String(result.reason) });
+  return undefined;
+}
+
+interface Plan {
+  change: Change;
+  ops: Ec2Operation[];
+  /** Why nothing (or not all) can be reverted: the change stays live, for a person to decide. */
+  live?: ApplyError;
+}
+
+/**
+ * What to undo, judged against the approved baseline (undefined: it could not be read): an add
+ * loses the rules that are not approved; a removal gets back only rules that were approved; an
+ * edit gets back the approved content.
+ */
+function planRevert(change: Change, approved: readonly Rule[] | undefined): Plan {
+  if (approved === undefined && change.kind !== "add") {
+    return {
+      change,
+      ops: [],
+      live: {
+        code: BASELINE_UNAVAILABLE,
+        message: "the group's approved rules could not be read, so what to restore is not known",
+      },
+    };
+  }
+  try {
+    let resolved = approved ? resolveChange(change, approved) : change;
+    if (resolved.kind === "add" && approved) {
+      const keys = new Set(approved.map(ruleKey));
+      resolved = { ...resolved, rules: resolved.rules.filter((r) => !keys.has(ruleKey(r))) };
+    }
+    if (resolved.kind === "remove" && approved) {
+      const keys = new Set(approved.map(ruleKey));
+      resolved = { ...resolved, rules: resolved.rules.filter((r) => keys.has(ruleKey(r))) };
+    }
+    const nothing =
+      (resolved.kind === "add" || resolved.kind === "remove") && resolved.rules.length === 0;
+    return { change: resolved, ops: nothing ? [] : revertPlan(resolved) };
+  } catch (err) {
+    if (!(err instanceof BaselineGapError)) throw err;
+    // The old rule is unknown: it was never approved, so nothing approved can be restored.
+    return { change, ops: [], live: toApplyError(err) };
+  }
+}
+
+/** Why a change needs nothing reverted (it only moves toward the approved state), or undefined. */
+function nothingToRevert(plan: Plan): string | undefined {
+  if (plan.live || plan.ops.length > 0) return undefined;
+  if (plan.change.kind === "add") return "every rule it adds is approved already";
+  if (plan.change.kind === "remove") return "it removes only rules that were never approved";
+  return undefined;
+}
+
+export async function revertChange(deps: MemberDeps, event: unknown): Promise<RevertOutcome> {
+  const parsed = await parseEvent(deps, event);
+  if (parsed.ignored) return { status: "ignored", reason: parsed.reason };
+  let change = parsed.change;
+  const system = matchingArnPattern(change.requester, deps.config.policy.systemRoleArns);
+  if (system) return { status: "ignored", reason: `made by this system's own role (${system})` };
+  if (change.account !== deps.config.account || change.region !== deps.config.region) {
+    deps.metrics.count("RefusedInvocation");
+    throw new MalformedEventError(
+      `the event is for ${change.account} ${change.region}; this member governs ${deps.config.account} ${deps.config.region}`,
+    );
+  }
+  const started = deps.clock();
+  const { groupId, eventId } = change;
+
+  // Receipt, lease and baseline together; each may fail without stopping the revert.
+  const [receipt, , read] = await Promise.allSettled([
+    deps.ledger.receive(eventId, started.toISOString()),
+    deps.baselines.lease(groupId, leaseUntil(deps), {
+      exclusive: false,
+      now: started.toISOString(),
+    }),
+    deps.baselines.read(groupId),
+  ]);
+  const seen = settled(deps, "the event's receipt", receipt);
+  const group: GroupRecord | undefined | null =
+    read.status === "fulfilled" ? read.value : (settled(deps, "the baseline", read) ?? null);
+  const release = () =>
+    deps.baselines
+      .release(groupId)
+      .catch((err: unknown) =>
+        deps.log.warn("could not release the group", { groupId, error: String(err) }),
+      );
+  try {
+    // A retry of an event reverted before only delivers its outbox message.
+    if (seen?.handledAt) {
+      if (seen.pending) await publishOutbox(deps, seen.eventId, seen.pending);
+      return {
+        status: "duplicate",
+        eventId: seen.eventId,
+        republished: seen.pending !== undefined,
+      };
+    }
+    // The age rule measures to the first receipt, so a slow retry is not taken for a late event.
+    const receivedAt = seen ? new Date(seen.receivedAt) : started;
+    const decision = evaluatePolicy(change, deps.config.policy, receivedAt);
+    if (decision.action === "ignore") return { status: "ignored", reason: decision.reason };
+    const approved = group === null ? undefined : (group?.rules ?? []);
+
+    // The drift check reverted and filed this change already (its event came late): its request
+    // learns who made it, whoever that was.
+    const drift = group?.drifts.find((d) => explainsDrift(change, d.change, d.at));
+    if (drift) {
+      await file(deps, change, {
+        type: "change",
+        change,
+        joinsDrift: drift.requestId,
+        revertedAt: started.toISOString(),
+        revertMs: 0,
+      });
+      return { status: "joined", eventId, requestId: drift.requestId };
+    }
+    if (decision.action === "exempt") {
+      await adoptExempt(deps, change, group === null ? undefined : group);
+      return { status: "exempt", reason: decision.reason };
+    }
+
+    let plan: Plan;
+    let performed: Performed = { done: [], resync: false };
+    const nothing = nothingToRevert(planRevert(change, approved));
+    if (nothing) {
+      await deps.ledger
+        .record({
+          eventId,
+          handledAt: started.toISOString(),
+          change,
+          requestId: deps.ids.requestIdFor(change),
+        })
+        .catch((err: unknown) =>
+          deps.log.warn("could not record the event", { error: String(err) }),
+        );
+      return { status: "ignored", reason: nothing };
+    }
+    if (decision.action === "leave") {
+      // Too late to act on alone: the change stands, and a person decides (Deny reverts it).
+      plan = { ...planRevert(change, approved), ops: [] };
+      plan.live = { code: LATE_EVENT_CODE, message: decision.reason };
+    } else {
+      plan = planRevert(change, approved);
+      performed = await perform(deps, plan.ops, true);
+    }
+    change = plan.change;
+    const live = plan.live ?? performed.error;
+    if (approved !== undefined && group !== null) {
+      await followIds(deps, groupId, approved, performed, `revert:${eventId}`).catch(
+        (err: unknown) =>
+          deps.log.error("could not record the restored rules' ids", {
+            groupId,
+            error: String(err),
+          }),
+      );
+    }
+    if (live) {
+      // Left live for a person: the drift check must not take it for drift meanwhile.
+      await deps.baselines
+        .openChange(groupId, { eventId, change }, started.toISOString())
+        .catch((err: unknown) =>
+          deps.log.error("could not record the change as open", { groupId, error: String(err) }),
+        );
+    }
+
+    const finished = deps.clock();
+    const message: ChangeMessage = {
+      type: "change",
+      change,
+      ...(group?.name ? { groupName: group.name } : {}),
+      revertedAt: finished.toISOString(),
+      revertMs: finished.getTime() - started.getTime(),
+      ...(live ? { revertError: live } : {}),
+      ...(decision.action === "auto_deny"
+        ? {
+            policy: {
+              status: "auto_denied" as const,
+              rule: decision.rule,
+              reason: decision.reason,
+            },
+          }
+        : {}),
+    };
+    await file(deps, change, message);
+    const calls = plan.ops.length;
+    return live
+      ? { status: "revert_failed", message, calls }
+      : { status: "reverted", message, calls };
+  } finally {
+    await release();
+  }
+}
+
+/**
+ * Records the event as handled with its message, then sends the message. The ledger failing does
+ * not hold the request back: it is sent anyway (the hub keeps one request per event), and the
+ * failure is thrown afterwards so that the invocation is retried until the ledger has it.
+ */
+export async function file(
+  deps: MemberDeps,
+  change: Change,
+  message: ChangeMessage,
+): Promise<void> {
+  const raw = JSON.stringify(message);
+  let recorded: boolean | Error;
+  try {
+    recorded = await deps.ledger.record({
+      eventId: change.eventId,
+      pending: raw,
+      handledAt: deps.clock().toISOString(),
+      change,
+      requestId: deps.ids.requestIdFor(change),
+    });
+  } catch (err) {
+    recorded = err instanceof Error ? err : new Error(String(err));
+  }
+  if (recorded === false) return; // a concurrent delivery of the same event recorded it first
+  if (recorded instanceof Error) {
+    await deps.hub.send("change", raw);
+    throw recorded;
+  }
+  await publishOutbox(deps, change.eventId, raw);
+}
+
+/**
+ * The approved baseline after a revert: the same rules, some under the ids EC2 gave them when the
+ * revert re-created them (from the authorize's answer, or from EC2 when that was not exact).
+ */
+async function followIds(
+  deps: MemberDeps,
+  groupId: string,
+  approved: readonly Rule[],
+  performed: Performed,
+  by: string,
+): Promise<void> {
+  const created = performed.done.flatMap((d) => d.created);
+  if (created.length === 0 && !performed.resync) return;
+  const source = performed.resync ? await liveRules(deps, groupId) : created;
+  await writeBaseline(deps, groupId, approved, withLiveIds(approved, source), why(deps, by));
+}
+
+/**
+ * An exempt principal's change stands, and the approved baseline takes it in (recorded with who),
+ * so a later revert restores exactly that. Its rules' ids come from EC2. A group never adopted is
+ * adopted now, with its creation defaults.
+ */
+async function adoptExempt(
+  deps: MemberDeps,
+  change: Change,
+  group: GroupRecord | undefined,
+): Promise<void> {
+  const live = await liveRules(deps, change.groupId);
+  const liveKeys = new Set(live.map(contentKey));
+  const by = why(deps, `exempt:${change.requester.arn}`);
+  if (group?.rules === undefined) {
+    const info = await deps.securityGroups.describeGroup(change.groupId);
+    const base = adoptedAtCreation({ groupId: change.groupId, groupName: info?.groupName }, live);
+    const after = withLiveIds(approvedAfter(base, change), live).filter(
+      (r) => r.ruleId && liveKeys.has(contentKey(r)),
+    );
+    await deps.baselines.adopt(change.groupId, after, by, {
+      name: info?.groupName,
+      vpcId: info?.vpcId,
+    });
+    return;
+  }
+  const base = group.rules;
+  // Only what is live now: a rule the exempt call added and someone removed since is not adopted.
+  const after = withLiveIds(approvedAfter(base, change), live).filter(
+    (r) => r.ruleId && (liveKeys.has(contentKey(r)) || base.some((b) => b.ruleId === r.ruleId)),
+  );
+  await writeBaseline(deps, change.groupId, base, after, by);
+}
