@@ -1,10 +1,13 @@
 /**
- * In-process stand-ins for SNS and EventBridge: a message published to a topic is delivered to
- * its subscribers asynchronously, as an SNS -> Lambda event of the real shape, with Lambda's
- * async retries (two more tries, with a pause) and a dead-letter list after that.
+ * In-process stand-ins for SNS and EventBridge: a message published to a topic (or an event put
+ * on the hub's bus) is delivered to its subscribers asynchronously, as an SNS -> Lambda (or
+ * EventBridge -> Lambda) event of the real shape, with Lambda's async retries (two more tries,
+ * with a pause) and a dead-letter list after that.
  */
 import { randomUUID } from "node:crypto";
-import type { SNSEvent } from "aws-lambda";
+import type { EventBridgeEvent, SNSEvent } from "aws-lambda";
+import { HUB_DETAIL_TYPES, MEMBER_EVENT_SOURCE } from "../adapters/events/hub-link.js";
+import type { HubEventKind, HubLink } from "../ports/hub-link.js";
 import type { Publisher } from "../ports/publisher.js";
 
 export type Subscriber<E> = (event: E) => Promise<unknown>;
@@ -126,4 +129,86 @@ export function snsEvent(
       },
     ],
   };
+}
+
+/** One rule of an event bus: a pattern (here a predicate) and its Lambda target. */
+interface BusRule {
+  name: string;
+  matches: (event: EventBridgeEvent<string, unknown>) => boolean;
+  target: Subscriber<EventBridgeEvent<string, unknown>>;
+}
+
+/**
+ * The hub's event bus, in process. A member puts an event as itself: like EventBridge, the bus
+ * stamps `account` and `region` from the sender (PutEventsRequestEntry has no field for them);
+ * nothing in the entry can choose them.
+ */
+export class LocalEventBus {
+  private readonly rules: BusRule[] = [];
+  readonly events: EventBridgeEvent<string, unknown>[] = [];
+
+  constructor(private readonly deliveries: Deliveries) {}
+
+  addRule(rule: BusRule): void {
+    this.rules.push(rule);
+  }
+
+  put(
+    sender: { account: string; region: string },
+    entry: { source: string; detailType: string; detail: string },
+  ): void {
+    const event = busEvent(sender, entry);
+    this.events.push(event);
+    if (this.events.length > 1000) this.events.shift();
+    for (const rule of this.rules) {
+      if (rule.matches(event)) this.deliveries.deliver(rule.name, rule.target, event);
+    }
+  }
+
+  /** A member's link to the hub: what it sends carries its own account and region. */
+  linkFor(sender: { account: string; region: string }): HubLink {
+    return {
+      send: async (kind: HubEventKind, message: string) => {
+        this.put(sender, {
+          source: MEMBER_EVENT_SOURCE,
+          detailType: HUB_DETAIL_TYPES[kind],
+          detail: message,
+        });
+      },
+    };
+  }
+}
+
+/**
+ * The event EventBridge delivers for a PutEvents entry: `account` and `region` are the sender's,
+ * set by EventBridge (the entry has no field for them), `detail` the parsed JSON.
+ */
+export function busEvent(
+  sender: { account: string; region: string },
+  entry: { source: string; detailType: string; detail: string },
+): EventBridgeEvent<string, unknown> {
+  return {
+    version: "0",
+    id: randomUUID(),
+    "detail-type": entry.detailType,
+    source: entry.source,
+    account: sender.account,
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+    region: sender.region,
+    resources: [],
+    detail: JSON.parse(entry.detail) as unknown,
+  };
+}
+
+/** A member's message to the hub, as the hub's bus rule delivers it. */
+export function hubEvent(
+  sender: { account: string; region: string },
+  kind: HubEventKind,
+  message: string,
+): EventBridgeEvent<string, unknown> {
+  return busEvent(sender, {
+    source: MEMBER_EVENT_SOURCE,
+    detailType: HUB_DETAIL_TYPES[kind],
+    detail: message,
+  });
 }

@@ -8,10 +8,13 @@
  * - The caller: the access key id of the SigV4 `Credential=` (or X-Amz-Credential) picks an
  *   identity; the credential scope's region is the event's region.
  * - The five governed calls (AuthorizeSecurityGroupIngress/Egress, RevokeSecurityGroupIngress/
- *   Egress, ModifySecurityGroupRules) go through one queue, one at a time: each is forwarded,
- *   answered, and then its event is emitted, so events follow call order and come after the
- *   caller has its answer (CloudTrail -> EventBridge is asynchronous too). Other calls are not
- *   queued.
+ *   Egress, ModifySecurityGroupRules) go through one queue per security group (its GroupId; a
+ *   call naming its group only by GroupName queues under that name; a call naming neither shares
+ *   one queue with the others like it), one call at a time in each: each is forwarded (between
+ *   its before and after snapshots, see below), answered, and then its event is emitted, so a
+ *   group's events follow its call order and come after the caller has its answer (CloudTrail ->
+ *   EventBridge is asynchronous too). Calls on different groups proceed concurrently, and their
+ *   events may come in any order, as CloudTrail's do. Other calls are not queued.
  * - Where moto 5.2.1 answers less than EC2, the proxy asks moto (DescribeSecurityGroupRules,
  *   with the caller's own headers, before and after the call) to write what EC2 would:
  *   - Revoke*: moto returns only `<return>`; EC2 also returns `revokedSecurityGroupRuleSet`. The
@@ -26,9 +29,13 @@
  *     reports as `$metadata.requestId`.
  *   - moto keeps resources in account 123456789012 unless told otherwise (MOTO_ACCOUNT_ID, or the
  *     x-moto-account-id header that `pinUpstreamAccount` adds): events always name `account`.
+ * - A call with the header `x-sandbox-untracked: 1`, or sent to the endpoint URL + `/untracked`
+ *   (for the AWS CLI, which cannot add headers), is carried out but emits no event: a change
+ *   CloudTrail missed, which only the drift check finds.
  * - Memory is bounded: request bodies are inspected only up to 1 MiB (larger ones stream through
- *   uninspected), governed responses up to 4 MiB, and at most `maxQueued` governed calls wait;
- *   beyond that the caller gets EC2's RequestLimitExceeded (503), which SDKs retry.
+ *   uninspected), governed responses up to 4 MiB, and at most `maxQueued` governed calls wait
+ *   (all groups together); beyond that the caller gets EC2's RequestLimitExceeded (503), which
+ *   SDKs retry.
  */
 import { randomUUID } from "node:crypto";
 import {
@@ -106,7 +113,13 @@ export interface Ec2ProxyOptions {
    * forwarded unchanged.
    */
   pinUpstreamAccount?: boolean;
-  /** Governed calls allowed to wait in the queue; default 256. */
+  /**
+   * Send moto one request at a time, each once the previous one was answered. moto draws every
+   * id (and request id) from one random sequence, so a recording replays to the same ids only if
+   * moto handled the calls in the order it recorded them. Default false.
+   */
+  serializeUpstream?: boolean;
+  /** Governed calls allowed to wait, in all the groups' queues together; default 256. */
   maxQueued?: number;
   /** Problems that do not concern the caller (event building, onEvent). Default console.error. */
   onError?: (error: unknown) => void;
@@ -118,6 +131,21 @@ export interface Ec2Proxy {
   port: number;
   /** Stops listening, lets queued governed calls finish (and emit), closes connections. */
   stop(): Promise<void>;
+}
+
+/** A call with this header ("1"), or under this path, makes no CloudTrail event (see above). */
+export const UNTRACKED_HEADER = "x-sandbox-untracked";
+export const UNTRACKED_PATH = "/untracked";
+
+/** Whether the call asks to be untracked; the path prefix is taken off `req.url` if it does. */
+function isUntracked(req: IncomingMessage): boolean {
+  const url = req.url ?? "/";
+  const rest = url.startsWith(UNTRACKED_PATH) ? url.slice(UNTRACKED_PATH.length) : undefined;
+  if (rest !== undefined && (rest === "" || rest[0] === "/" || rest[0] === "?")) {
+    req.url = rest[0] === "/" ? rest : `/${rest}`;
+    return true;
+  }
+  return req.headers[UNTRACKED_HEADER] === "1";
 }
 
 const MAX_INSPECTED_BODY = 1024 * 1024;
@@ -135,12 +163,13 @@ const HOP_BY_HOP = new Set([
   "expect",
 ]);
 
-/** Raw headers (name, value, name, value...) without hop-by-hop ones. */
-function endToEndHeaders(raw: readonly string[]): string[] {
+/** Raw headers (name, value, name, value...) without hop-by-hop ones (nor `drop`). */
+function endToEndHeaders(raw: readonly string[], drop?: string): string[] {
   const out: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] ?? "";
-    if (!HOP_BY_HOP.has(name.toLowerCase())) out.push(name, raw[i + 1] ?? "");
+    const lower = name.toLowerCase();
+    if (!HOP_BY_HOP.has(lower) && lower !== drop) out.push(name, raw[i + 1] ?? "");
   }
   return out;
 }
@@ -237,17 +266,31 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
   const maxQueued = options.maxQueued ?? 256;
   const sessionCreated = cloudTrailTime(clock());
 
+  /** The account a caller acts in: its identity's, else the proxy's. */
+  const accountOf = (accessKeyId: string): string =>
+    identityFor(identities, accessKeyId).accountId ?? options.account;
+
   /** The headers sent upstream: the caller's, hop-by-hop ones aside (and maybe the account). */
-  const upstreamHeaders = (raw: readonly string[]): string[] => {
-    const headers = endToEndHeaders(raw);
+  const upstreamHeaders = (raw: readonly string[], account: string): string[] => {
+    const headers = endToEndHeaders(raw, UNTRACKED_HEADER);
     if (options.pinUpstreamAccount && !hasHeader(headers, "x-moto-account-id")) {
-      headers.push("x-moto-account-id", options.account);
+      headers.push("x-moto-account-id", account);
     }
     return headers;
   };
 
+  /** The previous upstream request's answer, when requests go one at a time. */
+  let upstreamTurn: Promise<unknown> = Promise.resolve();
+  /** Sends one request upstream (after the previous one, with serializeUpstream). */
+  const open: typeof sendUpstream = (...args) => {
+    if (!options.serializeUpstream) return sendUpstream(...args);
+    const answer = upstreamTurn.then(() => sendUpstream(...args));
+    upstreamTurn = answer.catch(() => undefined);
+    return answer;
+  };
+
   /** Sends one request upstream; `body` is a buffer, or a stream to pipe (after a prefix). */
-  const open = (
+  const sendUpstream = (
     method: string,
     path: string,
     headers: string[],
@@ -336,6 +379,8 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
 
   interface GovernedCall {
     action: GovernedAction;
+    /** The account the caller acts in (its identity's). */
+    account: string;
     params: QueryParams;
     caller: Caller;
     receivedAt: Date;
@@ -425,13 +470,13 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
       (bodyRequestId && bodyRequestId !== "request-id" ? bodyRequestId : randomUUID());
     const region = (call.caller.service === "ec2" && call.caller.region) || options.region;
     const common = {
-      account: options.account,
+      account: call.account,
       region,
       time: call.receivedAt,
       eventName: call.action,
       userIdentity: userIdentity(identityFor(identities, call.caller.accessKeyId), {
         accessKeyId: call.caller.accessKeyId,
-        account: options.account,
+        account: call.account,
         sessionCreated,
       }),
       sourceIPAddress: call.sourceIp,
@@ -456,7 +501,7 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
       responseElements = modifyResponseElements(requestID, root);
     } else if (call.action.startsWith("Authorize")) {
       const rules = authorizedRules(call, root, before, after);
-      responseElements = authorizeResponseElements(requestID, root, rules, options.account, region);
+      responseElements = authorizeResponseElements(requestID, root, rules, call.account, region);
     } else {
       responseElements = revokeResponseElements(
         requestID,
@@ -467,7 +512,7 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
     return apiCallEvent({ ...common, responseElements });
   };
 
-  /** One governed call, run alone: snapshot, forward, answer, snapshot, emit. */
+  /** One governed call, alone in its group's queue: snapshot, forward, answer, snapshot, emit. */
   const runGoverned = async (call: GovernedCall, req: IncomingMessage, res: ServerResponse) => {
     const groupId = call.params.get("GroupId");
     const needsSnapshots =
@@ -542,7 +587,18 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
     }
   };
 
-  let tail: Promise<void> = Promise.resolve();
+  /**
+   * The queue a governed call waits in: its group's (by GroupId, else by GroupName), in the
+   * caller's account and region; calls naming no group share one.
+   */
+  const queueOf = (call: GovernedCall): string => {
+    const id = call.params.get("GroupId");
+    const name = call.params.get("GroupName");
+    const group = id ? `id:${id}` : name ? `name:${name}` : "";
+    return `${call.account}/${call.caller.region ?? options.region}/${group}`;
+  };
+  /** The last call of each queue (settled when it is done); a queue is dropped once idle. */
+  const queues = new Map<string, Promise<void>>();
   let queued = 0;
   const enqueue = (call: GovernedCall, req: IncomingMessage, res: ServerResponse) => {
     if (queued >= maxQueued) {
@@ -551,7 +607,8 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
       return;
     }
     queued++;
-    tail = tail
+    const key = queueOf(call);
+    const last: Promise<void> = (queues.get(key) ?? Promise.resolve())
       .then(() => runGoverned(call, req, res))
       .catch((e) => {
         onError(e);
@@ -560,15 +617,20 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
       })
       .finally(() => {
         queued--;
+        if (queues.get(key) === last) queues.delete(key);
       });
+    queues.set(key, last);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const receivedAt = clock();
+    const untracked = isUntracked(req);
     const rawUrl = req.url ?? "/";
     const search = rawUrl.includes("?") ? rawUrl.slice(rawUrl.indexOf("?") + 1) : "";
     const searchParams = new URLSearchParams(search);
-    const headers = upstreamHeaders(req.rawHeaders);
+    const caller = callerOf(req.headers, searchParams);
+    const account = accountOf(caller.accessKeyId);
+    const headers = upstreamHeaders(req.rawHeaders, account);
     const form =
       req.method === "POST" &&
       /^application\/x-www-form-urlencoded\b/i.test(req.headers["content-type"] ?? "");
@@ -594,9 +656,8 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
       headers.push("content-length", String(body.length));
     }
     const action = params?.get("Action");
-    const caller = callerOf(req.headers, searchParams);
     const otherService = caller.service !== undefined && caller.service !== "ec2";
-    if (!params || !isGovernedAction(action) || otherService) {
+    if (!params || !isGovernedAction(action) || otherService || untracked) {
       await passThrough(req, res, headers, body);
       return;
     }
@@ -604,6 +665,7 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
     enqueue(
       {
         action,
+        account,
         params,
         caller,
         receivedAt,
@@ -642,7 +704,7 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
     stopping ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await tail.catch(() => undefined);
+      while (queues.size > 0) await Promise.all(queues.values());
       server.closeAllConnections();
       await closed;
     })();

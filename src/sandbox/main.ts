@@ -8,19 +8,27 @@
  * Ports: SANDBOX_PORT (page, 3000), EC2_PORT (EC2 endpoint, 4566), SLACK_API_PORT (loopback
  * Slack Web API, 4567), DYNAMODB_PORT (dynalite, 4568); 0 picks a free port.
  * Schedules: SANDBOX_EXPIRE_INTERVAL_SECONDS (expireRequests, 60), SANDBOX_SWEEP_INTERVAL_SECONDS
- * (baseline sweep, 3600); 0 turns one off. SLACK_SIGNING_SECRET signs the page's button clicks.
+ * (the drift check, 900); 0 turns one off. SANDBOX_DRIFT_GRACE_SECONDS (0): how long a difference
+ * must last before the sweep files it as drift. SLACK_SIGNING_SECRET signs the page's clicks.
  */
-import { rm } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
+  DescribeSecurityGroupsCommand,
   DescribeVpcsCommand,
   EC2Client,
 } from "@aws-sdk/client-ec2";
 import type { Log } from "../ports/log.js";
-import { startSandboxServer } from "./server.js";
-import { SANDBOX, startLocalStack } from "./stack.js";
+import { checkPorts, LOCK_FILE, lockDataDir, PreflightError } from "./preflight.js";
+import { SANDBOX_USERS, startSandboxServer } from "./server.js";
+import { EC2_RECORDING, SANDBOX, SANDBOX_MEMBERS, startLocalStack } from "./stack.js";
+
+// Node 20 runs everything here with the pinned AWS SDK; the SDK's nine-line notice that later
+// SDK releases will need Node 22 is for whoever upgrades it (the README says so), not for each start.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const { values } = parseArgs({ options: { fresh: { type: "boolean", default: false } } });
 const port = (name: string, fallback: number) => {
@@ -46,13 +54,16 @@ const EC2_PORT = port("EC2_PORT", 4566);
 const SLACK_API_PORT = port("SLACK_API_PORT", 4567);
 const DYNAMODB_PORT = port("DYNAMODB_PORT", 4568);
 const EXPIRE_EVERY_S = seconds("SANDBOX_EXPIRE_INTERVAL_SECONDS", 60);
-const SWEEP_EVERY_S = seconds("SANDBOX_SWEEP_INTERVAL_SECONDS", 3600);
+const SWEEP_EVERY_S = seconds("SANDBOX_SWEEP_INTERVAL_SECONDS", 900);
+const DRIFT_GRACE_S = seconds("SANDBOX_DRIFT_GRACE_SECONDS", 0);
 const SIGNING_SECRET = process.env.SLACK_SIGNING_SECRET || "sandbox-signing-secret";
 const DATA_DIR = ".sandbox";
 
 const started = performance.now();
 const time = () => new Date().toLocaleTimeString("en-GB");
 let broadcast: (event: { type: string; line: string }) => void = () => {};
+
+const slackName = (id: unknown) => SANDBOX_USERS.find((u) => u.id === id)?.name ?? String(id);
 
 /** One line per step of the flow; everything else only when it is a warning or an error. */
 function flowLine(message: string, a: Record<string, unknown> = {}): string | undefined {
@@ -62,15 +73,23 @@ function flowLine(message: string, a: Record<string, unknown> = {}): string | un
     case "revert_failed":
       return `could NOT revert ${a.groupId}: ${JSON.stringify(a.revertError)}`;
     case "exempt":
-    case "ignored":
       return `${message}: ${a.reason}`;
+    case "ignored":
+      // The system's own reverts and applies come back as events: that they pass is no news.
+      return String(a.reason).startsWith("made by this system's own role")
+        ? undefined
+        : `${message}: ${a.reason}`;
+    case "drift reverted and filed":
+      return `drift on ${a.groupId} (no CloudTrail event): reverted, filed as ${a.requestId}`;
     case "request stored":
       return a.created
         ? `request ${a.requestId} ${a.status}, posted to ${(a.posted as string[]).map((c) => `#${c}`).join(" and ")}`
         : undefined;
     case "request approved":
     case "request denied":
-      return `request ${a.requestId} ${message.split(" ")[1]} by ${a.by}`;
+      return `request ${a.requestId} ${message.split(" ")[1]} by ${slackName(a.by)}`;
+    case "approval recorded":
+      return `request ${a.requestId}: approval by ${slackName(a.by)} recorded, ${a.still} more needed`;
     case "request applied":
       return `request ${a.requestId} applied`;
     case "request failed":
@@ -79,7 +98,7 @@ function flowLine(message: string, a: Record<string, unknown> = {}): string | un
       return `${a.reason}: ${a.eventName} event not delivered`;
     case "scheduled run":
       return a.job === "sweepBaseline"
-        ? `baseline sweep: ${a.groups} groups, ${a.rules} rules${a.republished ? `, ${a.republished} unsent change(s) sent to the hub` : ""}`
+        ? `drift check: ${a.groups} groups, ${a.drift} drift reverted and filed${a.suspected ? `, ${a.suspected} within the grace window` : ""}${a.republished ? `, ${a.republished} unsent change(s) sent to the hub` : ""}`
         : `expireRequests: ${[
             (a.expired as string[]).length ? `expired ${(a.expired as string[]).join(", ")}` : "",
             (a.resent as string[]).length ? `sent again ${(a.resent as string[]).join(", ")}` : "",
@@ -104,6 +123,12 @@ const consoleLog: Log = {
     broadcast({ type: "log", line });
   },
   warn(message, attributes) {
+    const line = flowLine(message, attributes);
+    if (line) {
+      console.log(`${time()}  ${line}`);
+      broadcast({ type: "log", line });
+      return;
+    }
     console.warn(`${time()}  warn: ${message} ${attributes ? JSON.stringify(attributes) : ""}`);
   },
   error(message, attributes) {
@@ -111,17 +136,17 @@ const consoleLog: Log = {
   },
 };
 
-async function seed(ec2Endpoint: string): Promise<{ id: string; name: string }[]> {
-  const ec2 = new EC2Client({
-    endpoint: ec2Endpoint,
-    region: SANDBOX.region,
-    credentials: { accessKeyId: "admin", secretAccessKey: "sandbox" },
-  });
-  const { Vpcs = [] } = await ec2.send(
-    new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] }),
-  );
-  const vpcId = Vpcs[0]?.VpcId;
-  const groups = [
+interface SeedGroup {
+  name: string;
+  description: string;
+  port: number;
+  cidr: string;
+  note: string;
+}
+
+/** The groups each account starts with (made by its exempt admin, so their rules stand). */
+const SEED: Record<string, SeedGroup[]> = {
+  [SANDBOX.account]: [
     {
       name: "web-servers",
       description: "Public web tier",
@@ -136,7 +161,46 @@ async function seed(ec2Endpoint: string): Promise<{ id: string; name: string }[]
       cidr: "10.0.0.0/16",
       note: "PostgreSQL from the VPC",
     },
-  ];
+  ],
+  [SANDBOX_MEMBERS[1]?.account ?? ""]: [
+    {
+      name: "staging-web",
+      description: "Staging web tier",
+      port: 443,
+      cidr: "10.0.0.0/8",
+      note: "HTTPS from the corporate network",
+    },
+  ],
+};
+
+async function seed(ec2Endpoint: string): Promise<{ id: string; name: string; alias: string }[]> {
+  const made: { id: string; name: string; alias: string }[] = [];
+  for (const member of SANDBOX_MEMBERS) {
+    for (const g of await seedAccount(
+      ec2Endpoint,
+      member.adminAccessKey,
+      SEED[member.account] ?? [],
+    )) {
+      made.push({ ...g, alias: member.alias });
+    }
+  }
+  return made;
+}
+
+async function seedAccount(
+  ec2Endpoint: string,
+  adminKey: string,
+  groups: readonly SeedGroup[],
+): Promise<{ id: string; name: string }[]> {
+  const ec2 = new EC2Client({
+    endpoint: ec2Endpoint,
+    region: SANDBOX.region,
+    credentials: { accessKeyId: adminKey, secretAccessKey: "sandbox" },
+  });
+  const { Vpcs = [] } = await ec2.send(
+    new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] }),
+  );
+  const vpcId = Vpcs[0]?.VpcId;
   const made: { id: string; name: string }[] = [];
   for (const g of groups) {
     const { GroupId } = await ec2.send(
@@ -166,10 +230,45 @@ async function seed(ec2Endpoint: string): Promise<{ id: string; name: string }[]
   return made;
 }
 
+/** Every member's groups other than the VPCs' default ones, as the start line lists them. */
+async function listGroups(
+  ec2Endpoint: string,
+): Promise<{ id: string; name: string; alias: string }[]> {
+  const lists = await Promise.all(
+    SANDBOX_MEMBERS.map(async (member) => {
+      const ec2 = new EC2Client({
+        endpoint: ec2Endpoint,
+        region: member.region,
+        credentials: { accessKeyId: member.adminAccessKey, secretAccessKey: "sandbox" },
+      });
+      const { SecurityGroups = [] } = await ec2.send(new DescribeSecurityGroupsCommand({}));
+      return SecurityGroups.filter((g) => g.GroupName !== "default").map((g) => ({
+        id: g.GroupId ?? "",
+        name: g.GroupName ?? "",
+        alias: member.alias,
+      }));
+    }),
+  );
+  return lists.flat();
+}
+
 const every = (s: number) => (s > 0 ? `every ${s} s` : "off");
 
 async function main(): Promise<void> {
-  if (values.fresh) await rm(".sandbox", { recursive: true, force: true });
+  const unlock = await lockDataDir(DATA_DIR);
+  await checkPorts([
+    { variable: "SANDBOX_PORT", port: PAGE_PORT },
+    { variable: "EC2_PORT", port: EC2_PORT },
+    { variable: "SLACK_API_PORT", port: SLACK_API_PORT },
+    { variable: "DYNAMODB_PORT", port: DYNAMODB_PORT },
+  ]);
+  if (values.fresh) {
+    await Promise.all(
+      (await readdir(DATA_DIR))
+        .filter((f) => f !== LOCK_FILE)
+        .map((f) => rm(join(DATA_DIR, f), { recursive: true, force: true })),
+    );
+  }
   const stack = await startLocalStack({
     dataDir: DATA_DIR,
     ec2Port: EC2_PORT,
@@ -178,10 +277,12 @@ async function main(): Promise<void> {
     signingSecret: SIGNING_SECRET,
     log: consoleLog,
     schedule: { expireEveryMs: EXPIRE_EVERY_S * 1000, sweepEveryMs: SWEEP_EVERY_S * 1000 },
+    driftGraceSeconds: DRIFT_GRACE_S,
   });
-  // moto is in memory: the groups are made again, and the baseline swept again (the stack swept
-  // at start; this takes in the new groups and sends the hub any change it has not had).
-  const groups = await seed(stack.ec2Endpoint);
+  // EC2 comes back from the recording in .sandbox/; only an empty one is seeded (as the exempt
+  // admins: the seed's rules stand and the baselines take them in).
+  if (stack.ec2Replayed === 0) await seed(stack.ec2Endpoint);
+  const groups = await listGroups(stack.ec2Endpoint);
   await stack.sweep();
   const server = await startSandboxServer({ stack, port: PAGE_PORT });
   broadcast = server.broadcast;
@@ -198,24 +299,35 @@ secgroup-approval sandbox is up in ${((performance.now() - started) / 1000).toFi
   DynamoDB (dynalite)         ${stack.dynamoEndpoint}
 
   State: DynamoDB and Slack messages kept in ${DATA_DIR}/${values.fresh ? " (started empty)" : ` (${stack.slack.state.messages().length} messages restored; --fresh starts empty)`}
-  EC2 state starts fresh each run (moto keeps nothing): earlier requests name groups that are gone.
-  Schedules: expireRequests ${every(EXPIRE_EVERY_S)}, baseline sweep ${every(SWEEP_EVERY_S)}
+  EC2 ${stack.ec2Replayed ? `restored: ${stack.ec2Replayed} recorded calls replayed` : "seeded afresh"}, recorded in ${DATA_DIR}/${EC2_RECORDING}
+  Schedules: expireRequests ${every(EXPIRE_EVERY_S)}, drift check ${every(SWEEP_EVERY_S)} (grace ${DRIFT_GRACE_S} s)
 
-  Account ${SANDBOX.account} (${SANDBOX.accountAlias}), region ${SANDBOX.region}
-  Groups: ${groups.map((g) => `${g.name} ${g.id}`).join(", ")}
+  Accounts: ${SANDBOX_MEMBERS.map((m) => `${m.account} (${m.alias})`).join(", ")}; region ${SANDBOX.region}
+  Groups: ${groups.map((g) => `${g.name} ${g.id} (${g.alias})`).join(", ")}
 
   Identities (the AWS access key id picks who you are):
-    alice     IAM user alice                      governed; Slack U0ALICE, cannot approve her own change
-    sso-bob   SSO session bob@example.com         governed; Slack U0BOB is an approver
-    admin     role BreakGlassAdmin                exempt: changes stand
+    alice          IAM user alice (sandbox)          verified by the people mapping: Slack U0ALICE,
+                                                     who cannot approve her own change
+    sso-bob        SSO session bob@example.com       verified by Identity Center: bob cannot approve it
+    ci-deploy      role ci-deploy, session "bob"     unverified (the caller chose the name): needs
+                                                     two different approvers, "1 of 2" after the first
+    admin          role BreakGlassAdmin (sandbox)    exempt: changes stand
+    staging-dev    IAM user dev (staging)            unmapped, so unverified: two approvers
+    staging-admin  role BreakGlassAdmin (staging)    exempt
   Slack users on the page: bob and carol approve, mallory is not an approver.
 
   Try it from the page, or with the AWS CLI:
     AWS_ACCESS_KEY_ID=alice AWS_SECRET_ACCESS_KEY=x aws ec2 authorize-security-group-ingress \\
       --endpoint-url ${stack.ec2Endpoint} --region ${SANDBOX.region} --group-id ${web} \\
-      --ip-permissions 'IpProtocol=tcp,FromPort=22,ToPort=22,IpRanges=[{CidrIp=0.0.0.0/0,Description=ssh}]'
+      --ip-permissions 'IpProtocol=tcp,FromPort=8443,ToPort=8443,IpRanges=[{CidrIp=198.51.100.0/24,Description=partner-api}]'
     AWS_ACCESS_KEY_ID=alice AWS_SECRET_ACCESS_KEY=x aws ec2 describe-security-group-rules \\
       --endpoint-url ${stack.ec2Endpoint} --region ${SANDBOX.region} --filters Name=group-id,Values=${web}
+
+  A change CloudTrail misses (no event), then the drift check that finds it:
+    AWS_ACCESS_KEY_ID=alice AWS_SECRET_ACCESS_KEY=x aws ec2 authorize-security-group-ingress \\
+      --endpoint-url ${stack.ec2Endpoint}/untracked --region ${SANDBOX.region} --group-id ${web} \\
+      --ip-permissions 'IpProtocol=tcp,FromPort=8080,ToPort=8080,IpRanges=[{CidrIp=10.0.0.0/8,Description=untracked}]'
+    curl -s -X POST ${server.url}/sandbox/sweep
 
   Ctrl-C stops everything.
 `);
@@ -227,6 +339,7 @@ secgroup-approval sandbox is up in ${((performance.now() - started) / 1000).toFi
     console.log("\nstopping…");
     await server.stop();
     await stack.stop();
+    await unlock();
     process.exit(0);
   };
   process.on("SIGINT", stop);
@@ -235,5 +348,5 @@ secgroup-approval sandbox is up in ${((performance.now() - started) / 1000).toFi
 
 main().catch((err: unknown) => {
   console.error(`secgroup-approval sandbox: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+  process.exit(err instanceof PreflightError ? 2 : 1);
 });

@@ -2,12 +2,17 @@
  * moto server (the Python AWS emulator) as a child process: the sandbox's and the tests' EC2.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import { resolve as absolute } from "node:path";
 
 export interface MotoServer {
   /** http://127.0.0.1:PORT, for an SDK client's `endpoint`. */
   endpoint: string;
   port: number;
+  /** Requests replayed from `recording` at start (0: EC2 starts empty). */
+  replayed: number;
   /** Kills the server and waits for it to exit. Safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -19,7 +24,16 @@ export interface StartMotoOptions {
   startTimeoutMs?: number;
   /** The Python to run moto with. Default "python3" (from PATH). */
   python?: string;
+  /**
+   * Keep EC2 across restarts: moto's request recorder appends every request to this file, and a
+   * start replays it, with moto's ids made deterministic first (`/moto-api/seed`), so each
+   * resource comes back under the id it had.
+   */
+  recording?: string;
 }
+
+/** The seed of moto's ids when it records: the same before every replay, so ids repeat. */
+const RECORDING_SEED = 20190101;
 
 const HOST = "127.0.0.1";
 const NOT_INSTALLED = "moto server is not installed: pip install 'moto[server]'";
@@ -100,6 +114,11 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
 
   const child = spawn(python, ["-c", RUN_MOTO_SERVER, "-H", HOST, "-p", String(port)], {
     stdio: ["pipe", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      // Recording starts only once the replay is done (see replayRecording).
+      ...(options.recording ? { MOTO_RECORDER_FILEPATH: absolute(options.recording) } : {}),
+    },
   });
   // moto logs every request: keep draining its output (a full pipe would block it) and keep the
   // last lines to explain a failed start.
@@ -158,5 +177,35 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { endpoint, port, stop };
+  let replayed = 0;
+  if (options.recording) {
+    try {
+      replayed = await replayRecording(endpoint, options.recording);
+    } catch (err) {
+      await stop();
+      throw failure(`could not replay ${options.recording}: ${String(err)}`);
+    }
+  }
+  return { endpoint, port, replayed, stop };
+}
+
+async function motoApi(endpoint: string, path: string): Promise<void> {
+  const res = await fetch(`${endpoint}/moto-api/${path}`, { method: "POST" });
+  await res.body?.cancel();
+  if (!res.ok) throw new Error(`POST /moto-api/${path} answered ${res.status}`);
+}
+
+/**
+ * Seeds moto's ids, replays what the file recorded (moto sends each request to itself again, in
+ * order; the replay itself is not recorded), then records from here on. Returns how many
+ * requests were replayed.
+ */
+async function replayRecording(endpoint: string, file: string): Promise<number> {
+  await motoApi(endpoint, `seed?a=${RECORDING_SEED}`);
+  const recorded = existsSync(file)
+    ? (await readFile(file, "utf8")).split("\n").filter(Boolean)
+    : [];
+  if (recorded.length > 0) await motoApi(endpoint, "recorder/replay-recording");
+  await motoApi(endpoint, "recorder/start-recording");
+  return recorded.length;
 }

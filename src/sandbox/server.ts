@@ -3,8 +3,11 @@
  *   GET  /                        the page: the approval and monitoring channels, a change form
  *   GET  /sandbox/slack/messages  every posted message, latest state: [{channel, ts, text, blocks}]
  *   GET  /sandbox/events          server-sent events: a message posted or updated, a log line
- *   GET  /sandbox/groups          the security groups and their rules (for the form)
- *   POST /sandbox/change          make a change as alice or sso-bob (through the EC2 endpoint)
+ *   GET  /sandbox/groups          the security groups and their rules (the form, the live rules)
+ *   POST /sandbox/change          make a change as alice or sso-bob (through the EC2 endpoint);
+ *                                 `untracked: true` makes it with no CloudTrail event (missed);
+ *                                 a bad field is a 400 whose error names it in plain English
+ *   POST /sandbox/sweep           every member's drift check, now: {groups, drift, …} when done
  *   POST /sandbox/click           a button click by a chosen Slack user: sent as Slack would,
  *                                 a signed form-encoded block_actions request to /slack/actions
  *   POST /slack/actions           the real buttonClick handler (API Gateway's route)
@@ -23,7 +26,8 @@ import {
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
 import { z } from "zod";
-import type { LocalStack } from "./stack.js";
+import { UNTRACKED_HEADER } from "./ec2-proxy.js";
+import { type LocalStack, SANDBOX } from "./stack.js";
 
 const MAX_BODY = 256 * 1024;
 const PAGE = new URL("./page.html", import.meta.url);
@@ -36,19 +40,77 @@ export const SANDBOX_USERS = [
 ] as const;
 
 /** Who may make a change from the form, by the access key the EC2 endpoint reads the caller from. */
-export const CHANGE_IDENTITIES = ["alice", "sso-bob", "admin"] as const;
+export const CHANGE_IDENTITIES = [
+  "alice",
+  "sso-bob",
+  "ci-deploy",
+  "admin",
+  "staging-dev",
+  "staging-admin",
+] as const;
 
-const changeSchema = z.object({
-  identity: z.enum(CHANGE_IDENTITIES),
-  action: z.enum(["add", "remove"]),
-  direction: z.enum(["ingress", "egress"]),
-  groupId: z.string().regex(/^sg-[0-9a-f]+$/),
-  protocol: z.enum(["tcp", "udp", "icmp", "-1"]),
-  fromPort: z.coerce.number().int().min(-1).max(65535).optional(),
-  toPort: z.coerce.number().int().min(-1).max(65535).optional(),
-  cidr: z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, "a CIDR like 203.0.113.0/24 or ::/0"),
-  description: z.string().max(255).optional(),
-});
+/** "" or null in a form field means "not given". */
+const blankToUndefined = (v: unknown) => (v === "" || v === null ? undefined : v);
+const port = z.preprocess(blankToUndefined, z.coerce.number().int().min(-1).max(65535).optional());
+
+const changeSchema = z
+  .object({
+    identity: z.enum(CHANGE_IDENTITIES),
+    action: z.enum(["add", "remove"]),
+    direction: z.enum(["ingress", "egress"]),
+    groupId: z.string().regex(/^sg-[0-9a-f]+$/),
+    protocol: z.enum(["tcp", "udp", "icmp", "-1"]),
+    fromPort: port,
+    toPort: port,
+    cidr: z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/),
+    description: z.preprocess(blankToUndefined, z.string().max(255).optional()),
+    /** Made with x-sandbox-untracked: carried out, but CloudTrail "misses" it. */
+    untracked: z.boolean().default(false),
+  })
+  .superRefine((c, ctx) => {
+    if (c.protocol === "-1") return;
+    if (c.fromPort === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["fromPort"],
+        message: "From port is required for TCP, UDP and ICMP (a number from -1 to 65535)",
+      });
+    else if (c.toPort !== undefined && c.toPort !== -1 && c.toPort < c.fromPort)
+      ctx.addIssue({
+        code: "custom",
+        path: ["toPort"],
+        message: "To port must not be below From port",
+      });
+  });
+
+/** What a bad field of the form means, in the words of the page's labels. */
+const FIELD_MESSAGES: Record<string, string> = {
+  identity: `As must be one of ${CHANGE_IDENTITIES.join(", ")}`,
+  action: "Action must be add or remove",
+  direction: "Direction must be ingress or egress",
+  groupId: "Group must be a security group id like sg-0123456789abcdef0",
+  protocol: "Protocol must be tcp, udp, icmp or -1 (all traffic)",
+  fromPort: "From port must be a number from -1 to 65535",
+  toPort: "To port must be a number from -1 to 65535",
+  cidr: "CIDR must be an address range like 203.0.113.0/24 or ::/0",
+  description: "Description must be text of at most 255 characters",
+  untracked: "untracked must be true or false",
+  user: `user must be one of the sandbox's Slack users (${SANDBOX_USERS.map((u) => u.id).join(", ")})`,
+  actionId: "actionId must be approve or deny",
+  requestId: "requestId must be the request id of the button",
+  channel: "channel must be the channel id of the message",
+  ts: "ts must be the timestamp of the message",
+};
+
+/** A failed parse as plain English: one sentence per bad field, each naming the field. */
+function plainErrors(error: z.ZodError): string {
+  const messages = error.issues.map((issue) => {
+    const field = String(issue.path[0] ?? "");
+    if (issue.code === "custom") return issue.message;
+    return FIELD_MESSAGES[field] ?? (field ? `${field}: ${issue.message}` : issue.message);
+  });
+  return [...new Set(messages)].join("; ");
+}
 
 const clickSchema = z.object({
   user: z.enum(SANDBOX_USERS.map((u) => u.id) as [string, ...string[]]),
@@ -57,6 +119,17 @@ const clickSchema = z.object({
   channel: z.string(),
   ts: z.string(),
 });
+
+/** The JSON body of a request, or undefined when it is not JSON. */
+async function jsonBody(req: IncomingMessage): Promise<unknown> {
+  const raw = await readBody(req);
+  try {
+    return JSON.parse(raw || "{}");
+  } catch {
+    return undefined;
+  }
+}
+const NOT_JSON = { error: "The request body must be a JSON object" };
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -111,14 +184,25 @@ export async function startSandboxServer({
       broadcast({ type: "ephemeral", ephemeral: e.ephemeral });
     }
   });
-  const ec2For = (identity: string) =>
-    new EC2Client({
+  const ec2For = (identity: string, untracked = false) => {
+    const client = new EC2Client({
       endpoint: stack.ec2Endpoint,
       region: "us-east-1",
       credentials: { accessKeyId: identity, secretAccessKey: "sandbox" },
       maxAttempts: 1,
     });
-  const reader = ec2For("admin");
+    if (untracked) {
+      client.middlewareStack.add(
+        (next) => async (args) => {
+          const request = args.request as { headers?: Record<string, string> };
+          if (request.headers) request.headers[UNTRACKED_HEADER] = "1";
+          return next(args);
+        },
+        { step: "build", name: "sandboxUntracked" },
+      );
+    }
+    return client;
+  };
   let self = "";
 
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>> = {
@@ -144,26 +228,29 @@ export async function startSandboxServer({
       req.on("close", () => clients.delete(res));
     },
     "GET /sandbox/groups": async (_req, res) => {
-      const [{ SecurityGroups = [] }, { SecurityGroupRules = [] }] = await Promise.all([
-        reader.send(new DescribeSecurityGroupsCommand({})),
-        reader.send(new DescribeSecurityGroupRulesCommand({})),
-      ]);
-      send(
-        res,
-        200,
-        SecurityGroups.map((g) => ({
-          groupId: g.GroupId,
-          groupName: g.GroupName,
-          rules: SecurityGroupRules.filter((r) => r.GroupId === g.GroupId),
-        })),
+      const perAccount = await Promise.all(
+        stack.members.map(async ({ member }) => {
+          const reader = ec2For(member.adminAccessKey);
+          const [{ SecurityGroups = [] }, { SecurityGroupRules = [] }] = await Promise.all([
+            reader.send(new DescribeSecurityGroupsCommand({})),
+            reader.send(new DescribeSecurityGroupRulesCommand({})),
+          ]);
+          return SecurityGroups.map((g) => ({
+            account: member.account,
+            alias: member.alias,
+            groupId: g.GroupId,
+            groupName: g.GroupName,
+            rules: SecurityGroupRules.filter((r) => r.GroupId === g.GroupId),
+          }));
+        }),
       );
+      send(res, 200, perAccount.flat());
     },
     "POST /sandbox/change": async (req, res) => {
-      const parsed = changeSchema.safeParse(JSON.parse((await readBody(req)) || "{}"));
-      if (!parsed.success)
-        return send(res, 400, {
-          error: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
-        });
+      const input = await jsonBody(req);
+      if (input === undefined) return send(res, 400, NOT_JSON);
+      const parsed = changeSchema.safeParse(input);
+      if (!parsed.success) return send(res, 400, { error: plainErrors(parsed.error) });
       const c = parsed.data;
       const v6 = c.cidr.includes(":");
       const perm: IpPermission = {
@@ -181,15 +268,15 @@ export async function startSandboxServer({
               ],
             }),
       };
-      const input = { GroupId: c.groupId, IpPermissions: [perm] };
-      const ec2 = ec2For(c.identity);
+      const call = { GroupId: c.groupId, IpPermissions: [perm] };
+      const ec2 = ec2For(c.identity, c.untracked);
       try {
         if (c.action === "add" && c.direction === "ingress")
-          await ec2.send(new AuthorizeSecurityGroupIngressCommand(input));
-        else if (c.action === "add") await ec2.send(new AuthorizeSecurityGroupEgressCommand(input));
+          await ec2.send(new AuthorizeSecurityGroupIngressCommand(call));
+        else if (c.action === "add") await ec2.send(new AuthorizeSecurityGroupEgressCommand(call));
         else if (c.direction === "ingress")
-          await ec2.send(new RevokeSecurityGroupIngressCommand(input));
-        else await ec2.send(new RevokeSecurityGroupEgressCommand(input));
+          await ec2.send(new RevokeSecurityGroupIngressCommand(call));
+        else await ec2.send(new RevokeSecurityGroupEgressCommand(call));
         send(res, 200, { ok: true });
       } catch (err) {
         send(res, 400, {
@@ -198,18 +285,20 @@ export async function startSandboxServer({
       }
     },
     "POST /sandbox/click": async (req, res) => {
-      const parsed = clickSchema.safeParse(JSON.parse((await readBody(req)) || "{}"));
-      if (!parsed.success) return send(res, 400, { error: parsed.error.issues[0]?.message });
+      const input = await jsonBody(req);
+      if (input === undefined) return send(res, 400, NOT_JSON);
+      const parsed = clickSchema.safeParse(input);
+      if (!parsed.success) return send(res, 400, { error: plainErrors(parsed.error) });
       const { user, actionId, requestId, channel, ts } = parsed.data;
       const who = SANDBOX_USERS.find((u) => u.id === user);
       const payload = {
         type: "block_actions",
-        user: { id: user, username: who?.name, name: who?.name, team_id: "T0SANDBOX" },
-        api_app_id: "A0SANDBOX",
+        user: { id: user, username: who?.name, name: who?.name, team_id: SANDBOX.teamId },
+        api_app_id: SANDBOX.appId,
         token: "sandbox-verification-token",
         container: { type: "message", message_ts: ts, channel_id: channel, is_ephemeral: false },
         trigger_id: `${Date.now()}.sandbox`,
-        team: { id: "T0SANDBOX", domain: "sandbox" },
+        team: { id: SANDBOX.teamId, domain: "sandbox" },
         channel: { id: channel, name: channel === "C0APPROVAL" ? "sg-approvals" : "sg-monitoring" },
         message: stack.slack.state.message(channel, ts) ?? {},
         response_url: `${self}/sandbox/response-url`,
@@ -232,6 +321,10 @@ export async function startSandboxServer({
         body,
       });
       send(res, 200, { status: answer.status, body: await answer.text() });
+    },
+    "POST /sandbox/sweep": async (_req, res) => {
+      const { groups, drift, ...rest } = await stack.sweep();
+      send(res, 200, { groups, drift, ...rest });
     },
     "POST /slack/actions": async (req, res) => {
       const rawBody = await readBody(req);

@@ -3,8 +3,8 @@
  * methods the system calls in Slack's own shapes, over real HTTP, so @slack/web-api's WebClient
  * talks to it unchanged (give it `slackApiUrl: api.url`).
  *
- *   chat.postMessage, chat.update, chat.postEphemeral, users.info, auth.test,
- *   usergroups.users.list
+ *   chat.postMessage (with metadata), chat.update, chat.postEphemeral, users.info, auth.test,
+ *   usergroups.users.list, conversations.history (newest first, with metadata on request)
  *
  * Bodies may be JSON (`Authorization: Bearer …`) or form-encoded, as WebClient sends them (objects
  * such as `blocks` JSON-stringified inside the form). Any non-empty bearer token is accepted, or a
@@ -66,6 +66,8 @@ export interface StoredMessage {
   versions: MessageVersion[];
   postedAt: string;
   updatedAt?: string;
+  /** Message metadata, as chat.postMessage took it. */
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
 }
 
 export interface StoredEphemeral {
@@ -151,6 +153,9 @@ const snapshotSchema = z.object({
       versions: z.array(versionSchema),
       postedAt: z.string(),
       updatedAt: z.string().optional(),
+      metadata: z
+        .object({ event_type: z.string(), event_payload: z.record(z.string(), z.unknown()) })
+        .optional(),
     }),
   ),
   ephemerals: z.array(
@@ -317,7 +322,12 @@ export class SlackApiState {
     return this.channelSet === undefined || this.channelSet.has(channel);
   }
 
-  postMessage(channel: string, text: string, blocks: unknown[]): StoredMessage {
+  postMessage(
+    channel: string,
+    text: string,
+    blocks: unknown[],
+    metadata?: StoredMessage["metadata"],
+  ): StoredMessage {
     const ts = this.nextTs();
     const at = new Date(this.now()).toISOString();
     const message: StoredMessage = {
@@ -327,6 +337,7 @@ export class SlackApiState {
       blocks,
       versions: [{ text, blocks, at }],
       postedAt: at,
+      ...(metadata ? { metadata } : {}),
     };
     this.messageMap.set(key(channel, ts), message);
     while (this.messageMap.size > this.maxMessages) {
@@ -550,8 +561,31 @@ export async function startSlackApi(options: StartSlackApiOptions = {}): Promise
       case "chat.postMessage": {
         const channel = requireChannel(params);
         const { text, blocks } = content(params);
-        const message = state.postMessage(channel, text ?? "", blocks ?? []);
+        const message = state.postMessage(channel, text ?? "", blocks ?? [], metadataOf(params));
         return { channel, ts: message.ts, message: messageShape(message) };
+      }
+      case "conversations.history": {
+        const channel = requireChannel(params);
+        const oldest = Number(str(params, "oldest") ?? "0");
+        const limit = Math.min(1000, Math.max(1, Number(str(params, "limit") ?? "100")));
+        const start = Number(str(params, "cursor") ?? "0");
+        const withMetadata = ["true", "1", true].includes(params.include_all_metadata as string);
+        const all = state
+          .messages(channel)
+          .filter((m) => Number(m.ts) >= oldest)
+          .reverse();
+        const page = all.slice(start, start + limit);
+        const more = start + limit < all.length;
+        return {
+          messages: page.map((m) => ({
+            type: "message",
+            ts: m.ts,
+            text: m.text,
+            ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}),
+          })),
+          has_more: more,
+          response_metadata: { next_cursor: more ? String(start + limit) : "" },
+        };
       }
       case "chat.update": {
         const channel = requireChannel(params);
@@ -766,6 +800,23 @@ function str(params: Record<string, unknown>, name: string): string | undefined 
   if (typeof value === "string") return value;
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   return undefined;
+}
+
+/** chat.postMessage's `metadata` (an object, or JSON text in a form body), checked. */
+function metadataOf(params: Record<string, unknown>): StoredMessage["metadata"] {
+  let value = params.metadata;
+  if (value === undefined) return undefined;
+  if (typeof value === "string") {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      throw new SlackApiMethodError("invalid_metadata_format");
+    }
+  }
+  const m = value as { event_type?: unknown; event_payload?: unknown };
+  if (typeof m?.event_type !== "string" || typeof m.event_payload !== "object" || !m.event_payload)
+    throw new SlackApiMethodError("invalid_metadata_schema");
+  return { event_type: m.event_type, event_payload: m.event_payload as Record<string, unknown> };
 }
 
 /** text and blocks of a post or update; blocks may come JSON-stringified (form bodies). */

@@ -17,7 +17,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApprovalRequest } from "../../src/domain/request.js";
-import { type LocalStack, startLocalStack } from "../../src/sandbox/stack.js";
+import { type LocalStack, SANDBOX, startLocalStack } from "../../src/sandbox/stack.js";
 import { clickBody, MemoryLog } from "../support/hub-harness.js";
 
 let stack: LocalStack;
@@ -80,8 +80,9 @@ async function requestFor(groupId: string, status = "pending"): Promise<Approval
   });
 }
 
-async function click(user: string, action: "approve" | "deny", requestId: string) {
-  const res = await stack.buttonClick(stack.signedRequest(clickBody(user, action, requestId)));
+async function click(user: string, action: "approve" | "deny", request: ApprovalRequest) {
+  const body = clickBody(user, action, request, { teamId: SANDBOX.teamId, appId: SANDBOX.appId });
+  const res = await stack.buttonClick(stack.signedRequest(body));
   expect(res.statusCode).toBe(200);
 }
 
@@ -122,7 +123,7 @@ describe("the approval flow, end to end", () => {
     expect(request.groupName).toMatch(/^e2e-add-\d+$/);
     expect(messageText(request, "approval")).toContain(`${groupId} (${request.groupName})`);
 
-    await click("U0BOB", "approve", request.requestId);
+    await click("U0BOB", "approve", request);
     const done = await finalStatus(request.requestId, "applied");
     expect(await cidrs(groupId)).toEqual(["tcp:22:198.51.100.7/32"]);
     for (const kind of ["approval", "monitoring"] as const) {
@@ -155,7 +156,7 @@ describe("the approval flow, end to end", () => {
       name: "bob@example.com",
     });
     expect(await cidrs(groupId, true)).toEqual(before);
-    await click("U0CAROL", "deny", request.requestId);
+    await click("U0CAROL", "deny", request);
     const done = await finalStatus(request.requestId, "denied");
     await stack.idle();
     expect(await cidrs(groupId, true)).toEqual(before);
@@ -183,6 +184,7 @@ describe("the approval flow, end to end", () => {
         ],
       }),
     );
+    await stack.idle();
     await stack.sweep();
     const original = await cidrs(groupId);
 
@@ -218,9 +220,9 @@ describe("the approval flow, end to end", () => {
       async () => JSON.stringify(await cidrs(groupId)) === JSON.stringify(original),
     );
 
-    await click("U0BOB", "approve", byPerms.requestId);
+    await click("U0BOB", "approve", byPerms);
     await finalStatus(byPerms.requestId, "applied");
-    await click("U0BOB", "approve", byId.requestId);
+    await click("U0BOB", "approve", byId);
     await finalStatus(byId.requestId, "applied");
     expect(await cidrs(groupId)).toEqual([]);
   });
@@ -240,6 +242,7 @@ describe("the approval flow, end to end", () => {
         ],
       }),
     );
+    await stack.idle();
     await stack.sweep();
     const [rule] = await ingress(groupId);
     await as("alice").send(
@@ -266,7 +269,7 @@ describe("the approval flow, end to end", () => {
       CidrIpv4: "10.0.0.0/8",
       Description: "http",
     });
-    await click("U0BOB", "approve", request.requestId);
+    await click("U0BOB", "approve", request);
     await finalStatus(request.requestId, "applied");
     expect((await ingress(groupId))[0]).toMatchObject({
       SecurityGroupRuleId: rule?.SecurityGroupRuleId,
@@ -297,7 +300,7 @@ describe("the approval flow, end to end", () => {
     const request = await requestFor(groupId);
     expect(request.change.kind === "add" && request.change.rules).toHaveLength(4);
     expect(await ingress(groupId)).toEqual([]);
-    await click("U0BOB", "approve", request.requestId);
+    await click("U0BOB", "approve", request);
     await finalStatus(request.requestId, "applied");
     expect(await ingress(groupId)).toHaveLength(4);
   });
@@ -321,7 +324,7 @@ describe("the approval flow, end to end", () => {
     );
     await stack.idle();
     expect(await ingress(groupId)).toHaveLength(1);
-    await click("U0BOB", "approve", request.requestId);
+    await click("U0BOB", "approve", request);
     const failed = await finalStatus(request.requestId, "failed");
     expect(failed.error?.code).toBe("InvalidPermission.Duplicate");
     expect(messageText(failed, "monitoring")).toContain("InvalidPermission.Duplicate");
@@ -345,7 +348,7 @@ describe("the approval flow, end to end", () => {
     );
     const added = await requestFor(groupId);
     expect(await has8443()).toEqual([]);
-    await click("U0CAROL", "approve", added.requestId);
+    await click("U0CAROL", "approve", added);
     await finalStatus(added.requestId, "applied");
     expect((await has8443()).map((r) => r.Description)).toEqual(["by name"]);
 
@@ -364,7 +367,7 @@ describe("the approval flow, end to end", () => {
     });
     await waitFor("the rule to come back", async () => (await has8443()).length === 1);
     expect((await has8443())[0]?.Description).toBe("by name");
-    await click("U0CAROL", "deny", removed.requestId);
+    await click("U0CAROL", "deny", removed);
     await finalStatus(removed.requestId, "denied");
   });
 
@@ -394,13 +397,13 @@ describe("the approval flow, end to end", () => {
       expect(denied.revertError?.code).toBe("EventTooLate");
       expect(await cidrs(groupId)).toEqual(["tcp:9001:10.20.0.0/16"]);
       expect(messageText(denied, "approval")).toContain("its event arrived late");
-      await click("U0CAROL", "deny", denied.requestId);
+      await click("U0CAROL", "deny", denied);
       const after = await waitFor("the revert after the deny", async () => {
         const r = await stack.hubDeps.requests.get(denied.requestId);
-        return r?.revertAfterDeny ? r : undefined;
+        return r?.followUpRevert ? r : undefined;
       });
       expect(after.status).toBe("denied");
-      expect(after.revertAfterDeny?.error).toBeUndefined();
+      expect(after.followUpRevert?.error).toBeUndefined();
       expect(await cidrs(groupId)).toEqual([]);
       await waitFor("both messages to say it was reverted", async () =>
         (["approval", "monitoring"] as const).every((k) =>
@@ -413,7 +416,7 @@ describe("the approval flow, end to end", () => {
         const list = await stack.hubDeps.requests.listByStatus("pending");
         return list.find((r) => r.change.groupId === groupId && r.slack?.approval);
       });
-      await click("U0CAROL", "approve", approved.requestId);
+      await click("U0CAROL", "approve", approved);
       await finalStatus(approved.requestId, "applied");
       expect(await cidrs(groupId)).toEqual(["tcp:9002:10.20.0.0/16"]);
     } finally {
@@ -427,6 +430,7 @@ describe("the approval flow, end to end", () => {
       new CreateSecurityGroupCommand({ GroupName: `e2e-region-${Date.now()}`, Description: "eu" }),
     );
     const published = stack.sns.published.length;
+    const events = stack.bus.events.length;
     await as("alice", region).send(
       new AuthorizeSecurityGroupIngressCommand({
         GroupId: groupId,
@@ -440,7 +444,7 @@ describe("the approval flow, end to end", () => {
       log.lines.find((l) => l.message === "event not delivered" && l.attributes?.region === region),
     );
     expect(dropped.attributes).toMatchObject({
-      reason: `no governed member in ${region}`,
+      reason: `no governed member in 111122223333 ${region}`,
       eventName: "AuthorizeSecurityGroupIngress",
     });
     await stack.idle();
@@ -451,6 +455,7 @@ describe("the approval flow, end to end", () => {
       "0.0.0.0/0",
     ]);
     expect(stack.sns.published.slice(published)).toEqual([]);
+    expect(stack.bus.events.slice(events)).toEqual([]);
     expect(JSON.stringify(stack.slack.state.messages())).not.toContain(groupId);
     expect(stack.deliveries.deadLetters).toEqual([]);
   });

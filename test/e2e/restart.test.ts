@@ -1,7 +1,7 @@
 /**
- * The sandbox restarted on the same data folder: DynamoDB and the Slack fake's messages are kept
- * (EC2, moto, starts empty), so a pending request still points at its Slack messages and a click
- * on it updates them.
+ * The sandbox restarted on the same data folder: DynamoDB, the Slack fake's messages and EC2 (moto's
+ * recording, replayed with the same ids) are kept, so a pending request still points at its Slack
+ * messages and at its group, and an approval after the restart is applied.
  */
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -9,11 +9,12 @@ import { join } from "node:path";
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
+  DescribeSecurityGroupRulesCommand,
   EC2Client,
 } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApprovalRequest } from "../../src/domain/request.js";
-import { type LocalStack, startLocalStack } from "../../src/sandbox/stack.js";
+import { type LocalStack, SANDBOX, startLocalStack } from "../../src/sandbox/stack.js";
 import { clickBody, MemoryLog } from "../support/hub-harness.js";
 
 let dataDir: string;
@@ -65,36 +66,72 @@ describe("a sandbox restarted on the same data folder", () => {
       }),
     );
     const first = stack;
+    const describe = async () => {
+      const { SecurityGroupRules = [] } = await alice.send(
+        new DescribeSecurityGroupRulesCommand({
+          Filters: [{ Name: "group-id", Values: [GroupId ?? ""] }],
+        }),
+      );
+      return SecurityGroupRules.map((r) => `${r.IsEgress ? "out" : "in"}:${r.CidrIpv4}`);
+    };
     const pending = await waitFor("the request's messages", async () => {
       const [r] = await first.hubDeps.requests.listByStatus("pending");
       return r?.slack?.approval && r.slack.monitoring ? r : undefined;
     });
     await stack.idle();
+    const rulesBefore = await describe();
+    expect(rulesBefore).toEqual(["out:0.0.0.0/0"]);
     const messages = stack.slack.state.messages();
     await stack.stop();
     stack = undefined;
-    expect((await readdir(dataDir)).sort()).toEqual(["dynamodb", "slack.json"]);
+    expect((await readdir(dataDir)).sort()).toEqual(["dynamodb", "ec2.jsonl", "slack.json"]);
 
     stack = await start();
+    expect(stack.ec2Replayed).toBeGreaterThan(0);
     expect(stack.slack.state.messages()).toEqual(messages);
+    // The group is back under its id, with the rules it had (the change was reverted).
+    const again = new EC2Client({
+      endpoint: stack.ec2Endpoint,
+      region: "us-east-1",
+      credentials: { accessKeyId: "alice", secretAccessKey: "x" },
+    });
+    const { SecurityGroupRules = [] } = await again.send(
+      new DescribeSecurityGroupRulesCommand({
+        Filters: [{ Name: "group-id", Values: [GroupId ?? ""] }],
+      }),
+    );
+    expect(SecurityGroupRules.map((r) => `${r.IsEgress ? "out" : "in"}:${r.CidrIpv4}`)).toEqual(
+      rulesBefore,
+    );
     const request = (await stack.hubDeps.requests.get(pending.requestId)) as ApprovalRequest;
     expect(request.status).toBe("pending");
     const ref = request.slack?.approval;
     expect(stack.slack.state.message(ref?.channel ?? "", ref?.ts ?? "")).toBeDefined();
 
     const res = await stack.buttonClick(
-      stack.signedRequest(clickBody("U0CAROL", "deny", request.requestId)),
+      stack.signedRequest(
+        clickBody("U0BOB", "approve", request, { teamId: SANDBOX.teamId, appId: SANDBOX.appId }),
+      ),
     );
     expect(res.statusCode).toBe(200);
     const second = stack;
-    await waitFor("the denial", async () => {
+    await waitFor("the apply", async () => {
       const r = await second.hubDeps.requests.get(request.requestId);
-      return r?.status === "denied" ? r : undefined;
+      return r?.status === "applied" ? r : undefined;
     });
     await stack.idle();
+    const { SecurityGroupRules: after = [] } = await again.send(
+      new DescribeSecurityGroupRulesCommand({
+        Filters: [{ Name: "group-id", Values: [GroupId ?? ""] }],
+      }),
+    );
+    expect(after.map((r) => `${r.IsEgress ? "out" : "in"}:${r.CidrIpv4}`).sort()).toEqual([
+      "in:0.0.0.0/0",
+      "out:0.0.0.0/0",
+    ]);
     expect(stack.slack.state.calls("chat.update").filter((c) => !c.ok)).toEqual([]);
     expect(JSON.stringify(stack.slack.state.message(ref?.channel ?? "", ref?.ts ?? ""))).toMatch(
-      /Denied by <@U0CAROL>/,
+      /[Aa]pplied/,
     );
   });
 });

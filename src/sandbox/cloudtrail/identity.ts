@@ -38,12 +38,15 @@ export const SSO_ROLE_NAME = "AWSReservedSSO_AdministratorAccess_0123456789abcde
 export const SSO_ROLE_PATH = "/aws-reserved/sso.amazonaws.com/";
 export const ADMIN_ROLE_NAME = "BreakGlassAdmin";
 export const SYSTEM_ROLE_NAME = "secgroup-approval-member";
+export const CI_ROLE_NAME = "ci-deploy";
 
 /**
  * The sandbox's callers, by access key id:
  * - `alice`: IAM user alice;
  * - `sso-bob`: bob@example.com in an IAM Identity Center (SSO) AdministratorAccess session;
  * - `admin`: a session of the exempt BreakGlassAdmin role;
+ * - `ci-deploy`: a session of the ci-deploy role whose caller chose the session name "bob" (an
+ *   unverified requester: anyone who can assume the role can call themselves anything);
  * - `secgroup-approval-member`: the member handlers' own role session.
  * Any other key acts as an IAM user named after the key.
  */
@@ -61,6 +64,12 @@ export function defaultIdentities(account: string): Record<string, Identity> {
       type: "AssumedRole",
       roleName: ADMIN_ROLE_NAME,
       sessionName: "admin",
+      accountId: account,
+    },
+    "ci-deploy": {
+      type: "AssumedRole",
+      roleName: CI_ROLE_NAME,
+      sessionName: "bob",
       accountId: account,
     },
     [SYSTEM_ACCESS_KEY]: {
