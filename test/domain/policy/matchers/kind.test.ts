@@ -1,0 +1,22 @@
+import { describe, expect, it } from "vitest";
+import type { Change } from "../../../../src/domain/change.js";
+import { kind } from "../../../../src/domain/policy/matchers/kind.js";
+import { add, drift, modify, refused, remove, rule, run } from "../support.js";
+
+describe("kind", () => {
+  it.each<[unknown, Change, boolean]>([
+    ["add", add(), true],
+    ["add", remove(), false],
+    ["remove", remove(), true],
+    ["modify", modify(rule()), true],
+    ["drift", drift(), true],
+    [["add", "modify"], modify(rule()), true],
+    [["add", "modify"], drift(), false],
+  ])("%j on a %o -> %s", (config, change, expected) => {
+    expect(run(kind, config, change)).toBe(expected);
+  });
+
+  it.each([["added"], [[]], ["Add"]])("refuses %j", (config) => {
+    expect(refused(kind, config)).toBe(true);
+  });
+});
