@@ -1,33 +1,194 @@
 /**
- * The operator CLI. `main` returns the exit code: 0 done, 2 bad input or usage. Errors are one
- * line on stderr, never a stack trace.
+ * The operator CLI. `main` returns the exit code: 0 done, 2 bad input or usage (doctor: 1 when the
+ * config has problems). Errors are one line on stderr, never a stack trace; a usage error points
+ * at the `--help` that answers it.
  */
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { type ExplainJson, explainContract, explainEvent } from "../domain/explain.js";
+import { gunzipSync } from "node:zlib";
+import { MalformedEventError } from "../domain/cloudtrail.js";
+import { type CloudTrailInputEvent, cloudTrailInput } from "../domain/cloudtrail-input.js";
+import {
+  type ExplainBaseline,
+  type ExplainJson,
+  type ExplainPolicy,
+  explainContract,
+  explainEvent,
+  explainPolicyFromText,
+  policyText,
+} from "../domain/explain.js";
+import { PolicyError } from "../domain/policy/index.js";
 import { type Ec2SecurityGroupRule, type Rule, ruleFromSecurityGroupRule } from "../domain/rule.js";
 
-const USAGE = `usage: secgroup-approval <command> [options]
+const PROGRAM = "secgroup-approval";
+
+const USAGE = `usage: ${PROGRAM} <command> [options]
 
 commands:
   explain FILE [--json] [--baseline RULES.json]
-      Parse an EventBridge CloudTrail event (FILE, or - for stdin) and print the normalised
-      change and the EC2 calls that would revert it. --baseline gives the group's rules as
+      Parse CloudTrail input (FILE, or - for stdin): an EventBridge CloudTrail event, a CloudTrail
+      log file from S3 ({"Records": [...]}, gzipped or not) or the output of
+      \`aws cloudtrail lookup-events\` ({"Events": [...]}). Print, per record, the normalised change
+      and the EC2 calls that would revert it. --baseline gives the group's rules as
       DescribeSecurityGroupRules returns them (needed for revoke-by-rule-id and modify events).
   doctor [--config FILE]
       Check the deployment config (default: $SECGROUP_APPROVAL_CONFIG, else
       ./secgroup-approval.config.json) and say exactly what is missing or wrong. Exit 1 if so.
+
+options:
+  -h, --help      this help; '${PROGRAM} <command> --help' for one command
+  -v, --version   print the version
 `;
 
-export class UsageError extends Error {}
+const EXPLAIN_USAGE = `usage: ${PROGRAM} explain FILE [--json] [--baseline RULES.json] [--policy FILE]
 
+Explains security group changes recorded by CloudTrail, offline: per record, the normalised change
+and the EC2 calls that would revert it. FILE (or - for stdin) holds one of:
+  - one EventBridge "AWS API Call via CloudTrail" event, or one bare CloudTrail record;
+  - a CloudTrail log file as a trail delivers it to S3: {"Records": [...]}, gzipped (.json.gz)
+    or not;
+  - the output of \`aws cloudtrail lookup-events\`: {"Events": [...]}.
+A record of a call that does not change security group rules is reported as ignored, with why.
+
+options:
+  --json                  one JSON object per record, one per line (JSON Lines), in input order
+  --baseline RULES.json   the group's rules before the change, as
+                          \`aws ec2 describe-security-group-rules\` prints them (- for stdin);
+                          needed to revert a ModifySecurityGroupRules or a revoke by rule id
+  --policy FILE           also show the policy's decision on each change: FILE is a policy
+                          file (see policy.example.json) or a config holding "policy" (whose
+                          "people" then tell who is verified). The group's name, VPC and tags
+                          and when the event arrived are not known offline: rules needing
+                          them do not match
+  -h, --help              this help
+
+exit status: 0 explained (ignored records included), 2 bad usage or input
+`;
+
+const DOCTOR_USAGE = `usage: ${PROGRAM} doctor [--config FILE]
+
+Checks the deployment config offline and says, per field, what is missing or wrong and what looks
+risky.
+
+options:
+  --config FILE   the config (default: $SECGROUP_APPROVAL_CONFIG, else
+                  ./secgroup-approval.config.json)
+  -h, --help      this help
+
+exit status: 0 fine, 1 something to fix, 2 bad usage
+`;
+
+/**
+ * Bad usage or input: exit 2. `help` names the usage that answers it ("" for the overall one,
+ * "explain" for `explain --help`); without it the message stands alone.
+ */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly help?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A user-given string in a message: quoted, escaped, on one line. */
+const quote = (s: string) => JSON.stringify(s);
+
+const helpHint = (command: string) => `run '${PROGRAM}${command ? ` ${command}` : ""} --help'`;
+
+// ---- arguments ----
+
+interface OptionSpec {
+  type: "string" | "boolean";
+  /** The value's placeholder in messages ("FILE"); string options only. */
+  value?: string;
+}
+
+type Parsed =
+  | { help: true }
+  | { help: false; values: Record<string, string | true>; positionals: string[] };
+
+/**
+ * A command's arguments, checked here rather than by parseArgs's strict mode, whose messages
+ * name no command and can leave a quote open. `-h`/`--help` anywhere (before `--`) wins over any
+ * other mistake.
+ */
+function parseCommand(command: string, spec: Record<string, OptionSpec>, args: string[]): Parsed {
+  const { tokens } = parseArgs({
+    args,
+    options: {
+      ...Object.fromEntries(Object.entries(spec).map(([name, o]) => [name, { type: o.type }])),
+      help: { type: "boolean", short: "h" },
+    },
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const values: Record<string, string | true> = {};
+  const positionals: string[] = [];
+  let problem: string | undefined;
+  const fail = (message: string) => {
+    problem ??= message;
+  };
+  for (const token of tokens) {
+    if (token.kind === "positional") positionals.push(token.value);
+    if (token.kind !== "option") continue;
+    // `--baseline -h` is a request for help too, not a file named -h.
+    const helpAsValue = !token.inlineValue && (token.value === "-h" || token.value === "--help");
+    if (token.name === "help" || helpAsValue) return { help: true };
+    const option = Object.hasOwn(spec, token.name) ? spec[token.name] : undefined;
+    if (!option) {
+      fail(`unknown option ${quote(token.rawName)} for ${command}`);
+    } else if (option.type === "boolean") {
+      if (token.inlineValue) fail(`option ${token.rawName} takes no value`);
+      else values[token.name] = true;
+    } else if (
+      token.value === undefined ||
+      (!token.inlineValue && token.value.startsWith("-") && token.value !== "-")
+    ) {
+      fail(`option ${token.rawName} needs a value (${option.value ?? "a value"})`);
+    } else {
+      values[token.name] = token.value;
+    }
+  }
+  if (problem) throw new UsageError(problem, command);
+  return { help: false, values, positionals };
+}
+
+// ---- input ----
+
+/** Strict UTF-8: a byte sequence that is not UTF-8 is refused, never replaced with U+FFFD. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The gzip magic number: a CloudTrail log file as S3 holds it (.json.gz). */
+const isGzip = (bytes: Uint8Array) => bytes[0] === 0x1f && bytes[1] === 0x8b;
+
+function decode(bytes: Uint8Array, what: string): string {
+  let text = bytes;
+  if (isGzip(bytes)) {
+    try {
+      text = gunzipSync(bytes);
+    } catch (err) {
+      throw new UsageError(`${what} is gzip but does not decompress: ${(err as Error).message}`);
+    }
+  }
+  try {
+    return utf8.decode(text);
+  } catch {
+    throw new UsageError(`${what} is not valid UTF-8`);
+  }
+}
+
+const nameOf = (file: string) => (file === "-" ? "stdin" : file);
+
+/** FILE's text, or stdin's for "-", as strict UTF-8; gunzipped first if it is gzip. */
 async function readInput(file: string): Promise<string> {
   if (file === "-") {
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString("utf8");
+    return decode(Buffer.concat(chunks), "stdin");
   }
-  return readFile(file, "utf8");
+  return decode(await readFile(file), file);
 }
 
 function parseJson(text: string, what: string): unknown {
@@ -38,7 +199,11 @@ function parseJson(text: string, what: string): unknown {
   }
 }
 
-function baselineFrom(json: unknown): Rule[] {
+/**
+ * The baseline, per group: DescribeSecurityGroupRules output names each rule's GroupId, so a
+ * record only ever meets its own group's rules (a rule without GroupId counts for every group).
+ */
+function baselineFrom(json: unknown): ExplainBaseline {
   const list = Array.isArray(json)
     ? json
     : (json as { SecurityGroupRules?: unknown })?.SecurityGroupRules;
@@ -46,8 +211,15 @@ function baselineFrom(json: unknown): Rule[] {
     throw new UsageError(
       "the baseline must be a JSON array of SecurityGroupRules, or {SecurityGroupRules: [...]}",
     );
-  return list.map((r) => ruleFromSecurityGroupRule(r as Ec2SecurityGroupRule));
+  const rules = list.map((r) => ({
+    groupId: (r as { GroupId?: unknown })?.GroupId,
+    rule: ruleFromSecurityGroupRule(r as Ec2SecurityGroupRule),
+  }));
+  return (groupId: string): Rule[] =>
+    rules.filter((r) => typeof r.groupId !== "string" || r.groupId === groupId).map((r) => r.rule);
 }
+
+// ---- explain ----
 
 function formatText(result: ExplainJson): string {
   if (result.ignored) return `ignored: ${result.reason}`;
@@ -73,59 +245,174 @@ function formatText(result: ExplainJson): string {
   lines.push("revert:");
   if (result.revertError) lines.push(`  cannot plan: ${result.revertError}`);
   for (const op of result.revert) lines.push(`  ${JSON.stringify(op)}`);
+  lines.push(...policyText(result));
   return lines.join("\n");
 }
 
-async function explain(args: string[]): Promise<string> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { json: { type: "boolean", default: false }, baseline: { type: "string" } },
-    allowPositionals: true,
-  });
-  const [file, ...extra] = positionals;
-  if (!file || extra.length > 0) throw new UsageError("explain takes one FILE (or - for stdin)");
-  const event = parseJson(await readInput(file), file === "-" ? "stdin" : file);
-  const baseline = values.baseline
-    ? baselineFrom(parseJson(await readFile(values.baseline, "utf8"), values.baseline))
-    : undefined;
-  const result = explainEvent(event, baseline);
-  return values.json ? JSON.stringify(explainContract(result)) : formatText(result);
+/** A record of a list, labelled: where it is, what call, which event. */
+function heading(entry: CloudTrailInputEvent): string {
+  const what = [entry.eventName, entry.eventId && `eventID ${entry.eventId}`].filter(Boolean);
+  return `${entry.where}: ${what.length ? what.join(", ") : "a record without eventName"}`;
 }
 
+/** One record explained; a record of a list that cannot be read says where it is. */
+function explainEntry(
+  entry: CloudTrailInputEvent,
+  baseline?: ExplainBaseline,
+  policy?: ExplainPolicy,
+): ExplainJson {
+  try {
+    return explainEvent(entry.event, baseline, policy);
+  } catch (err) {
+    if (!entry.where || !(err instanceof Error)) throw err;
+    throw new MalformedEventError(`${entry.where}: ${err.message}`);
+  }
+}
+
+/** `--policy FILE`: a policy file or a config holding one; its problems are usage errors. */
+async function readPolicy(file: string): Promise<ExplainPolicy> {
+  const text = await readInput(file);
+  try {
+    return explainPolicyFromText(text, nameOf(file));
+  } catch (err) {
+    if (err instanceof PolicyError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+const EXPLAIN_OPTIONS: Record<string, OptionSpec> = {
+  json: { type: "boolean" },
+  baseline: { type: "string", value: "RULES.json" },
+  policy: { type: "string", value: "FILE" },
+};
+
+async function explain(args: string[]): Promise<number> {
+  const parsed = parseCommand("explain", EXPLAIN_OPTIONS, args);
+  if (parsed.help) {
+    process.stdout.write(EXPLAIN_USAGE);
+    return 0;
+  }
+  const { values, positionals } = parsed;
+  const [file, ...extra] = positionals;
+  if (!file || extra.length > 0) {
+    throw new UsageError("explain takes one FILE (or - for stdin)", "explain");
+  }
+  const baselineFile = typeof values.baseline === "string" ? values.baseline : undefined;
+  if (file === "-" && baselineFile === "-") {
+    throw new UsageError("FILE and --baseline cannot both be - (stdin)", "explain");
+  }
+  if (values.policy === "-" && (file === "-" || baselineFile === "-")) {
+    throw new UsageError("only one of FILE, --baseline and --policy can be - (stdin)", "explain");
+  }
+  const input = cloudTrailInput(parseJson(await readInput(file), nameOf(file)));
+  const baseline = baselineFile
+    ? baselineFrom(parseJson(await readInput(baselineFile), nameOf(baselineFile)))
+    : undefined;
+  const policy = typeof values.policy === "string" ? await readPolicy(values.policy) : undefined;
+  // Every record first: a record that cannot be read fails the run before anything is printed.
+  const results = input.events.map((entry) => ({
+    entry,
+    result: explainEntry(entry, baseline, policy),
+  }));
+
+  let output: string;
+  if (values.json) {
+    output = results.map(({ result }) => `${JSON.stringify(explainContract(result))}\n`).join("");
+  } else if (input.kind === "event") {
+    output = results.map(({ result }) => `${formatText(result)}\n`).join("");
+  } else if (results.length === 0) {
+    output = `no records in ${nameOf(file)}\n`;
+  } else {
+    const blocks = results.map(({ entry, result }) => `${heading(entry)}\n${formatText(result)}`);
+    output = `${blocks.join("\n\n")}\n`;
+  }
+  process.stdout.write(output);
+  return 0;
+}
+
+// ---- doctor ----
+
 async function runDoctor(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: "string" } } });
-  const file =
-    values.config ?? process.env.SECGROUP_APPROVAL_CONFIG ?? "secgroup-approval.config.json";
+  const parsed = parseCommand("doctor", { config: { type: "string", value: "FILE" } }, args);
+  if (parsed.help) {
+    process.stdout.write(DOCTOR_USAGE);
+    return 0;
+  }
+  const [extra] = parsed.positionals;
+  if (extra !== undefined) {
+    throw new UsageError(
+      `doctor takes no FILE argument (${quote(extra)}): give the config as --config FILE`,
+      "doctor",
+    );
+  }
+  const config = typeof parsed.values.config === "string" ? parsed.values.config : undefined;
+  const file = config ?? process.env.SECGROUP_APPROVAL_CONFIG ?? "secgroup-approval.config.json";
   const { doctor } = await import("./doctor.js");
   const result = await doctor(file);
   for (const line of result.lines) process.stdout.write(`${line}\n`);
   return result.ok ? 0 : 1;
 }
 
-export async function main(argv: string[]): Promise<number> {
+// ---- the program ----
+
+/** package.json's version, read when asked: the one installed, never a copy. */
+async function version(): Promise<string> {
+  const text = await readFile(new URL("../../package.json", import.meta.url), "utf8");
+  return String((JSON.parse(text) as { version?: unknown }).version);
+}
+
+const COMMANDS: Record<string, { usage: string; run: (args: string[]) => Promise<number> }> = {
+  explain: { usage: EXPLAIN_USAGE, run: explain },
+  doctor: { usage: DOCTOR_USAGE, run: runDoctor },
+};
+
+function unknownCommand(command: string): UsageError {
+  const what = command.startsWith("-") ? "option" : "command";
+  return new UsageError(`unknown ${what} ${quote(command)}`, "");
+}
+
+async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  try {
-    switch (command) {
-      case "explain":
-        process.stdout.write(`${await explain(rest)}\n`);
-        return 0;
-      case "doctor":
-        return await runDoctor(rest);
-      case undefined:
-      case "help":
-      case "--help":
-      case "-h":
+  switch (command) {
+    case undefined:
+      process.stdout.write(USAGE);
+      return 2;
+    case "help":
+    case "--help":
+    case "-h": {
+      // `help explain` is `explain --help`.
+      const topic = command === "help" ? rest[0] : undefined;
+      if (topic === undefined) {
         process.stdout.write(USAGE);
-        return command === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`unknown command "${command}"`);
+        return 0;
+      }
+      const known = Object.hasOwn(COMMANDS, topic) ? COMMANDS[topic] : undefined;
+      if (!known) throw unknownCommand(topic);
+      process.stdout.write(known.usage);
+      return 0;
     }
+    case "version":
+    case "--version":
+    case "-v":
+      process.stdout.write(`${await version()}\n`);
+      return 0;
+  }
+  const known = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!known) throw unknownCommand(command);
+  return known.run(rest);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    return await run(argv);
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = (err instanceof Error ? err.message : String(err)).split("\n")[0];
     const code = (err as NodeJS.ErrnoException).code;
     const usage = err instanceof UsageError || !code || code.startsWith("ERR_PARSE_ARGS");
     const prefix = usage ? "" : "cannot read input: ";
-    process.stderr.write(`secgroup-approval: ${prefix}${message.split("\n")[0]}\n`);
+    const hint =
+      err instanceof UsageError && err.help !== undefined ? `; ${helpHint(err.help)}` : "";
+    process.stderr.write(`${PROGRAM}: ${prefix}${message}${hint}\n`);
     return 2;
   }
 }

@@ -2,6 +2,8 @@
  * The explain view: a CloudTrail event in, the normalised change and its revert plan out, as the
  * stable JSON shape the CLI prints (`secgroup-approval explain --json`).
  */
+
+import { z } from "zod";
 import {
   BaselineGapError,
   type Change,
@@ -11,7 +13,16 @@ import {
   resolveChange,
 } from "./change.js";
 import { GroupNamedOnlyError, parseCloudTrailEvent, withGroupId } from "./cloudtrail.js";
+import { NO_PEOPLE, type PeopleConfig, verifyRequester } from "./identity.js";
 import { describeOperation, revertPlan } from "./plan.js";
+import {
+  decide,
+  isConfigWithPolicy,
+  type Policy,
+  type PolicyAction,
+  parsePolicyText,
+  unknownFacts,
+} from "./policy/index.js";
 import type { Rule, RuleBody } from "./rule.js";
 
 export interface RuleJson {
@@ -48,9 +59,30 @@ export interface ChangeJson {
   before?: RuleJson[];
 }
 
+/** `explain --policy`: the policy's decision, as `--json` prints it. */
+export interface PolicyJson {
+  action: PolicyAction;
+  /** The matching rule's name, or "default". */
+  rule: string;
+  reason: string;
+  /** require_approval only. */
+  approvals?: number;
+  /** Only for an account the policy rolls out in notify mode (nothing is reverted). */
+  mode?: "notify";
+}
+
 export type ExplainJson =
   | { ignored: true; reason: string }
-  | { ignored: false; change: ChangeJson; revert: Record<string, unknown>[]; revertError?: string };
+  | {
+      ignored: false;
+      change: ChangeJson;
+      revert: Record<string, unknown>[];
+      revertError?: string;
+      /** With a policy only. */
+      policy?: PolicyJson;
+      /** With a policy only: what the text view says beside the decision. */
+      policyNotes?: string[];
+    };
 
 export function ruleToJson(
   rule: RuleBody & Partial<Pick<Rule, "ruleId" | "direction">>,
@@ -105,12 +137,128 @@ export function changeToJson(change: Change): ChangeJson {
   };
 }
 
+/** The rules of a group before the change, with ids; a function picks them by the change's group. */
+export type ExplainBaseline = readonly Rule[] | ((groupId: string) => readonly Rule[]);
+
+/**
+ * The reason a change cannot be planned without (enough of) a baseline, worded for the CLI user,
+ * who gives it with `--baseline`. The member's own wording (BaselineGapError) stays as it is.
+ */
+function baselineGapReason(err: BaselineGapError, given: boolean): string {
+  const ids = err.missingRuleIds.join(", ");
+  const describe = `aws ec2 describe-security-group-rules --filters Name=group-id,Values=${err.groupId}`;
+  return given
+    ? `the baseline of ${err.groupId} lacks ${ids}: the old rule cannot be known, so the change cannot be reverted exactly (give --baseline the group's rules from before the change: ${describe})`
+    : `no baseline given for ${err.groupId}: the call names ${ids} by id only, so the old rules cannot be known and the change cannot be reverted exactly (pass --baseline with the group's rules: ${describe})`;
+}
+
+/** `explain --policy`: the policy, and who is verified (the config's people, when given). */
+export interface ExplainPolicy {
+  policy: Policy;
+  people?: PeopleConfig;
+}
+
+const lenientPeople = z.object({
+  people: z
+    .array(
+      z.object({
+        slackUserId: z.string(),
+        principals: z.array(z.string()).optional(),
+        identityCenterUsers: z.array(z.string()).optional(),
+      }),
+    )
+    .optional(),
+  sourceIdentityRoles: z.array(z.string()).optional(),
+});
+
+/**
+ * A policy file's text, or a deployment config's holding `policy` (whose `people` and
+ * `sourceIdentityRoles`, when well-formed, then tell who is verified). Throws PolicyError.
+ */
+export function explainPolicyFromText(text: string, source: string): ExplainPolicy {
+  const policy = parsePolicyText(text, source);
+  const json: unknown = JSON.parse(text);
+  if (!isConfigWithPolicy(json)) return { policy };
+  const people = lenientPeople.safeParse(json);
+  if (!people.success || (!people.data.people && !people.data.sourceIdentityRoles))
+    return { policy };
+  return {
+    policy,
+    people: {
+      people: people.data.people ?? [],
+      sourceIdentityRoles: people.data.sourceIdentityRoles ?? [],
+    },
+  };
+}
+
+/**
+ * The policy's decision on a change, offline: explain knows neither the group (name, VPC, tags)
+ * nor when the event was received, so matchers needing them do not match, and the notes say so.
+ */
+function policyOf(
+  change: Change,
+  given: ExplainPolicy,
+): Pick<ExplainJsonExplained, "policy" | "policyNotes"> {
+  const verification = verifyRequester(change.requester, given.people ?? NO_PEOPLE);
+  const facts = { verification };
+  const d = decide(change, facts, given.policy);
+  const policy: PolicyJson = {
+    action: d.action,
+    rule: d.rule,
+    reason: d.reason,
+    ...(d.action === "require_approval" ? { approvals: d.approvals } : {}),
+    ...(d.mode === "notify" ? { mode: "notify" as const } : {}),
+  };
+  const notes: string[] = [];
+  if (d.action === "require_approval") {
+    const who = [
+      d.approvers?.userGroup && `user group ${d.approvers.userGroup}`,
+      d.approvers?.users && `users ${d.approvers.users.join(", ")}`,
+    ].filter(Boolean);
+    notes.push(
+      `approvals: ${d.approvals}${who.length ? ` from ${who.join(" or ")}` : ""}${d.channel ? ` in ${d.channel}` : ""}${d.expiryHours !== undefined ? `, expires after ${d.expiryHours} h` : ""}`,
+    );
+  }
+  notes.push(
+    verification.verified
+      ? `requester: verified (${verification.via}: ${verification.identity})`
+      : `requester: unverified (${verification.reason})`,
+  );
+  if (d.mode === "notify") {
+    notes.push(
+      `mode: notify: account ${change.account} is being rolled out, nothing is reverted (the decision is only reported)`,
+    );
+  }
+  const unknown = unknownFacts(given.policy, facts);
+  if (unknown.length > 0) {
+    notes.push(`not known offline: ${unknown.join(", ")}: rules needing them did not match`);
+  }
+  return { policy, policyNotes: notes };
+}
+
+type ExplainJsonExplained = Extract<ExplainJson, { ignored: false }>;
+
+/** The text view's lines for the policy's decision (none without a policy). */
+export function policyText(result: ExplainJson): string[] {
+  if (result.ignored || !result.policy) return [];
+  const p = result.policy;
+  return [
+    `policy: ${p.action} (rule "${p.rule}"): ${p.reason}`,
+    ...(result.policyNotes ?? []).map((n) => `  ${n}`),
+  ];
+}
+
 /**
  * Explains one event. `baseline` (the group's rules before the change, with ids) is needed only
  * for a revoke by rule id or a modify; without it the revert plan is empty and `revertError` says why.
+ * With `policy`, the result carries the policy's decision on the change.
  * Throws MalformedEventError for input that is not an event.
  */
-export function explainEvent(event: unknown, baseline?: readonly Rule[]): ExplainJson {
+export function explainEvent(
+  event: unknown,
+  baseline?: ExplainBaseline,
+  policy?: ExplainPolicy,
+): ExplainJson {
   let parsed: ReturnType<typeof parseCloudTrailEvent>;
   try {
     parsed = parseCloudTrailEvent(event);
@@ -120,21 +268,30 @@ export function explainEvent(event: unknown, baseline?: readonly Rule[]): Explai
     const named = parseCloudTrailEvent(withGroupId(event, UNRESOLVED_GROUP));
     if (named.ignored) return { ignored: true, reason: named.reason };
     const change = { ...changeToJson(named.change), groupId: null };
-    return { ignored: false, change, revert: [], revertError: err.message };
+    // The group is not known: a groupId matcher does not match an empty id.
+    const decided = policy ? policyOf({ ...named.change, groupId: "" }, policy) : {};
+    return { ignored: false, change, revert: [], revertError: err.message, ...decided };
   }
   if (parsed.ignored) return { ignored: true, reason: parsed.reason };
   let change = parsed.change;
   try {
-    if (baseline) change = resolveChange(change, baseline);
+    if (baseline) {
+      const rules = typeof baseline === "function" ? baseline(change.groupId) : baseline;
+      change = resolveChange(change, rules);
+    }
     const revert = revertPlan(change).map(describeOperation);
-    return { ignored: false, change: changeToJson(change), revert };
+    const decided = policy ? policyOf(change, policy) : {};
+    return { ignored: false, change: changeToJson(change), revert, ...decided };
   } catch (err) {
     if (!(err instanceof BaselineGapError)) throw err;
-    return { ignored: false, change: changeToJson(change), revert: [], revertError: err.message };
+    const revertError = baselineGapReason(err, baseline !== undefined);
+    const decided = policy ? policyOf(change, policy) : {};
+    return { ignored: false, change: changeToJson(change), revert: [], revertError, ...decided };
   }
 }
 
-const UNRESOLVED_GROUP = "sg-unresolved";
+/** A well-formed stand-in id, replaced by `null` in the output: the parser checks ids strictly. */
+const UNRESOLVED_GROUP = "sg-00000000";
 
 const CONTRACT_RULE_KEYS = [
   "protocol",
@@ -150,8 +307,10 @@ const CONTRACT_RULE_KEYS = [
 ] as const satisfies readonly (keyof RuleJson)[];
 
 /**
- * The `explain --json` contract: exactly the keys issue 2 fixed, nothing more. The text view
- * shows the rest (event name, rule ids named by the call, the rules before a modify).
+ * The `explain --json` contract: exactly the keys issue 2 fixed, nothing more, and with
+ * `--policy` a `policy` key last ({action, rule, reason, approvals for require_approval, mode
+ * only for "notify"}). The text view shows the rest (event name, rule ids named by the call, the
+ * rules before a modify, the policy's notes).
  */
 export function explainContract(result: ExplainJson): Record<string, unknown> {
   if (result.ignored) return { ignored: true, reason: result.reason };
@@ -173,5 +332,6 @@ export function explainContract(result: ExplainJson): Record<string, unknown> {
     },
     revert: result.revert,
     ...(result.revertError !== undefined ? { revertError: result.revertError } : {}),
+    ...(result.policy !== undefined ? { policy: result.policy } : {}),
   };
 }

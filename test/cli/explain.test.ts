@@ -2,9 +2,11 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
 import { z } from "zod";
 import { main } from "../../src/cli/main.js";
+import { BaselineGapError } from "../../src/domain/change.js";
 import {
   cloudTrailFixtureNames,
   detailOf,
@@ -137,7 +139,7 @@ async function runInProcess(args: string[]): Promise<Run> {
 }
 
 /** The real CLI, as a user runs it: `node bin/secgroup-approval.mjs ...`. */
-function runCli(args: string[], stdin?: string): Promise<Run> {
+function runCli(args: string[], stdin?: string | Uint8Array): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["bin/secgroup-approval.mjs", ...args], {
       cwd: REPO_ROOT,
@@ -248,7 +250,7 @@ const MODIFY_REVERT = [
   },
 ];
 
-function tempFile(name: string, content: string): string {
+function tempFile(name: string, content: string | Uint8Array): string {
   const path = join(mkdtempSync(join(tmpdir(), "sg-explain-")), name);
   writeFileSync(path, content);
   return path;
@@ -314,9 +316,13 @@ describe("explain in process (main), every fixture", () => {
         // The revert undoes the change: an add is revoked, a remove re-authorized.
         expect(json.revert.map((o) => o.action)).toEqual([kind === "add" ? "revoke" : "authorize"]);
       } else {
-        // Without a baseline the old rules are unknown: no revert, and a reason.
+        // Without a baseline the old rules are unknown: no revert, and a reason telling the CLI
+        // user what to pass (not the member's "run the baseline sweep").
         expect(json.revert).toEqual([]);
-        expect(json.revertError).toMatch(/baseline of sg-\S+ lacks sgr-/);
+        expect(json.revertError).toMatch(
+          /^no baseline given for (sg-\S+): .*sgr-.* \(pass --baseline with the group's rules: aws ec2 describe-security-group-rules --filters Name=group-id,Values=\1\)$/,
+        );
+        expect(json.revertError).not.toMatch(/baseline sweep/);
       }
     },
   );
@@ -383,6 +389,59 @@ describe("explain in process (main), every fixture", () => {
     expect(json.revert).toEqual([]);
     expect(json.revertError).toMatch(/lacks sgr-01a2b3c4d5e6f7a81:/);
     expect(json.revertError).not.toMatch(/sgr-01a2b3c4d5e6f7a83/);
+    expect(json.revertError).toMatch(/give --baseline the group's rules from before the change/);
+    expect(json.revertError).not.toMatch(/baseline sweep/);
+  });
+
+  it("a modify without --baseline says to pass --baseline; the member's wording is unchanged", async () => {
+    const run = await runInProcess(["explain", fixturePath(MODIFY)]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(
+      `  cannot plan: no baseline given for ${MODIFY_GROUP}: the call names sgr-01a2b3c4d5e6f7a81, sgr-01a2b3c4d5e6f7a83, sgr-01a2b3c4d5e6f7a86 by id only, so the old rules cannot be known and the change cannot be reverted exactly (pass --baseline with the group's rules: aws ec2 describe-security-group-rules --filters Name=group-id,Values=${MODIFY_GROUP})\n`,
+    );
+    expect(run.stdout).not.toMatch(/baseline sweep/);
+    // The member (Lambda) reports BaselineGapError's own message, which points at its sweep.
+    expect(new BaselineGapError(MODIFY_GROUP, ["sgr-01a2b3c4d5e6f7a81"]).message).toMatch(
+      /\(run the baseline sweep\)$/,
+    );
+  });
+
+  it("--baseline counts only the rules of the change's group (GroupId)", async () => {
+    const other = {
+      SecurityGroupRules: MODIFY_BASELINE.SecurityGroupRules.map((r) => ({
+        ...r,
+        GroupId: "sg-0aaaaaaaaaaaaaaaa",
+      })),
+    };
+    const baseline = tempFile("other-group.json", JSON.stringify(other));
+    const run = await runInProcess([
+      "explain",
+      "--json",
+      "--baseline",
+      baseline,
+      fixturePath(MODIFY),
+    ]);
+    expect(run.code).toBe(0);
+    const json = JSON.parse(run.stdout) as Explained;
+    expect(json.revert).toEqual([]);
+    expect(json.revertError).toMatch(
+      new RegExp(
+        `^the baseline of ${MODIFY_GROUP} lacks sgr-01a2b3c4d5e6f7a81, sgr-01a2b3c4d5e6f7a83, sgr-01a2b3c4d5e6f7a86:`,
+      ),
+    );
+    // Rules that do not say their group count for any.
+    const anyGroup = {
+      SecurityGroupRules: MODIFY_BASELINE.SecurityGroupRules.map(({ GroupId: _, ...r }) => r),
+    };
+    const unlabelled = tempFile("no-group.json", JSON.stringify(anyGroup));
+    const resolved = await runInProcess([
+      "explain",
+      "--json",
+      "--baseline",
+      unlabelled,
+      fixturePath(MODIFY),
+    ]);
+    expect((JSON.parse(resolved.stdout) as Explained).revert).toStrictEqual(MODIFY_REVERT);
   });
 
   it.each<[string, string[], RegExp]>([
@@ -530,6 +589,25 @@ describe.concurrent("explain as a child process (node bin/secgroup-approval.mjs)
     noStack(run.stderr);
   });
 
+  it("a file that is not UTF-8: exit 2, refused rather than read with replacement characters", async () => {
+    const event = readFileSync(fixturePath(cloudTrailFixtureNames()[0] ?? ""));
+    // A lone continuation byte inside the JSON (a string value): invalid UTF-8.
+    const at = event.indexOf('"');
+    const bad = Buffer.concat([
+      event.subarray(0, at + 1),
+      Buffer.from([0x80]),
+      event.subarray(at + 1),
+    ]);
+    const file = tempFile("latin1.json", bad);
+    const run = await runCli(["explain", "--json", file]);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toBe(`secgroup-approval: ${file} is not valid UTF-8\n`);
+    const stdin = await runCli(["explain", "--json", "--baseline", file, "-"], "{}");
+    expect(stdin.code).toBe(2);
+    expect(stdin.stderr).toMatch(/is not valid UTF-8/);
+  });
+
   it("a missing file: exit 2, one line naming it", async () => {
     const run = await runCli(["explain", "--json", "/nonexistent/event.json"]);
     expect(run.code).toBe(2);
@@ -538,9 +616,477 @@ describe.concurrent("explain as a child process (node bin/secgroup-approval.mjs)
     noStack(run.stderr);
   });
 
-  it("an unknown command: exit 2", async () => {
+  it("an unknown command: exit 2, one line pointing at --help", async () => {
     const run = await runCli(["frobnicate"]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe('secgroup-approval: unknown command "frobnicate"\n');
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toBe(
+      "secgroup-approval: unknown command \"frobnicate\"; run 'secgroup-approval --help'\n",
+    );
+  });
+});
+
+// ---- usage: --help, --version, unknown commands and options ----
+
+const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as Json)
+  .version as string;
+
+/** Every ' and " in a message has its pair. */
+function expectBalancedQuotes(text: string): void {
+  for (const q of ["'", '"']) expect(text.split(q).length % 2, `${q} in ${text}`).toBe(1);
+}
+
+describe("usage in process (main): --help, --version, unknown input", () => {
+  beforeEach(() => {
+    out = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it.each([["--help"], ["-h"], ["help"]])(
+    "%s: the overall usage on stdout, exit 0",
+    async (flag) => {
+      const run = await runInProcess([flag]);
+      expect(run).toMatchObject({ code: 0, stderr: "" });
+      expect(run.stdout).toMatch(/^usage: secgroup-approval <command> \[options\]\n/);
+      for (const command of ["explain FILE", "doctor [--config FILE]", "--help", "--version"]) {
+        expect(run.stdout).toContain(command);
+      }
+    },
+  );
+
+  it.each([
+    ["explain", "--help"],
+    ["explain", "-h"],
+    ["doctor", "--help"],
+    ["doctor", "-h"],
+  ])("%s %s: that command's usage on stdout, exit 0", async (command, flag) => {
+    const run = await runInProcess([command, flag]);
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    expect(run.stdout).toMatch(new RegExp(`^usage: secgroup-approval ${command} `));
+    expect(run.stdout).toContain("-h, --help");
+    // `help COMMAND` says the same.
+    expect((await runInProcess(["help", command])).stdout).toBe(run.stdout);
+  });
+
+  it("explain --help names every input it takes", async () => {
+    const run = await runInProcess(["explain", "--help"]);
+    for (const text of [
+      "EventBridge",
+      '{"Records": [...]}',
+      "lookup-events",
+      "--json",
+      "--baseline",
+    ]) {
+      expect(run.stdout).toContain(text);
+    }
+  });
+
+  it("--help wins over anything else on the line, before --", async () => {
+    for (const args of [
+      ["explain", "--yaml", "--help"],
+      ["explain", "a.json", "b.json", "-h"],
+      ["explain", "--json", "--baseline", "-h"],
+      ["doctor", "--config", "missing.json", "--help"],
+      ["doctor", "stray", "-h"],
+    ]) {
+      const run = await runInProcess(args);
+      expect(run, args.join(" ")).toMatchObject({ code: 0, stderr: "" });
+      expect(run.stdout).toMatch(new RegExp(`^usage: secgroup-approval ${args[0]} `));
+    }
+    // After --, "--help" is a FILE name like any other.
+    const file = await runInProcess(["explain", "--", "--help"]);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toMatch(/^secgroup-approval: cannot read input: ENOENT.*--help/);
+  });
+
+  it("doctor --help does not read any config", async () => {
+    const run = await runInProcess(["doctor", "--config", "/nonexistent/config.json", "--help"]);
+    expect(run.stdout).not.toMatch(/nonexistent|error:/);
+  });
+
+  it.each([["--version"], ["-v"], ["version"]])(
+    "%s: package.json's version, exit 0",
+    async (flag) => {
+      const run = await runInProcess([flag]);
+      expect(run).toStrictEqual({ code: 0, stdout: `${VERSION}\n`, stderr: "" });
+    },
+  );
+
+  it("no arguments: the overall usage, exit 2", async () => {
+    const run = await runInProcess([]);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toMatch(/^usage: secgroup-approval <command>/);
+  });
+
+  it.each<[string[], string]>([
+    [["frobnicate"], `unknown command "frobnicate"; run 'secgroup-approval --help'`],
+    [["--frobnicate"], `unknown option "--frobnicate"; run 'secgroup-approval --help'`],
+    [["-x"], `unknown option "-x"; run 'secgroup-approval --help'`],
+    [["help", "frobnicate"], `unknown command "frobnicate"; run 'secgroup-approval --help'`],
+    [
+      ["explain", "--yaml", "a.json"],
+      `unknown option "--yaml" for explain; run 'secgroup-approval explain --help'`,
+    ],
+    [
+      ["explain", "-x", "a.json"],
+      `unknown option "-x" for explain; run 'secgroup-approval explain --help'`,
+    ],
+    [
+      ["explain", "--constructor", "a.json"],
+      `unknown option "--constructor" for explain; run 'secgroup-approval explain --help'`,
+    ],
+    [["__proto__"], `unknown command "__proto__"; run 'secgroup-approval --help'`],
+    [
+      ["doctor", "--bogus"],
+      `unknown option "--bogus" for doctor; run 'secgroup-approval doctor --help'`,
+    ],
+    [
+      ["explain", "--json=yes", "a.json"],
+      "option --json takes no value; run 'secgroup-approval explain --help'",
+    ],
+    [
+      ["explain", "a.json", "--baseline"],
+      "option --baseline needs a value (RULES.json); run 'secgroup-approval explain --help'",
+    ],
+    [
+      ["explain", "--baseline", "--json", "a.json"],
+      "option --baseline needs a value (RULES.json); run 'secgroup-approval explain --help'",
+    ],
+    [
+      ["doctor", "--config"],
+      "option --config needs a value (FILE); run 'secgroup-approval doctor --help'",
+    ],
+    [
+      ["doctor", "my.json"],
+      `doctor takes no FILE argument ("my.json"): give the config as --config FILE; run 'secgroup-approval doctor --help'`,
+    ],
+    [
+      ["explain"],
+      "explain takes one FILE (or - for stdin); run 'secgroup-approval explain --help'",
+    ],
+    [
+      ["explain", "-", "--baseline", "-"],
+      "FILE and --baseline cannot both be - (stdin); run 'secgroup-approval explain --help'",
+    ],
+    [["what\nnext"], `unknown command "what\\nnext"; run 'secgroup-approval --help'`],
+  ])("%j: exit 2, one line on stderr", async (args, message) => {
+    const run = await runInProcess(args);
+    expect(run).toStrictEqual({ code: 2, stdout: "", stderr: `secgroup-approval: ${message}\n` });
+    expectBalancedQuotes(run.stderr);
+  });
+});
+
+describe.concurrent("usage as a child process (node bin/secgroup-approval.mjs)", () => {
+  it.each([["explain"], ["doctor"]])("%s --help and -h: exit 0, its usage", async (command) => {
+    for (const flag of ["--help", "-h"]) {
+      const run = await runCli([command, flag]);
+      expect(run).toMatchObject({ code: 0, stderr: "" });
+      expect(run.stdout).toMatch(new RegExp(`^usage: secgroup-approval ${command} `));
+    }
+  });
+
+  it("--help, -h, help: the overall usage, exit 0", async () => {
+    for (const flag of ["--help", "-h", "help"]) {
+      const run = await runCli([flag]);
+      expect(run).toMatchObject({ code: 0, stderr: "" });
+      expect(run.stdout).toMatch(/^usage: secgroup-approval <command>/);
+    }
+  });
+
+  it("--version, -v, version: package.json's version, exit 0", async () => {
+    for (const flag of ["--version", "-v", "version"]) {
+      expect(await runCli([flag])).toStrictEqual({ code: 0, stdout: `${VERSION}\n`, stderr: "" });
+    }
+  });
+
+  it("an unknown option: exit 2, one line with balanced quotes pointing at --help", async () => {
+    const run = await runCli(["explain", "--help-me", "x.json"]);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toBe(
+      "secgroup-approval: unknown option \"--help-me\" for explain; run 'secgroup-approval explain --help'\n",
+    );
+    expectBalancedQuotes(run.stderr);
+  });
+});
+
+// ---- many records: a CloudTrail log file (S3) and `aws cloudtrail lookup-events` output ----
+
+/** A log file as a trail delivers it to S3 (gzipped), and the fixtures whose records it holds. */
+const LOG_FILE =
+  "log-file/111122223333_CloudTrail_us-east-1_20241104T1435Z_Qm7Yt2Rk9Lp4Xw8B.json.gz";
+const LOG_FILE_RECORDS = [
+  "other/CreateSecurityGroup.json",
+  "AuthorizeSecurityGroupIngress/ipv6.json",
+  "AuthorizeSecurityGroupIngress/prefix-list.json",
+  "other/iam-CreateAccessKey.json",
+];
+const MODIFY_LOG_FILE =
+  "log-file/111122223333_CloudTrail_us-east-1_20241106T1655Z_Hd3Vn8Jc5Tz1Gs6F.json.gz";
+const MODIFY_LOG_FILE_RECORDS = ["AuthorizeSecurityGroupIngress/multi-item.json", MODIFY];
+/** `aws cloudtrail lookup-events` output (newest first), and the fixtures of its events. */
+const LOOKUP = "lookup-events/username-alice-us-east-1.txt";
+const LOOKUP_RECORDS = [
+  "AuthorizeSecurityGroupIngress/failed-call.json",
+  "AuthorizeSecurityGroupEgress/ipv4.json",
+  "AuthorizeSecurityGroupIngress/icmp.json",
+  "AuthorizeSecurityGroupIngress/all-protocols-no-ports.json",
+];
+
+const MULTI: [string, string[], string][] = [
+  [LOG_FILE, LOG_FILE_RECORDS, "Records"],
+  [MODIFY_LOG_FILE, MODIFY_LOG_FILE_RECORDS, "Records"],
+  [LOOKUP, LOOKUP_RECORDS, "Events"],
+];
+
+/** A multi-record fixture's JSON text (gunzipped). */
+const multiText = (name: string) => {
+  const bytes = readFileSync(fixturePath(name));
+  return (name.endsWith(".gz") ? gunzipSync(bytes) : bytes).toString("utf8");
+};
+
+describe("the log-file and lookup-events fixtures", () => {
+  it("are not among the EventBridge fixtures that other tests iterate", () => {
+    const names = cloudTrailFixtureNames();
+    for (const [name] of MULTI) expect(names).not.toContain(name);
+    expect(names.some((n) => n.startsWith("log-file/") || n.startsWith("lookup-events/"))).toBe(
+      false,
+    );
+  });
+
+  it("a log file is gzipped JSON, one line, {Records: [the records of the fixtures it names]}", () => {
+    for (const [name, records] of MULTI.filter(([, , key]) => key === "Records")) {
+      expect([...readFileSync(fixturePath(name)).subarray(0, 2)]).toEqual([0x1f, 0x8b]);
+      const text = multiText(name);
+      expect(text.includes("\n")).toBe(false);
+      expect(JSON.parse(text)).toStrictEqual({
+        Records: records.map((r) => detailOf(loadFixture(r))),
+      });
+    }
+  });
+
+  it("lookup-events output: Events (newest first) whose CloudTrailEvent is the fixture's record", () => {
+    const { Events } = JSON.parse(multiText(LOOKUP)) as { Events: Json[] };
+    expect(Events).toHaveLength(LOOKUP_RECORDS.length);
+    Events.forEach((e, i) => {
+      const detail = detailOf(loadFixture(LOOKUP_RECORDS[i] ?? ""));
+      expect(Object.keys(e)).toEqual([
+        "EventId",
+        "EventName",
+        "ReadOnly",
+        "AccessKeyId",
+        "EventTime",
+        "EventSource",
+        "Username",
+        "Resources",
+        "CloudTrailEvent",
+      ]);
+      expect(JSON.parse(e.CloudTrailEvent as string)).toStrictEqual(detail);
+      expect(e).toMatchObject({
+        EventId: detail.eventID,
+        EventName: detail.eventName,
+        ReadOnly: "false",
+        EventSource: "ec2.amazonaws.com",
+        Username: "alice",
+      });
+      expect(Date.parse(e.EventTime as string)).toBe(Date.parse(detail.eventTime as string));
+    });
+    const times = Events.map((e) => Date.parse(e.EventTime as string));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+  });
+});
+
+describe("explain many records in process (main)", () => {
+  beforeEach(() => {
+    out = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it.each(MULTI)(
+    "--json %s: JSON Lines, one per record in order, each as for the record's own event",
+    async (name, records) => {
+      const run = await runInProcess(["explain", "--json", fixturePath(name)]);
+      expect(run).toMatchObject({ code: 0, stderr: "" });
+      const lines = run.stdout.split("\n");
+      expect(lines.pop()).toBe("");
+      expect(lines).toHaveLength(records.length);
+      for (const [i, line] of lines.entries()) {
+        const json: unknown = JSON.parse(line);
+        expectContract(json);
+        const single = await runInProcess(["explain", "--json", fixturePath(records[i] ?? "")]);
+        expect(`${line}\n`).toBe(single.stdout);
+        expect(json.ignored).toBe(IGNORED_FIXTURES.includes(records[i] ?? ""));
+      }
+    },
+  );
+
+  it.each(MULTI)(
+    "text %s: one block per record, blank-line separated, each headed by where it is",
+    async (name, records, key) => {
+      const run = await runInProcess(["explain", fixturePath(name)]);
+      expect(run).toMatchObject({ code: 0, stderr: "" });
+      expect(run.stdout.endsWith("\n")).toBe(true);
+      const blocks = run.stdout.slice(0, -1).split("\n\n");
+      expect(blocks).toHaveLength(records.length);
+      for (const [i, block] of blocks.entries()) {
+        const fixture = records[i] ?? "";
+        const detail = detailOf(loadFixture(fixture));
+        const single = await runInProcess(["explain", fixturePath(fixture)]);
+        expect(`${block}\n`).toBe(
+          `${key}[${i}]: ${detail.eventName}, eventID ${detail.eventID}\n${single.stdout}`,
+        );
+      }
+    },
+  );
+
+  it("the ignored records say why, as for a single event", async () => {
+    const run = await runInProcess(["explain", fixturePath(LOG_FILE)]);
+    expect(run.stdout).toContain(
+      `Records[0]: CreateSecurityGroup, eventID f7a8b9c0-d1e2-4f3a-a4b5-c6d7e8f9a0b1\nignored: CreateSecurityGroup does not change security group rules\n`,
+    );
+    expect(run.stdout).toContain(
+      `Records[3]: CreateAccessKey, eventID b9c0d1e2-f3a4-4b5c-86d7-e8f9a0b1c2d3\nignored: source is "aws.iam", not aws.ec2\n`,
+    );
+    const json = await runInProcess(["explain", "--json", fixturePath(LOOKUP)]);
+    expect(JSON.parse(json.stdout.split("\n")[0] ?? "")).toStrictEqual({
+      ignored: true,
+      reason: expect.stringMatching(/^the call failed \(Client\.InvalidPermission\.Duplicate: /),
+    });
+  });
+
+  it("a log file that is not gzipped reads the same", async () => {
+    const plain = tempFile("records.json", multiText(LOG_FILE));
+    const gz = await runInProcess(["explain", "--json", fixturePath(LOG_FILE)]);
+    const run = await runInProcess(["explain", "--json", plain]);
+    expect(run).toStrictEqual(gz);
+  });
+
+  it("--baseline applies to each record of its group: the modify is resolved, the add unchanged", async () => {
+    const baseline = tempFile("baseline.json", JSON.stringify(MODIFY_BASELINE));
+    const run = await runInProcess([
+      "explain",
+      "--json",
+      "--baseline",
+      baseline,
+      fixturePath(MODIFY_LOG_FILE),
+    ]);
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    const [add, modify] = run.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Explained);
+    const plainAdd = await runInProcess([
+      "explain",
+      "--json",
+      fixturePath(MODIFY_LOG_FILE_RECORDS[0] ?? ""),
+    ]);
+    expect(add).toStrictEqual(JSON.parse(plainAdd.stdout));
+    expect(modify?.change.direction).toBe("ingress");
+    expect(modify?.revert).toStrictEqual(MODIFY_REVERT);
+  });
+
+  it("empty lists: no line with --json, a note in text; exit 0", async () => {
+    for (const json of [{ Records: [] }, { Events: [] }]) {
+      const file = tempFile("empty.json", JSON.stringify(json));
+      expect(await runInProcess(["explain", "--json", file])).toStrictEqual({
+        code: 0,
+        stdout: "",
+        stderr: "",
+      });
+      expect(await runInProcess(["explain", file])).toStrictEqual({
+        code: 0,
+        stdout: `no records in ${file}\n`,
+        stderr: "",
+      });
+    }
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    [
+      "a malformed record",
+      {
+        Records: [
+          detailOf(loadFixture("AuthorizeSecurityGroupIngress/ipv6.json")),
+          {
+            ...detailOf(loadFixture("AuthorizeSecurityGroupIngress/icmp.json")),
+            eventID: undefined,
+          },
+        ],
+      },
+      /^secgroup-approval: Records\[1\]: detail\.eventID is missing\n$/,
+    ],
+    [
+      "Records not a list",
+      { Records: { items: [] } },
+      /^secgroup-approval: Records is not a list\n$/,
+    ],
+    [
+      "a CloudTrailEvent that is not JSON",
+      { Events: [{ EventId: "x", CloudTrailEvent: "{nope" }] },
+      /^secgroup-approval: Events\[0\]\.CloudTrailEvent is not valid JSON: [^\n]+\n$/,
+    ],
+  ])("%s: exit 2, one line naming the record, nothing on stdout", async (_what, json, message) => {
+    const file = tempFile("bad.json", JSON.stringify(json));
+    for (const args of [
+      ["explain", file],
+      ["explain", "--json", file],
+    ]) {
+      const run = await runInProcess(args);
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe("");
+      expect(run.stderr).toMatch(message);
+    }
+  });
+
+  it("a corrupt gzip file: exit 2, one line", async () => {
+    const bytes = readFileSync(fixturePath(LOG_FILE));
+    const file = tempFile("cut.json.gz", bytes.subarray(0, 40));
+    const run = await runInProcess(["explain", file]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(
+      /^secgroup-approval: \S+ is gzip but does not decompress: [^\n]+\n$/,
+    );
+  });
+});
+
+describe.concurrent("explain many records as a child process (node bin/secgroup-approval.mjs)", () => {
+  const expectedJsonLines = (records: string[]) =>
+    Promise.all(records.map((r) => runCli(["explain", "--json", fixturePath(r)]))).then((runs) =>
+      runs.map((r) => r.stdout).join(""),
+    );
+
+  it.each(MULTI)("--json %s from the file, and from stdin", async (name, records) => {
+    const expected = await expectedJsonLines(records);
+    expect(expected.split("\n")).toHaveLength(records.length + 1);
+    const fromFile = await runCli(["explain", "--json", fixturePath(name)]);
+    expect(fromFile).toStrictEqual({ code: 0, stdout: expected, stderr: "" });
+    const fromStdin = await runCli(["explain", "--json", "-"], readFileSync(fixturePath(name)));
+    expect(fromStdin).toStrictEqual({ code: 0, stdout: expected, stderr: "" });
+  });
+
+  it.each(MULTI)("text %s from the file, and from stdin (gunzipped)", async (name, records) => {
+    const fromFile = await runCli(["explain", fixturePath(name)]);
+    expect(fromFile.code).toBe(0);
+    expect(fromFile.stderr).toBe("");
+    expect(fromFile.stdout.slice(0, -1).split("\n\n")).toHaveLength(records.length);
+    const fromStdin = await runCli(["explain", "-"], multiText(name));
+    expect(fromStdin).toStrictEqual(fromFile);
+  });
+
+  it("a log file gzipped on stdin, with --baseline from a file", async () => {
+    const baseline = tempFile("baseline.json", JSON.stringify(MODIFY_BASELINE));
+    const gz = gzipSync(Buffer.from(multiText(MODIFY_LOG_FILE)));
+    const run = await runCli(["explain", "--json", "--baseline", baseline, "-"], gz);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe("");
+    const lines = run.stdout.trimEnd().split("\n");
+    expect(lines).toHaveLength(2);
+    expect((JSON.parse(lines[1] ?? "") as Explained).revert).toStrictEqual(MODIFY_REVERT);
   });
 });

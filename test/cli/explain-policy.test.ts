@@ -1,0 +1,393 @@
+/**
+ * `explain --policy FILE`: the policy's decision beside each change, in the JSON (a `policy` key,
+ * the rest byte for byte as without it) and in the text view. FILE is a policy file or a config
+ * holding `policy`. Run on every CloudTrail fixture with policy.example.json.
+ */
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { z } from "zod";
+import { main } from "../../src/cli/main.js";
+import { parsePolicyText } from "../../src/domain/policy/load.js";
+import {
+  cloudTrailFixtureNames,
+  fixturePath,
+  type Json,
+  loadFixture,
+  REPO_ROOT,
+} from "../support/domain-fixtures.js";
+
+const EXAMPLE = join(REPO_ROOT, "policy.example.json");
+const EXAMPLE_TEXT = readFileSync(EXAMPLE, "utf8");
+const RULE_NAMES = [...parsePolicyText(EXAMPLE_TEXT).rules.map((r) => r.name), "default"];
+
+const policyJson = z
+  .object({
+    action: z.enum(["exempt", "auto_approve", "auto_deny", "require_approval", "notify", "ignore"]),
+    rule: z.enum(RULE_NAMES as [string, ...string[]]),
+    reason: z.string().min(1),
+    approvals: z.int().min(1).optional(),
+    mode: z.literal("notify").optional(),
+  })
+  .strict()
+  .refine((p) => (p.action === "require_approval") === (p.approvals !== undefined), {
+    message: "approvals with require_approval only, and always with it",
+  });
+
+let out: MockInstance<typeof process.stdout.write>;
+let err: MockInstance<typeof process.stderr.write>;
+const written = (spy: MockInstance<(chunk: string | Uint8Array) => boolean>) =>
+  spy.mock.calls.map((c) => String(c[0])).join("");
+
+async function run(args: string[]) {
+  out.mockClear();
+  err.mockClear();
+  const code = await main(args);
+  return { code, stdout: written(out), stderr: written(err) };
+}
+
+function tempFile(name: string, content: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), "sg-policy-")), name);
+  writeFileSync(path, content);
+  return path;
+}
+
+/** A fixture with its CloudTrail record changed (account, identity). */
+function variant(name: string, change: (detail: Json) => void): string {
+  const event = loadFixture(name);
+  change(event.detail as Json);
+  return tempFile("event.json", JSON.stringify(event));
+}
+
+/** Every fixture's decision under policy.example.json (undefined: the record is ignored). */
+const EXPECTED: Record<string, [string, string, number?] | undefined> = {
+  "AuthorizeSecurityGroupEgress/empty-collections.json": ["require_approval", "default", 2],
+  "AuthorizeSecurityGroupEgress/ipv4.json": ["require_approval", "default", 2],
+  "AuthorizeSecurityGroupIngress/all-protocols-legacy-console-ports.json": [
+    "auto_deny",
+    "no-ssh-rdp-from-internet",
+  ],
+  "AuthorizeSecurityGroupIngress/all-protocols-no-ports.json": [
+    "auto_deny",
+    "rules-need-description",
+  ],
+  "AuthorizeSecurityGroupIngress/assumed-role-sso.json": ["auto_deny", "no-ssh-rdp-from-internet"],
+  "AuthorizeSecurityGroupIngress/failed-call.json": undefined,
+  "AuthorizeSecurityGroupIngress/group-by-name.json": ["auto_deny", "no-ssh-rdp-from-internet"],
+  "AuthorizeSecurityGroupIngress/group-reference-cross-account.json": [
+    "require_approval",
+    "default",
+    2,
+  ],
+  "AuthorizeSecurityGroupIngress/group-reference-vpc-peering.json": [
+    "auto_deny",
+    "rules-need-description",
+  ],
+  "AuthorizeSecurityGroupIngress/icmp.json": ["require_approval", "default", 2],
+  "AuthorizeSecurityGroupIngress/invoked-by-cloudformation.json": [
+    "require_approval",
+    "default",
+    2,
+  ],
+  "AuthorizeSecurityGroupIngress/ipv4-tcp-22.json": ["auto_deny", "no-ssh-rdp-from-internet"],
+  "AuthorizeSecurityGroupIngress/ipv6.json": ["auto_deny", "rules-need-description"],
+  "AuthorizeSecurityGroupIngress/legacy-flat.json": ["auto_deny", "no-ssh-rdp-from-internet"],
+  "AuthorizeSecurityGroupIngress/multi-item.json": ["auto_deny", "rules-need-description"],
+  "AuthorizeSecurityGroupIngress/prefix-list.json": ["require_approval", "default", 2],
+  "AuthorizeSecurityGroupIngress/root-console-ipv4-ipv6-one-item.json": [
+    "auto_deny",
+    "no-ssh-rdp-from-internet",
+  ],
+  "AuthorizeSecurityGroupIngress/string-ports.json": ["auto_deny", "rules-need-description"],
+  "AuthorizeSecurityGroupIngress/with-description.json": ["auto_deny", "no-ssh-rdp-from-internet"],
+  // Without a baseline the modified rules' direction is unknown: the ingress-only SSH rule does
+  // not match, the risk (which takes a modify for ingress, as Slack does) does.
+  "ModifySecurityGroupRules/multi-rule.json": ["auto_deny", "rules-need-description"],
+  "ModifySecurityGroupRules/single-rule.json": [
+    "require_approval",
+    "critical-risk-two-approvers",
+    2,
+  ],
+  // Removing a rule never triggers a deny: removing SSH from anywhere goes to a person.
+  "RevokeSecurityGroupEgress/by-permissions.json": ["require_approval", "default", 2],
+  "RevokeSecurityGroupEgress/by-rule-ids.json": ["require_approval", "default", 2],
+  "RevokeSecurityGroupIngress/by-permissions.json": ["require_approval", "default", 2],
+  "RevokeSecurityGroupIngress/by-rule-ids.json": ["require_approval", "default", 2],
+  "RevokeSecurityGroupIngress/failed-not-found.json": undefined,
+  "RevokeSecurityGroupIngress/group-by-name.json": ["require_approval", "default", 2],
+  "other/CreateSecurityGroup.json": undefined,
+  "other/DescribeSecurityGroups.json": undefined,
+  "other/iam-CreateAccessKey.json": undefined,
+};
+
+beforeEach(() => {
+  out = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+  err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("explain --policy policy.example.json, every fixture", () => {
+  it("the fixtures folder is not empty", () => {
+    expect(cloudTrailFixtureNames().length).toBeGreaterThanOrEqual(25);
+  });
+
+  it.each(cloudTrailFixtureNames())("--json %s: today's line plus a policy key", async (name) => {
+    const plain = await run(["explain", "--json", fixturePath(name)]);
+    const withPolicy = await run(["explain", "--json", "--policy", EXAMPLE, fixturePath(name)]);
+    expect(withPolicy.stderr).toBe("");
+    expect(withPolicy.code).toBe(0);
+    expect(withPolicy.stdout.trimEnd().split("\n")).toHaveLength(1);
+    const json = JSON.parse(withPolicy.stdout) as Json;
+    if (json.ignored === true) {
+      expect(withPolicy.stdout).toBe(plain.stdout);
+      return;
+    }
+    const parsed = policyJson.safeParse(json.policy);
+    if (!parsed.success) expect.fail(`${JSON.stringify(json.policy)}: ${parsed.error.message}`);
+    // The rest is byte for byte what explain prints without --policy; policy comes last.
+    expect(withPolicy.stdout).toBe(
+      `${plain.stdout.slice(0, -2)},"policy":${JSON.stringify(json.policy)}}\n`,
+    );
+    expect(Object.keys(json).at(-1)).toBe("policy");
+  });
+
+  it.each(cloudTrailFixtureNames())("text %s: today's text plus the decision", async (name) => {
+    const plain = await run(["explain", fixturePath(name)]);
+    const withPolicy = await run(["explain", "--policy", EXAMPLE, fixturePath(name)]);
+    expect(withPolicy.code).toBe(0);
+    expect(withPolicy.stderr).toBe("");
+    if (/^ignored: /.test(plain.stdout)) {
+      expect(withPolicy.stdout).toBe(plain.stdout);
+      return;
+    }
+    expect(withPolicy.stdout.startsWith(plain.stdout.slice(0, -1))).toBe(true);
+    const added = withPolicy.stdout
+      .slice(plain.stdout.length - 1)
+      .split("\n")
+      .filter(Boolean);
+    expect(added[0]).toMatch(/^policy: \w+ \(rule "[\w.-]+"\): .+$/);
+    expect(added).toContain(
+      "  not known offline: the group's tags (groupTags): rules needing them did not match",
+    );
+    expect(added.some((l) => /^ {2}requester: (verified|unverified) \(.+\)$/.test(l))).toBe(true);
+  });
+
+  it("the decisions policy.example.json gives the fixtures", async () => {
+    expect(Object.keys(EXPECTED).sort()).toEqual(cloudTrailFixtureNames());
+    for (const [name, expected] of Object.entries(EXPECTED)) {
+      const { stdout } = await run(["explain", "--json", "--policy", EXAMPLE, fixturePath(name)]);
+      const policy = (JSON.parse(stdout) as Json).policy as Json | undefined;
+      if (!expected) {
+        expect(policy, name).toBeUndefined();
+        continue;
+      }
+      const [action, rule, approvals] = expected;
+      expect(policy, name).toMatchObject({ action, rule });
+      expect(policy?.approvals, name).toBe(approvals);
+    }
+  });
+
+  it("SSH from anywhere is auto-denied by the example's rule, with its reason", async () => {
+    const { stdout } = await run([
+      "explain",
+      "--json",
+      "--policy",
+      EXAMPLE,
+      fixturePath("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json"),
+    ]);
+    expect((JSON.parse(stdout) as Json).policy).toStrictEqual({
+      action: "auto_deny",
+      rule: "no-ssh-rdp-from-internet",
+      reason: "SSH and RDP must not be open to the internet: use Session Manager or the VPN",
+    });
+  });
+
+  it("the text view: the decision, who asked, what is not known offline", async () => {
+    const { stdout } = await run([
+      "explain",
+      "--policy",
+      EXAMPLE,
+      fixturePath("AuthorizeSecurityGroupIngress/assumed-role-sso.json"),
+    ]);
+    expect(stdout).toMatch(
+      /\nrevert:\n.*\npolicy: auto_deny \(rule "no-ssh-rdp-from-internet"\): SSH and RDP must not be open to the internet: use Session Manager or the VPN\n {2}requester: verified \(identity-center: bob@example.com\)\n {2}not known offline: the group's tags \(groupTags\): rules needing them did not match\n$/,
+    );
+    const approval = await run([
+      "explain",
+      "--policy",
+      EXAMPLE,
+      fixturePath("ModifySecurityGroupRules/single-rule.json"),
+    ]);
+    expect(approval.stdout).toContain(
+      '\npolicy: require_approval (rule "critical-risk-two-approvers"): critical risk: a sensitive port open to the internet needs two security approvers\n  approvals: 2 from user group S0SECURITY1\n  requester: unverified (IAM user alice is not mapped to a Slack user)\n',
+    );
+  });
+
+  it.each(readdirSync(join(REPO_ROOT, "test/fixtures/cloudtrail/log-file")))(
+    "a log file (%s): each record explained gets its decision",
+    async (file) => {
+      const path = join(REPO_ROOT, "test/fixtures/cloudtrail/log-file", file);
+      const plain = await run(["explain", "--json", path]);
+      const withPolicy = await run(["explain", "--json", "--policy", EXAMPLE, path]);
+      expect(withPolicy.code).toBe(0);
+      const lines = withPolicy.stdout.trimEnd().split("\n");
+      expect(lines).toHaveLength(plain.stdout.trimEnd().split("\n").length);
+      for (const line of lines) {
+        const json = JSON.parse(line) as Json;
+        expect(json.ignored === true || policyJson.safeParse(json.policy).success).toBe(true);
+      }
+    },
+  );
+});
+
+describe("explain --policy: accounts, principals, configs", () => {
+  it("the staging account is in notify mode: the JSON says so, and the text", async () => {
+    const file = variant("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json", (d) => {
+      d.recipientAccountId = "444455556666";
+    });
+    const json = await run(["explain", "--json", "--policy", EXAMPLE, file]);
+    expect((JSON.parse(json.stdout) as Json).policy).toStrictEqual({
+      action: "auto_deny",
+      rule: "no-ssh-rdp-from-internet",
+      reason: "SSH and RDP must not be open to the internet: use Session Manager or the VPN",
+      mode: "notify",
+    });
+    const text = await run(["explain", "--policy", EXAMPLE, file]);
+    expect(text.stdout).toContain(
+      "\n  mode: notify: account 444455556666 is being rolled out, nothing is reverted (the decision is only reported)\n",
+    );
+  });
+
+  it("the pipeline role is auto-approved; break-glass is exempt", async () => {
+    const asRole = (role: string) => (d: Json) => {
+      d.userIdentity = {
+        type: "AssumedRole",
+        principalId: "AROAEXAMPLE:run-1",
+        arn: `arn:aws:sts::111122223333:assumed-role/${role}/run-1`,
+        accountId: "111122223333",
+        sessionContext: {
+          sessionIssuer: {
+            type: "Role",
+            arn: `arn:aws:iam::111122223333:role/${role}`,
+            userName: role,
+          },
+        },
+      };
+    };
+    const egress = "AuthorizeSecurityGroupEgress/ipv4.json";
+    const ci = await run([
+      "explain",
+      "--json",
+      "--policy",
+      EXAMPLE,
+      variant(egress, asRole("terraform-ci")),
+    ]);
+    expect((JSON.parse(ci.stdout) as Json).policy).toMatchObject({
+      action: "auto_approve",
+      rule: "pipeline-auto-approve",
+    });
+    const ssh = "AuthorizeSecurityGroupIngress/ipv4-tcp-22.json";
+    const bg = await run([
+      "explain",
+      "--json",
+      "--policy",
+      EXAMPLE,
+      variant(ssh, asRole("BreakGlassAdmin")),
+    ]);
+    expect((JSON.parse(bg.stdout) as Json).policy).toMatchObject({
+      action: "exempt",
+      rule: "break-glass",
+    });
+  });
+
+  it("a config holding policy: its people tell who is verified", async () => {
+    const config = tempFile(
+      "config.json",
+      JSON.stringify({
+        hub: { account: "111111111111", region: "us-east-1" },
+        people: [{ slackUserId: "U0ALICE", principals: ["arn:aws:iam::111122223333:user/alice"] }],
+        policy: JSON.parse(EXAMPLE_TEXT),
+      }),
+    );
+    const egress = fixturePath("AuthorizeSecurityGroupEgress/ipv4.json");
+    const json = await run(["explain", "--json", "--policy", config, egress]);
+    expect((JSON.parse(json.stdout) as Json).policy).toStrictEqual({
+      action: "require_approval",
+      rule: "default",
+      reason: "no policy rule matched: a person decides",
+      approvals: 1,
+    });
+    const text = await run(["explain", "--policy", config, egress]);
+    expect(text.stdout).toContain(
+      "\n  requester: verified (people: arn:aws:iam::111122223333:user/alice)\n",
+    );
+  });
+
+  it("a bad policy file: exit 2, one line naming the file, line and column", async () => {
+    const bad = tempFile(
+      "policy.json",
+      '{\n  "rules": [\n    { "name": "x", "match": { "port": 22 }, "action": "auto_deny" }\n  ]\n}\n',
+    );
+    const result = await run([
+      "explain",
+      "--policy",
+      bad,
+      fixturePath("AuthorizeSecurityGroupIngress/icmp.json"),
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toBe(
+      `secgroup-approval: ${bad}:3:5: rules[0].reason: an auto_deny rule needs a reason (it is all the requester is told); ${bad}:3:31: rules[0].match.port: unknown matcher "port" (expected one of: principal, identityCenterUser, verified, account, region, vpc, groupId, groupName, groupTags, kind, risk, eventAgeOverSeconds, direction, protocol, ports, portsOverlap, peer, descriptionMissing)\n`,
+    );
+    const notJson = tempFile("policy.json", '{"rules": [}');
+    const syntax = await run([
+      "explain",
+      "--policy",
+      notJson,
+      fixturePath("AuthorizeSecurityGroupIngress/icmp.json"),
+    ]);
+    expect(syntax.code).toBe(2);
+    expect(syntax.stderr).toBe(
+      `secgroup-approval: ${notJson}:1:12: not valid JSON: unexpected character "}"\n`,
+    );
+  });
+
+  it("usage: --policy needs a FILE, only one stdin, a missing file is unreadable input", async () => {
+    const icmp = fixturePath("AuthorizeSecurityGroupIngress/icmp.json");
+    expect(await run(["explain", icmp, "--policy"])).toMatchObject({
+      code: 2,
+      stderr:
+        "secgroup-approval: option --policy needs a value (FILE); run 'secgroup-approval explain --help'\n",
+    });
+    expect(await run(["explain", "-", "--policy", "-"])).toMatchObject({
+      code: 2,
+      stderr:
+        "secgroup-approval: only one of FILE, --baseline and --policy can be - (stdin); run 'secgroup-approval explain --help'\n",
+    });
+    const missing = await run(["explain", "--policy", "/nonexistent/policy.json", icmp]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^secgroup-approval: cannot read input: ENOENT.*policy\.json/);
+  });
+
+  it("explain --help documents --policy", async () => {
+    const help = await run(["explain", "--help"]);
+    expect(help.stdout).toMatch(/\n {2}--policy FILE {11}also show the policy's decision/);
+  });
+
+  it("without --policy nothing about a policy is printed", async () => {
+    const json = await run([
+      "explain",
+      "--json",
+      fixturePath("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json"),
+    ]);
+    expect(json.stdout).not.toContain('"policy"');
+    const text = await run([
+      "explain",
+      fixturePath("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json"),
+    ]);
+    expect(text.stdout).not.toMatch(/^policy:/m);
+  });
+});
