@@ -19,6 +19,13 @@ import {
 } from "../domain/explain.js";
 import { PolicyError } from "../domain/policy/index.js";
 import { type Ec2SecurityGroupRule, type Rule, ruleFromSecurityGroupRule } from "../domain/rule.js";
+import {
+  CHECK_PLAN_USAGE,
+  CheckPlanInputError,
+  formatCheckPlanJson,
+  formatCheckPlanText,
+  runCheckPlan,
+} from "./check-plan.js";
 
 const PROGRAM = "secgroup-approval";
 
@@ -31,6 +38,10 @@ commands:
       \`aws cloudtrail lookup-events\` ({"Events": [...]}). Print, per record, the normalised change
       and the EC2 calls that would revert it. --baseline gives the group's rules as
       DescribeSecurityGroupRules returns them (needed for revoke-by-rule-id and modify events).
+  check-plan PLAN.json --policy FILE [--allow-approval] [--json] [--principal ARN]
+      Check a Terraform plan (\`terraform show -json\` output) against the policy: the decision on
+      every security group rule it would add or remove. Exit 2 if one is denied, 1 if one needs
+      approval (0 with --allow-approval).
   doctor [--config FILE]
       Check the deployment config (default: $SECGROUP_APPROVAL_CONFIG, else
       ./secgroup-approval.config.json) and say exactly what is missing or wrong. Exit 1 if so.
@@ -353,6 +364,60 @@ async function runDoctor(args: string[]): Promise<number> {
   return result.ok ? 0 : 1;
 }
 
+// ---- check-plan ----
+
+const CHECK_PLAN_OPTIONS: Record<string, OptionSpec> = {
+  policy: { type: "string", value: "FILE" },
+  principal: { type: "string", value: "ARN" },
+  account: { type: "string", value: "ID" },
+  region: { type: "string", value: "REGION" },
+  "allow-approval": { type: "boolean" },
+  json: { type: "boolean" },
+};
+
+async function runCheckPlanCommand(args: string[]): Promise<number> {
+  const parsed = parseCommand("check-plan", CHECK_PLAN_OPTIONS, args);
+  if (parsed.help) {
+    process.stdout.write(CHECK_PLAN_USAGE);
+    return 0;
+  }
+  const { values, positionals } = parsed;
+  const [file, ...extra] = positionals;
+  if (!file || extra.length > 0) {
+    throw new UsageError("check-plan takes one PLAN.json (or - for stdin)", "check-plan");
+  }
+  const str = (key: string) => (typeof values[key] === "string" ? values[key] : undefined);
+  const policyFile = str("policy");
+  if (!policyFile) throw new UsageError("check-plan needs --policy FILE", "check-plan");
+  if (file === "-" && policyFile === "-") {
+    throw new UsageError("PLAN.json and --policy cannot both be - (stdin)", "check-plan");
+  }
+  const account = str("account");
+  if (account !== undefined && !/^\d{12}$/.test(account)) {
+    throw new UsageError(`--account ${quote(account)} is not a 12-digit account id`, "check-plan");
+  }
+  let result: ReturnType<typeof runCheckPlan>;
+  try {
+    result = runCheckPlan({
+      planText: await readInput(file),
+      planSource: nameOf(file),
+      policyText: await readInput(policyFile),
+      policySource: nameOf(policyFile),
+      ...(str("principal") !== undefined ? { principal: str("principal") } : {}),
+      ...(account !== undefined ? { account } : {}),
+      ...(str("region") !== undefined ? { region: str("region") } : {}),
+      allowApproval: values["allow-approval"] === true,
+    });
+  } catch (err) {
+    if (err instanceof CheckPlanInputError) throw new UsageError(err.message);
+    throw err;
+  }
+  process.stdout.write(
+    values.json ? formatCheckPlanJson(result) : formatCheckPlanText(result, nameOf(file)),
+  );
+  return result.exitCode;
+}
+
 // ---- the program ----
 
 /** package.json's version, read when asked: the one installed, never a copy. */
@@ -363,6 +428,7 @@ async function version(): Promise<string> {
 
 const COMMANDS: Record<string, { usage: string; run: (args: string[]) => Promise<number> }> = {
   explain: { usage: EXPLAIN_USAGE, run: explain },
+  "check-plan": { usage: CHECK_PLAN_USAGE, run: runCheckPlanCommand },
   doctor: { usage: DOCTOR_USAGE, run: runDoctor },
 };
 
