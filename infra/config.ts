@@ -5,6 +5,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
+import { JsonSyntaxError, parseJsonLocated } from "../src/domain/policy/json-position.js";
+import { AWS_REGIONS, closestRegion, isAwsRegion } from "./regions.js";
 
 export const DEFAULT_CONFIG_FILE = "secgroup-approval.config.json";
 export const EXAMPLE_CONFIG_FILE = "secgroup-approval.config.example.json";
@@ -14,12 +16,20 @@ const accountId = z
   .string({ error: "must be a 12-digit AWS account id in quotes" })
   .regex(/^\d{12}$/, "must be a 12-digit AWS account id (digits only, in quotes)");
 
+/** Why a name is not a region, and the region it most likely meant. */
+export function unknownRegionMessage(name: string): string {
+  const near = closestRegion(name);
+  return near
+    ? `${JSON.stringify(name)} is not an AWS region: did you mean ${near} (${AWS_REGIONS[near]})?`
+    : `${JSON.stringify(name)} is not an AWS region: give a region name such as us-east-1 (see infra/regions.ts)`;
+}
+
+/** One of the real regions (infra/regions.ts): a typo such as us-east-9 is refused, not deployed to. */
 const region = z
   .string({ error: "must be an AWS region name such as us-east-1" })
-  .regex(
-    /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/,
-    "must be an AWS region name such as us-east-1",
-  );
+  .superRefine((name, ctx) => {
+    if (!isAwsRegion(name)) ctx.addIssue({ code: "custom", message: unknownRegionMessage(name) });
+  });
 
 const channelId = z
   .string({ error: "must be a Slack channel id" })
@@ -244,6 +254,17 @@ export const configSchema = z
     alarmEmail: email.optional(),
     /** Every stack's alarms notify this existing topic (all stacks must be in its region). */
     alarmTopicArn: snsTopicArn.optional(),
+    /**
+     * The policy (docs/POLICY.md): the path of a policy file, relative to this config's folder
+     * (policy.example.json), or the policy object itself. Its content is checked by the policy
+     * loader (src/domain/policy/load.ts), which names each problem's line and column.
+     */
+    policy: z
+      .union([z.string().min(1), z.record(z.string(), z.unknown())], {
+        error:
+          'must be the path of a policy file, relative to this config (e.g. "policy.example.json"), or the policy object itself',
+      })
+      .optional(),
   })
   .superRefine((config, ctx) => {
     if (config.slack.approverUserIds.length === 0 && !config.slack.approverUserGroup) {
@@ -500,16 +521,26 @@ export function readConfigFile(file: string): ParseResult {
     };
   }
   let raw: unknown;
+  const text = readFileSync(file, "utf8");
   try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
+    raw = JSON.parse(text);
   } catch (err) {
-    return {
-      ok: false,
-      raw: undefined,
-      problems: [`${file} is not valid JSON: ${(err as Error).message}`],
-    };
+    return { ok: false, raw: undefined, problems: [jsonSyntaxProblem(file, text, err as Error)] };
   }
   return parseConfig(raw);
+}
+
+/** `file:line:column: not valid JSON: reason`, where JSON.parse only says "at position 10". */
+export function jsonSyntaxProblem(file: string, text: string, err: Error): string {
+  try {
+    parseJsonLocated(text);
+  } catch (located) {
+    if (located instanceof JsonSyntaxError) {
+      const { line, column } = located.position;
+      return `${file}:${line}:${column}: not valid JSON: ${located.reason}`;
+    }
+  }
+  return `${file}: not valid JSON: ${err.message}`;
 }
 
 /** Reads and validates a config file; throws ConfigFileError listing every problem. */
@@ -535,4 +566,97 @@ export function resolveConfigFile(
     file: resolve(cwd, EXAMPLE_CONFIG_FILE),
     warning: `${DEFAULT_CONFIG_FILE} not found: using ${EXAMPLE_CONFIG_FILE} (its accounts are placeholders; copy it to ${DEFAULT_CONFIG_FILE} and edit it before deploying)`,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values still copied from the example
+
+/** Account ids from examples and AWS's documentation: valid digits, nobody's account. */
+const EXAMPLE_ACCOUNTS = new Set([
+  "123456789012",
+  "210987654321",
+  "111122223333",
+  "444455556666",
+  "777788889999",
+]);
+
+/** 111111111111, 123456789012, 111122223333 and the like. */
+export function isPlaceholderAccount(id: string): boolean {
+  return /^(\d)\1{11}$/.test(id) || EXAMPLE_ACCOUNTS.has(id);
+}
+
+const DIGIT_RUNS = "01234567890123456789";
+const REVERSE_DIGIT_RUNS = "98765432109876543210";
+/** Slack ids of the committed example that are not plain digit runs. */
+const EXAMPLE_SLACK_IDS = new Set(["U0234567891"]);
+
+/** C0123456789, U0987654321, UXXXXXXXXX, U00000000 and the like. */
+export function isPlaceholderSlackId(id: string): boolean {
+  const body = id.slice(1);
+  return (
+    EXAMPLE_SLACK_IDS.has(id) ||
+    /^(.)\1+$/.test(body) ||
+    /XXX|EXAMPLE|PLACEHOLDER|TODO/.test(body) ||
+    (body.length >= 6 && (DIGIT_RUNS.includes(body) || REVERSE_DIGIT_RUNS.includes(body)))
+  );
+}
+
+const EXAMPLE_DOMAINS = /@(.+\.)?example\.(com|org|net)$/i;
+
+/**
+ * One warning per field that still holds an example value (doctor prints them, and so does the
+ * CDK app on every synth). An empty list: nothing is left from the example.
+ */
+export function placeholderWarnings(config: AppConfig): string[] {
+  const out: string[] = [];
+  const account = (where: string, id: string) => {
+    if (isPlaceholderAccount(id)) {
+      out.push(
+        `${where}: ${id} looks like a placeholder, not a real account id: put your own 12-digit account id here`,
+      );
+    }
+  };
+  account("hub.account", config.hub.account);
+  config.members.forEach((m, i) => {
+    account(`members[${i}].account`, m.account);
+  });
+  config.exemptPrincipals.forEach((pattern, i) => {
+    for (const id of pattern.match(/\d{12}/g) ?? []) account(`exemptPrincipals[${i}]`, id);
+  });
+  config.people.forEach((person, i) => {
+    (person.principals ?? []).forEach((pattern, j) => {
+      for (const id of pattern.match(/\d{12}/g) ?? []) account(`people[${i}].principals[${j}]`, id);
+    });
+  });
+  config.sourceIdentityRoles.forEach((pattern, i) => {
+    for (const id of pattern.match(/\d{12}/g) ?? []) account(`sourceIdentityRoles[${i}]`, id);
+  });
+  if (config.alarmTopicArn) account("alarmTopicArn", arnAccount(config.alarmTopicArn));
+
+  const slack = (where: string, id: string, what: string) => {
+    if (isPlaceholderSlackId(id)) {
+      out.push(
+        `${where}: ${id} looks like a placeholder, not a real ${what}: copy the real one from Slack (docs/DEPLOY.md, step 1)`,
+      );
+    }
+  };
+  slack("slack.approvalChannel", config.slack.approvalChannel, "channel id");
+  slack("slack.monitoringChannel", config.slack.monitoringChannel, "channel id");
+  config.slack.approverUserIds.forEach((id, i) => {
+    slack(`slack.approverUserIds[${i}]`, id, "member id");
+  });
+  if (config.slack.approverUserGroup) {
+    slack("slack.approverUserGroup", config.slack.approverUserGroup, "user group id");
+  }
+  if (config.slack.teamId) slack("slack.teamId", config.slack.teamId, "workspace id");
+  if (config.slack.appId) slack("slack.appId", config.slack.appId, "app id");
+  config.people.forEach((person, i) => {
+    slack(`people[${i}].slackUserId`, person.slackUserId, "member id");
+  });
+  if (config.alarmEmail && EXAMPLE_DOMAINS.test(config.alarmEmail)) {
+    out.push(
+      `alarmEmail: ${config.alarmEmail} is an example address: nobody would read the alarms`,
+    );
+  }
+  return out;
 }

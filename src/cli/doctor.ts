@@ -1,17 +1,42 @@
 /**
  * `secgroup-approval doctor [--config FILE]`: checks the deployment configuration offline and says,
- * per field and in plain English, what is missing or wrong, plus what looks risky.
+ * per field and in plain English, what is missing or wrong, plus what looks risky, and shows the
+ * policy (the config's `policy`) as a table.
+ *
+ * Exit status (DOCTOR_EXIT): 0 nothing to fix, 1 an error, 3 valid but still holding example
+ * values (a "placeholder" warning), so `until doctor; do …; done` waits for a deployable config.
  */
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import {
   type AppConfig,
   accountAliases,
   arnAccount,
   EXAMPLE_CONFIG_FILE,
   governedAccounts,
+  isPlaceholderAccount,
+  isPlaceholderSlackId,
+  jsonSyntaxProblem,
   memberTargets,
+  placeholderWarnings,
   readConfigFile,
 } from "../../infra/config.js";
+import {
+  describePolicy,
+  formatIssue,
+  mergePolicies,
+  type Policy,
+  PolicyError,
+  type PolicyRule,
+  parsePolicyText,
+  policyFromLegacy,
+} from "../domain/policy/index.js";
 import { arnGlobMatches } from "../domain/requester.js";
+
+export { isPlaceholderAccount, isPlaceholderSlackId };
+
+/** doctor's exit status: scripts tell "fix it" from "replace the example values". */
+export const DOCTOR_EXIT = { ok: 0, errors: 1, placeholders: 3 } as const;
 
 /** Unrelated principals: a pattern matching all of them exempts everybody. */
 const EVERYONE = [
@@ -28,95 +53,13 @@ const LAMBDA_ENV_LIMIT_BYTES = 4096;
 /** CloudTrail events usually reach EventBridge within minutes; below this, late ones are lost. */
 const SAFE_MIN_EVENT_AGE_SECONDS = 300;
 
-/** Account ids from examples and AWS's documentation: valid digits, nobody's account. */
-const EXAMPLE_ACCOUNTS = new Set([
-  "123456789012",
-  "210987654321",
-  "111122223333",
-  "444455556666",
-  "777788889999",
-]);
-
-/** 111111111111, 123456789012, 111122223333 and the like. */
-export function isPlaceholderAccount(id: string): boolean {
-  return /^(\d)\1{11}$/.test(id) || EXAMPLE_ACCOUNTS.has(id);
-}
-
-const DIGIT_RUNS = "01234567890123456789";
-const REVERSE_DIGIT_RUNS = "98765432109876543210";
-/** Slack ids of the committed example that are not plain digit runs. */
-const EXAMPLE_SLACK_IDS = new Set(["U0234567891"]);
-
-/** C0123456789, U0987654321, UXXXXXXXXX, U00000000 and the like. */
-export function isPlaceholderSlackId(id: string): boolean {
-  const body = id.slice(1);
-  return (
-    EXAMPLE_SLACK_IDS.has(id) ||
-    /^(.)\1+$/.test(body) ||
-    /XXX|EXAMPLE|PLACEHOLDER|TODO/.test(body) ||
-    (body.length >= 6 && (DIGIT_RUNS.includes(body) || REVERSE_DIGIT_RUNS.includes(body)))
-  );
-}
-
-const EXAMPLE_DOMAINS = /@(.+\.)?example\.(com|org|net)$/i;
-
-/** One warning per field that still holds an example value. */
-function placeholders(config: AppConfig): string[] {
-  const out: string[] = [];
-  const account = (where: string, id: string) => {
-    if (isPlaceholderAccount(id)) {
-      out.push(
-        `${where}: ${id} looks like a placeholder, not a real account id: put your own 12-digit account id here`,
-      );
-    }
-  };
-  account("hub.account", config.hub.account);
-  config.members.forEach((m, i) => {
-    account(`members[${i}].account`, m.account);
-  });
-  config.exemptPrincipals.forEach((pattern, i) => {
-    for (const id of pattern.match(/\d{12}/g) ?? []) account(`exemptPrincipals[${i}]`, id);
-  });
-  config.people.forEach((person, i) => {
-    (person.principals ?? []).forEach((pattern, j) => {
-      for (const id of pattern.match(/\d{12}/g) ?? []) account(`people[${i}].principals[${j}]`, id);
-    });
-  });
-  config.sourceIdentityRoles.forEach((pattern, i) => {
-    for (const id of pattern.match(/\d{12}/g) ?? []) account(`sourceIdentityRoles[${i}]`, id);
-  });
-  if (config.alarmTopicArn) account("alarmTopicArn", arnAccount(config.alarmTopicArn));
-
-  const slack = (where: string, id: string, what: string) => {
-    if (isPlaceholderSlackId(id)) {
-      out.push(
-        `${where}: ${id} looks like a placeholder, not a real ${what}: copy the real one from Slack (docs/DEPLOY.md, step 1)`,
-      );
-    }
-  };
-  slack("slack.approvalChannel", config.slack.approvalChannel, "channel id");
-  slack("slack.monitoringChannel", config.slack.monitoringChannel, "channel id");
-  config.slack.approverUserIds.forEach((id, i) => {
-    slack(`slack.approverUserIds[${i}]`, id, "member id");
-  });
-  if (config.slack.approverUserGroup) {
-    slack("slack.approverUserGroup", config.slack.approverUserGroup, "user group id");
-  }
-  if (config.slack.teamId) slack("slack.teamId", config.slack.teamId, "workspace id");
-  if (config.slack.appId) slack("slack.appId", config.slack.appId, "app id");
-  config.people.forEach((person, i) => {
-    slack(`people[${i}].slackUserId`, person.slackUserId, "member id");
-  });
-  if (config.alarmEmail && EXAMPLE_DOMAINS.test(config.alarmEmail)) {
-    out.push(
-      `alarmEmail: ${config.alarmEmail} is an example address: nobody would read the alarms`,
-    );
-  }
-  return out;
-}
-
 export interface DoctorResult {
+  /** No error (warnings, placeholders included, may remain). */
   ok: boolean;
+  /** DOCTOR_EXIT: 0, 1 (errors) or 3 (valid, but example values remain). */
+  exitCode: number;
+  /** How many warnings are about values still copied from the example. */
+  placeholders: number;
   lines: string[];
 }
 
@@ -192,7 +135,7 @@ function review(config: AppConfig): {
   const facts: string[] = [];
   const { hub, slack } = config;
   const targets = memberTargets(config);
-  const examples = placeholders(config);
+  const examples = placeholderWarnings(config);
   warnings.push(...examples);
 
   facts.push(`hub: account ${hub.account} in ${hub.region} (stack SecgroupApproval-Hub)`);
@@ -413,6 +356,98 @@ function review(config: AppConfig): {
   return { errors, warnings, facts, placeholders: examples.length };
 }
 
+/** What the table's readers should know: the switches, as rules they could move to the file. */
+const MOVED_NAMES: Record<string, string> = {
+  "exempt-principals": "exempt",
+  "max-event-age": "late-events",
+  "require-description": "rules-need-description",
+};
+
+/** The config's switches as policy rules; systemRoleArns is set by the stacks, not the file. */
+function legacyOf(config: AppConfig) {
+  return {
+    // What infra/member.ts gives SYSTEM_ROLE_ARNS: the member functions' own roles.
+    systemRoleArns: ["arn:aws:iam::<member account>:role/secgroup-approval-<function>-<region>"],
+    exemptPrincipals: config.exemptPrincipals,
+    maxEventAgeSeconds:
+      config.seedRules.maxEventAgeSeconds === 0 ? null : config.seedRules.maxEventAgeSeconds,
+    autoDenyWithoutDescription: config.seedRules.autoDenyWithoutDescription,
+  };
+}
+
+const SWITCH_OF: Record<string, string> = {
+  "system-roles": "systemRoleArns",
+  "exempt-principals": "exemptPrincipals",
+  "max-event-age": "seedRules.maxEventAgeSeconds",
+  "require-description": "seedRules.autoDenyWithoutDescription",
+};
+
+/**
+ * One info line per switch the file sets (and, with a policy, systemRoleArns, which the table
+ * shows first): the rule it is short for.
+ */
+function switchLines(config: AppConfig, raw: unknown): string[] {
+  const given = (raw ?? {}) as { exemptPrincipals?: unknown; seedRules?: Record<string, unknown> };
+  const set = new Set<string>();
+  if (config.policy !== undefined) set.add("system-roles");
+  if (Array.isArray(given.exemptPrincipals)) set.add("exempt-principals");
+  if (given.seedRules && Object.hasOwn(given.seedRules, "maxEventAgeSeconds"))
+    set.add("max-event-age");
+  if (given.seedRules && Object.hasOwn(given.seedRules, "autoDenyWithoutDescription"))
+    set.add("require-description");
+  const rules = policyFromLegacy(legacyOf(config)).rules.filter((r) => set.has(r.name));
+  return rules.map((rule) => {
+    const field = SWITCH_OF[rule.name] ?? rule.name;
+    if (rule.name === "system-roles") {
+      return `${field} (set by the stacks, not in this file: the system's own roles) is the policy rule "${rule.name}", tried before any other: nothing to move`;
+    }
+    const moved: PolicyRule = { ...rule, name: MOVED_NAMES[rule.name] ?? `${rule.name}-moved` };
+    return `${field} is the same as the policy rule ${JSON.stringify(moved)}: move it into the policy file (docs/POLICY.md); as a switch it is tried after the file's rules`;
+  });
+}
+
+/** The policy the config names: its own file (relative to the config) or the inline object. */
+function loadPolicy(
+  config: AppConfig,
+  configPath: string,
+): { policy: Policy; source: string } | { errors: string[] } {
+  const given = config.policy;
+  const inFile = typeof given === "string";
+  const path = inFile ? resolve(dirname(configPath), given) : configPath;
+  const source = inFile ? given : configPath;
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return {
+      errors: [
+        `policy: ${source} ${code === "ENOENT" ? "does not exist" : `cannot be read (${code ?? (err as Error).message})`} (a path relative to ${configPath}; the example: policy.example.json)`,
+      ],
+    };
+  }
+  try {
+    // A config's text is read as a config holding a policy: its issues are located in it too.
+    return { policy: parsePolicyText(text, inFile ? source : configPath), source };
+  } catch (err) {
+    if (!(err instanceof PolicyError)) {
+      return { errors: [`policy: ${jsonSyntaxProblem(source, text, err as Error)}`] };
+    }
+    return { errors: err.issues.map((issue) => formatIssue(err.source, issue)) };
+  }
+}
+
+/** Rows as aligned columns; the last column is not padded. */
+function table(rows: string[][]): string[] {
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length))) ?? [];
+  return rows.map((row) =>
+    row
+      .map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c] ?? 0)))
+      .join("  ")
+      .trimEnd(),
+  );
+}
+
 export async function doctor(configPath: string): Promise<DoctorResult> {
   const result = readConfigFile(configPath);
   if (!result.ok) {
@@ -420,19 +455,43 @@ export async function doctor(configPath: string): Promise<DoctorResult> {
     lines.push(
       `${result.problems.length} problem${result.problems.length === 1 ? "" : "s"} in ${configPath} (the example: ${EXAMPLE_CONFIG_FILE})`,
     );
-    return { ok: false, lines };
+    return { ok: false, exitCode: DOCTOR_EXIT.errors, placeholders: 0, lines };
   }
-  const { errors, warnings, facts, placeholders: examples } = review(result.config);
+  const config = result.config;
+  const { errors, warnings, facts, placeholders: examples } = review(config);
+
+  const info = switchLines(config, result.raw);
+  let policyLines: string[] = [];
+  if (config.policy !== undefined) {
+    const loaded = loadPolicy(config, configPath);
+    if ("errors" in loaded) {
+      errors.push(...loaded.errors);
+    } else {
+      const merged = mergePolicies(legacyOf(config), loaded.policy);
+      facts.push(
+        `policy: ${loaded.source}: ${loaded.policy.rules.length} rule${loaded.policy.rules.length === 1 ? "" : "s"}, tried in this order with the config's switches (first match decides):`,
+      );
+      policyLines = table(describePolicy(merged)).map((row) => `       ${row}`);
+    }
+  }
+
   const lines = [
     ...facts.map((f) => (f.startsWith("  ") ? `       ${f.trimStart()}` : `ok:    ${f}`)),
+    ...policyLines,
+    ...info.map((i) => `info:  ${i}`),
     ...warnings.map((w) => `warning: ${w}`),
     ...errors.map((e) => `error: ${e}`),
   ];
   const ok = errors.length === 0;
   lines.push(
     ok
-      ? `${configPath} is valid${warnings.length > 0 ? ` (${warnings.length} warning${warnings.length === 1 ? "" : "s"})` : ""}${examples > 0 ? ", but still holds example values: replace them before you deploy" : ": deploy with npx cdk deploy (docs/DEPLOY.md)"}`
+      ? `${configPath} is valid${warnings.length > 0 ? ` (${warnings.length} warning${warnings.length === 1 ? "" : "s"})` : ""}${examples > 0 ? `, but still holds example values (${examples} placeholder warning${examples === 1 ? "" : "s"}): replace them before you deploy` : ": deploy with npx cdk deploy (docs/DEPLOY.md)"}`
       : `${errors.length} problem${errors.length === 1 ? "" : "s"} in ${configPath}`,
   );
-  return { ok, lines };
+  const exitCode = !ok
+    ? DOCTOR_EXIT.errors
+    : examples > 0
+      ? DOCTOR_EXIT.placeholders
+      : DOCTOR_EXIT.ok;
+  return { ok, exitCode, placeholders: examples, lines };
 }

@@ -1,7 +1,7 @@
 /**
  * The operator CLI. `main` returns the exit code: 0 done, 2 bad input or usage (doctor: 1 when the
- * config has problems). Errors are one line on stderr, never a stack trace; a usage error points
- * at the `--help` that answers it.
+ * config has problems, 3 when it still holds example values). Errors are one line on stderr,
+ * never a stack trace; a usage error points at the `--help` that answers it.
  */
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
@@ -44,7 +44,8 @@ commands:
       approval (0 with --allow-approval).
   doctor [--config FILE]
       Check the deployment config (default: $SECGROUP_APPROVAL_CONFIG, else
-      ./secgroup-approval.config.json) and say exactly what is missing or wrong. Exit 1 if so.
+      ./secgroup-approval.config.json) and say exactly what is missing or wrong. Exit 1 if so,
+      3 if it still holds example (placeholder) values.
 
 options:
   -h, --help      this help; '${PROGRAM} <command> --help' for one command
@@ -79,14 +80,17 @@ exit status: 0 explained (ignored records included), 2 bad usage or input
 const DOCTOR_USAGE = `usage: ${PROGRAM} doctor [--config FILE]
 
 Checks the deployment config offline and says, per field, what is missing or wrong and what looks
-risky.
+risky; with "policy" in the config (a policy file's path relative to the config, or the policy
+object), checks the policy and prints it as a table.
 
 options:
   --config FILE   the config (default: $SECGROUP_APPROVAL_CONFIG, else
                   ./secgroup-approval.config.json)
   -h, --help      this help
 
-exit status: 0 fine, 1 something to fix, 2 bad usage
+exit status: 0 nothing to fix (other warnings may remain), 1 an error to fix, 2 bad usage,
+             3 valid but still holding example values (a "placeholder" warning): replace them;
+             so \`until ${PROGRAM} doctor; do $EDITOR FILE; done\` ends on a deployable config
 `;
 
 /**
@@ -361,7 +365,7 @@ async function runDoctor(args: string[]): Promise<number> {
   const { doctor } = await import("./doctor.js");
   const result = await doctor(file);
   for (const line of result.lines) process.stdout.write(`${line}\n`);
-  return result.ok ? 0 : 1;
+  return result.exitCode;
 }
 
 // ---- check-plan ----

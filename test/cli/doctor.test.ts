@@ -1,10 +1,16 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AppConfigInput } from "../../infra/config.js";
 import { EXAMPLE_CONFIG_FILE } from "../../infra/config.js";
-import { doctor, isPlaceholderAccount, isPlaceholderSlackId } from "../../src/cli/doctor.js";
+import {
+  DOCTOR_EXIT,
+  doctor,
+  isPlaceholderAccount,
+  isPlaceholderSlackId,
+} from "../../src/cli/doctor.js";
+import { main } from "../../src/cli/main.js";
 
 const dir = mkdtempSync(join(tmpdir(), "secgroup-approval-doctor-"));
 let n = 0;
@@ -74,8 +80,13 @@ describe("doctor", () => {
       "warning: people[0].slackUserId: U0123456789 looks like a placeholder, not a real member id: copy the real one from Slack (docs/DEPLOY.md, step 1)",
       "warning: people[1].slackUserId: U0234567891 looks like a placeholder, not a real member id: copy the real one from Slack (docs/DEPLOY.md, step 1)",
     ]);
+    expect(result.lines).toContain(
+      "warning: alarmEmail: secops@example.com is an example address: nobody would read the alarms",
+    );
+    expect(result.placeholders).toBe(placeholders.length + 1);
+    expect(result.exitCode).toBe(DOCTOR_EXIT.placeholders);
     expect(result.lines.at(-1)).toMatch(
-      /is valid \(\d+ warnings\), but still holds example values: replace them before you deploy$/,
+      /is valid \(\d+ warnings\), but still holds example values \(15 placeholder warnings\): replace them before you deploy$/,
     );
   });
 
@@ -161,9 +172,13 @@ describe("doctor", () => {
   });
 
   it("says the JSON is broken", async () => {
-    const result = await doctor(file('{ "hub": { "account": "403581726914", } }'));
+    const result = await doctor(file('{\n  "hub": { "account": "403581726914", }\n}'));
     expect(result.ok).toBe(false);
-    expect(result.lines[0]).toMatch(/^error: .*is not valid JSON: /);
+    expect(result.exitCode).toBe(DOCTOR_EXIT.errors);
+    // Line and column, as an editor counts them: not JSON.parse's "at position 38".
+    expect(result.lines[0]).toMatch(
+      /^error: .*config-\d+\.json:2:39: not valid JSON: expected a property name in double quotes$/,
+    );
   });
 
   it("names every wrong field", async () => {
@@ -355,5 +370,190 @@ describe("doctor", () => {
     expect(result.lines).toContain(
       "ok:    slack.approvalChannel: G04QX7J2M1B is a private channel: invite the app's bot user into it",
     );
+  });
+
+  it("exits 0 when nothing is left to fix, 1 on an error, 3 while example values remain", async () => {
+    const good = await doctor(file(GOOD));
+    expect(good).toMatchObject({ ok: true, exitCode: 0, placeholders: 0 });
+    // Other warnings do not fail it: only errors and placeholders do.
+    const warned = await doctor(file({ ...GOOD, requestExpiryHours: 200 }));
+    expect(warned.lines.some((l) => l.startsWith("warning: requestExpiryHours"))).toBe(true);
+    expect(warned.exitCode).toBe(0);
+    const placeholder = await doctor(
+      file({ ...GOOD, hub: { account: "111111111111", region: "us-east-1" } }),
+    );
+    expect(placeholder).toMatchObject({ ok: true, exitCode: 3, placeholders: 1 });
+    expect(placeholder.lines.at(-1)).toMatch(
+      /but still holds example values \(1 placeholder warning\): replace them before you deploy$/,
+    );
+    const broken = await doctor(file({ ...GOOD, exemptPrincipals: ["arn:*"] }));
+    expect(broken).toMatchObject({ ok: false, exitCode: 1 });
+  });
+
+  describe("through the CLI", () => {
+    afterEach(() => {
+      vi.restoreAllMocks();
+    });
+    const run = async (args: string[]) => {
+      const out: string[] = [];
+      vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+        out.push(String(chunk));
+        return true;
+      });
+      vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+      const code = await main(args);
+      vi.restoreAllMocks();
+      return { code, out: out.join("") };
+    };
+
+    it("returns doctor's exit status, and documents it in doctor --help", async () => {
+      expect((await run(["doctor", "--config", file(GOOD)])).code).toBe(0);
+      const example = join(import.meta.dirname, "..", "..", EXAMPLE_CONFIG_FILE);
+      expect((await run(["doctor", "--config", example])).code).toBe(3);
+      expect((await run(["doctor", "--config", file("{")])).code).toBe(1);
+      const help = await run(["doctor", "--help"]);
+      expect(help.code).toBe(0);
+      expect(help.out).toMatch(
+        /1 an error to fix, 2 bad usage,\s+3 valid but still holding example values/,
+      );
+      expect(help.out).toContain('with "policy" in the config');
+    });
+  });
+
+  it("refuses a region that does not exist, and names the one probably meant", async () => {
+    const result = await doctor(
+      file({ ...GOOD, members: [{ account: HUB, alias: "shared", regions: ["us-east-9"] }] }),
+    );
+    expect(result.exitCode).toBe(1);
+    expect(result.lines[0]).toBe(
+      'error: members[0].regions[0]: "us-east-9" is not an AWS region: did you mean us-east-1 (US East (N. Virginia))?',
+    );
+  });
+
+  describe("the policy", () => {
+    const policyFile = (content: string) => {
+      n += 1;
+      const name = `policy-${n}.json`;
+      writeFileSync(join(dir, name), content);
+      return name;
+    };
+    const POLICY = {
+      version: 1,
+      rules: [
+        {
+          name: "break-glass",
+          match: { principal: "arn:aws:iam::*:role/BreakGlassAdmin" },
+          action: "exempt",
+          reason: "break-glass",
+        },
+        {
+          name: "no-ssh-from-internet",
+          match: { direction: "ingress", portsOverlap: 22, peer: { public: true } },
+          action: "auto_deny",
+          reason: "no SSH from the internet",
+        },
+      ],
+    };
+
+    it("prints the policy file the config names (relative to the config) as a table", async () => {
+      const name = policyFile(JSON.stringify(POLICY, null, 2));
+      const result = await doctor(file({ ...GOOD, policy: name }));
+      expect(result.exitCode).toBe(0);
+      const at = result.lines.indexOf(
+        `ok:    policy: ${name}: 2 rules, tried in this order with the config's switches (first match decides):`,
+      );
+      expect(at).toBeGreaterThan(0);
+      const table = result.lines.slice(at + 1, at + 7).map((l) => l.replace(/\s+/g, " ").trim());
+      expect(table).toEqual([
+        "rule match action decision",
+        "system-roles principal arn:aws:iam::<member account>:role/secgroup-approval-<function>-<region> ignore made by this system's own role",
+        "break-glass principal arn:aws:iam::*:role/BreakGlassAdmin exempt break-glass",
+        "no-ssh-from-internet any rule: ingress, ports overlapping 22, peer public auto_deny no SSH from the internet",
+        "max-event-age event over 300 s late notify the event arrived more than 300 s after the change: it was not reverted",
+        "default anything else require_approval 1 approval (2 if unverified): no policy rule matched: a person decides",
+      ]);
+      // Columns line up.
+      const header = result.lines[at + 1] ?? "";
+      expect(result.lines[at + 3]?.indexOf("exempt")).toBe(header.indexOf("action"));
+    });
+
+    it("takes the policy object inline too", async () => {
+      const result = await doctor(file({ ...GOOD, policy: POLICY }));
+      expect(result.exitCode).toBe(0);
+      expect(result.lines).toContainEqual(
+        expect.stringMatching(
+          /^ +break-glass +principal arn:aws:iam::\*:role\/BreakGlassAdmin +exempt/,
+        ),
+      );
+    });
+
+    it("reports the policy file's problems with file:line:column", async () => {
+      const bad = policyFile(
+        '{\n  "rules": [\n    { "name": "deny-all", "match": {}, "action": "auto_deny" }\n  ]\n}\n',
+      );
+      const result = await doctor(file({ ...GOOD, policy: bad }));
+      expect(result.exitCode).toBe(1);
+      expect(result.lines).toContainEqual(
+        expect.stringMatching(
+          new RegExp(`^error: ${bad}:3:5: rules\\[0\\]\\.reason: an auto_deny rule needs a reason`),
+        ),
+      );
+
+      const syntax = policyFile('{\n  "rules": [\n    { "name": "x", }\n  ]\n}\n');
+      const broken = await doctor(file({ ...GOOD, policy: syntax }));
+      expect(broken.lines).toContain(
+        `error: ${syntax}:3:20: not valid JSON: expected a property name in double quotes`,
+      );
+
+      const missing = await doctor(file({ ...GOOD, policy: "nowhere.json" }));
+      expect(missing.lines).toContainEqual(
+        expect.stringMatching(/^error: policy: nowhere\.json does not exist \(a path relative to /),
+      );
+    });
+
+    it("locates an inline policy's problems in the config itself", async () => {
+      const config = file(
+        JSON.stringify(
+          { ...GOOD, policy: { rules: [{ name: "default", match: {}, action: "notify" }] } },
+          null,
+          2,
+        ),
+      );
+      const result = await doctor(config);
+      expect(result.exitCode).toBe(1);
+      expect(result.lines).toContainEqual(
+        expect.stringMatching(
+          new RegExp(
+            `^error: ${config.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}:\\d+:\\d+: policy\\.rules\\[0\\]\\.name: "default" is reserved`,
+          ),
+        ),
+      );
+    });
+
+    it("shows the policy committed as the example", async () => {
+      const result = await doctor(join(import.meta.dirname, "..", "..", EXAMPLE_CONFIG_FILE));
+      expect(result.lines).toContain(
+        "ok:    policy: policy.example.json: 7 rules, tried in this order with the config's switches (first match decides):",
+      );
+      expect(result.lines.filter((l) => l.startsWith("error:"))).toEqual([]);
+    });
+  });
+
+  it("explains the four switches as the policy rules they are short for", async () => {
+    const result = await doctor(
+      file({
+        ...GOOD,
+        exemptPrincipals: ["arn:aws:iam::*:role/BreakGlassAdmin"],
+        seedRules: { maxEventAgeSeconds: 600, autoDenyWithoutDescription: true },
+      }),
+    );
+    const info = result.lines.filter((l) => l.startsWith("info:"));
+    expect(info).toEqual([
+      'info:  exemptPrincipals is the same as the policy rule {"name":"exempt","description":"exemptPrincipals: break-glass admins and pipelines whose changes stand","match":{"principal":["arn:aws:iam::*:role/BreakGlassAdmin"]},"action":"exempt","reason":"the requester is exempt"}: move it into the policy file (docs/POLICY.md); as a switch it is tried after the file\'s rules',
+      'info:  seedRules.maxEventAgeSeconds is the same as the policy rule {"name":"late-events","description":"seedRules.maxEventAgeSeconds: a late event is not reverted, a person decides","match":{"eventAgeOverSeconds":600},"action":"notify","reason":"the event arrived more than 600 s after the change: it was not reverted"}: move it into the policy file (docs/POLICY.md); as a switch it is tried after the file\'s rules',
+      'info:  seedRules.autoDenyWithoutDescription is the same as the policy rule {"name":"rules-need-description","description":"seedRules.autoDenyWithoutDescription","match":{"descriptionMissing":true},"action":"auto_deny","reason":"a rule has no description"}: move it into the policy file (docs/POLICY.md); as a switch it is tried after the file\'s rules',
+    ]);
+    // A config that sets none of them gets no such line.
+    expect((await doctor(file(GOOD))).lines.some((l) => l.startsWith("info:"))).toBe(false);
   });
 });

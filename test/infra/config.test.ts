@@ -12,9 +12,13 @@ import {
   memberAccounts,
   memberTargets,
   parseConfig,
+  placeholderWarnings,
+  readConfigFile,
   resolveConfigFile,
 } from "../../infra/config.js";
 import { REPO_ROOT } from "../../infra/handler.js";
+import { AWS_REGIONS, closestRegion } from "../../infra/regions.js";
+import { listingOnly } from "../../infra/stacks.js";
 import { MULTI, SINGLE } from "./synth.js";
 
 const problems = (input: unknown): string[] => {
@@ -90,7 +94,7 @@ describe("the config schema", () => {
       }),
     ).toEqual([
       "hub.account: must be a 12-digit AWS account id in quotes (got the number 1111)",
-      'hub.region: must be an AWS region name such as us-east-1 (got "US East")',
+      'hub.region: "US East" is not an AWS region: did you mean us-east-1 (US East (N. Virginia))?',
       'members[0].account: must be a 12-digit AWS account id (digits only, in quotes) (got "22222222222")',
       "members[0].regions: must list at least one region",
       'slack.approvalChannel: must be a Slack channel id (C… or G…, e.g. C0123456789), not a #name: open the channel\'s details in Slack to copy it (got "#approvals")',
@@ -308,7 +312,115 @@ describe("loading the config file", () => {
   it("reports unreadable JSON and missing files", () => {
     const file = join(dir, "broken.json");
     writeFileSync(file, '{"hub": ');
-    expect(() => loadConfigFile(file)).toThrow(/broken\.json is not valid JSON/);
+    expect(() => loadConfigFile(file)).toThrow(
+      /broken\.json:1:9: not valid JSON: unexpected end of the JSON text/,
+    );
     expect(() => loadConfigFile(join(dir, "nope.json"))).toThrow(/nope\.json does not exist: copy/);
+  });
+});
+
+describe("regions", () => {
+  const regionProblems = (regions: string[]) =>
+    problems({ ...MULTI, members: [{ account: "222222222222", alias: "prod", regions }] });
+
+  it("refuses a region that does not exist, naming the field and the closest region", () => {
+    expect(regionProblems(["us-east-9"])).toEqual([
+      'members[0].regions[0]: "us-east-9" is not an AWS region: did you mean us-east-1 (US East (N. Virginia))?',
+    ]);
+    expect(regionProblems(["eu-wst-1", "ap-southeast-22"])).toEqual([
+      'members[0].regions[0]: "eu-wst-1" is not an AWS region: did you mean eu-west-1 (Europe (Ireland))?',
+      'members[0].regions[1]: "ap-southeast-22" is not an AWS region: did you mean ap-southeast-2 (Asia Pacific (Sydney))?',
+    ]);
+    expect(problems({ ...MULTI, hub: { account: "111111111111", region: "Frankfurt" } })).toEqual([
+      'hub.region: "Frankfurt" is not an AWS region: give a region name such as us-east-1 (see infra/regions.ts)',
+    ]);
+    expect(
+      problems({ ...MULTI, organization: { id: "o-a1b2c3d4e5", regions: ["us-weest-2"] } }),
+    ).toEqual([
+      'organization.regions[0]: "us-weest-2" is not an AWS region: did you mean us-west-2 (US West (Oregon))?',
+    ]);
+  });
+
+  it("accepts every commercial, China and GovCloud region", () => {
+    for (const region of [
+      "us-east-1",
+      "mx-central-1",
+      "ap-southeast-7",
+      "cn-northwest-1",
+      "us-gov-west-1",
+    ]) {
+      expect(regionProblems([region]), region).toEqual([]);
+    }
+    expect(Object.keys(AWS_REGIONS)).toHaveLength(40);
+    expect(closestRegion("US_EAST_2")).toBe("us-east-2");
+    expect(closestRegion("xyz")).toBeUndefined();
+  });
+});
+
+describe("the config file's text", () => {
+  it("names line and column of a JSON syntax error, not a position", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "sga-config-")), "c.json");
+    writeFileSync(
+      file,
+      '{\n  "hub": {\n    "account": "403581726914"\n    "region": "us-east-1"\n  }\n}\n',
+    );
+    const result = readConfigFile(file);
+    expect(result.ok).toBe(false);
+    expect(result.ok ? [] : result.problems).toEqual([
+      `${file}:4:5: not valid JSON: expected ',' or '}' after a property value`,
+    ]);
+  });
+
+  it("takes policy as a file's path or an inline object, nothing else", () => {
+    expect(problems({ ...MULTI, policy: "policy.example.json" })).toEqual([]);
+    expect(problems({ ...MULTI, policy: { rules: [] } })).toEqual([]);
+    expect(problems({ ...MULTI, policy: 3 })).toEqual([
+      'policy: must be the path of a policy file, relative to this config (e.g. "policy.example.json"), or the policy object itself',
+    ]);
+  });
+});
+
+describe("placeholder warnings (doctor and cdk synth share them)", () => {
+  it("flag every example value of the committed example, alarmEmail included", () => {
+    const warnings = placeholderWarnings(loadConfigFile(join(REPO_ROOT, EXAMPLE_CONFIG_FILE)));
+    expect(warnings).toHaveLength(15);
+    expect(warnings.at(-1)).toBe(
+      "alarmEmail: secops@example.com is an example address: nobody would read the alarms",
+    );
+    expect(
+      placeholderWarnings(
+        configSchema.parse({
+          ...MULTI,
+          hub: { account: "403581726914", region: "us-east-1" },
+          members: [{ account: "527190364802", alias: "prod", regions: ["us-east-1"] }],
+          slack: {
+            approvalChannel: "C04QX7J2M1B",
+            monitoringChannel: "C05RT8K3N2C",
+            approverUserIds: ["U03AB4CD5EF"],
+          },
+        }),
+      ),
+    ).toEqual([]);
+  });
+});
+
+describe("cdk ls", () => {
+  it("is told apart from synth by the bundling the CDK CLI asks for", () => {
+    const cli = (stacks: unknown) => ({
+      CDK_OUTDIR: "cdk.out",
+      CDK_CONTEXT_JSON: JSON.stringify({ "aws:cdk:bundling-stacks": stacks }),
+    });
+    expect(listingOnly(cli([]))).toBe(true); // ls, destroy
+    expect(listingOnly(cli(["**"]))).toBe(false); // synth, diff, deploy
+    expect(listingOnly(cli(["SecgroupApproval-Hub"]))).toBe(false); // synth -e
+    expect(
+      listingOnly({ CDK_CONTEXT_JSON: JSON.stringify({ "aws:cdk:bundling-stacks": [] }) }),
+    ).toBe(false); // not run by the CLI (tests, tsx infra/app.ts)
+    const dir = mkdtempSync(join(tmpdir(), "sga-ctx-"));
+    const overflow = join(dir, "context.json");
+    writeFileSync(overflow, JSON.stringify({ "aws:cdk:bundling-stacks": [] }));
+    expect(listingOnly({ CDK_OUTDIR: "cdk.out", CONTEXT_OVERFLOW_LOCATION_ENV: overflow })).toBe(
+      true,
+    );
   });
 });
