@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { App, Stack, type StackProps, Tags } from "aws-cdk-lib";
+import * as cxapi from "aws-cdk-lib/cx-api";
 import type { Construct } from "constructs";
 import { notifyAlarms } from "./alarms.js";
 import { type AppConfig, type MemberTarget, memberTargets } from "./config.js";
@@ -56,6 +57,36 @@ export interface BuildOptions {
   skipBundling?: boolean;
   /** Run cdk-nag (default true). */
   nag?: boolean;
+  /**
+   * Listing only (`cdk ls`, `cdk destroy`: the CDK CLI then asks for no bundling): skip cdk-nag and
+   * CloudFormation's template validation, which only matter to a synth that is deployed or read.
+   * See listingOnly().
+   */
+  listing?: boolean;
+}
+
+/**
+ * Whether the CDK CLI runs this app for a command that needs only the stacks' names and
+ * environments. The CLI sets the context aws:cdk:bundling-stacks to [] for every command that
+ * does not bundle (ls, destroy, ...) and to the selected stacks (or "**") for synth, diff,
+ * deploy, watch and import; it passes the context in $CDK_CONTEXT_JSON, or in a file named by
+ * $CONTEXT_OVERFLOW_LOCATION_ENV when large (as aws-cdk-lib's App reads it).
+ */
+export function listingOnly(env: Record<string, string | undefined> = process.env): boolean {
+  if (!env[cxapi.OUTDIR_ENV]) return false; // not run by the CDK CLI
+  let context: Record<string, unknown> = {};
+  try {
+    const json = env[cxapi.CONTEXT_ENV];
+    const file = env[cxapi.CONTEXT_OVERFLOW_LOCATION_ENV];
+    context = {
+      ...(json ? JSON.parse(json) : {}),
+      ...(file ? JSON.parse(readFileSync(file, "utf8")) : {}),
+    };
+  } catch {
+    return false;
+  }
+  const stacks = context[cxapi.BUNDLING_STACKS];
+  return Array.isArray(stacks) && stacks.length === 0;
 }
 
 export interface SecgroupApprovalApp {
@@ -75,7 +106,12 @@ export function cdkJsonContext(): Record<string, unknown> {
 export function buildApp(config: AppConfig, options: BuildOptions = {}): SecgroupApprovalApp {
   const context: Record<string, unknown> = { ...(options.context ?? cdkJsonContext()) };
   if (options.skipBundling) context["aws:cdk:bundling-stacks"] = [];
-  const app = new App({ context, ...(options.outdir ? { outdir: options.outdir } : {}) });
+  const app = new App({
+    context,
+    ...(options.outdir ? { outdir: options.outdir } : {}),
+    // CloudFormation's template checks take seconds to start; a listing reads no template.
+    ...(options.listing ? { builtinCloudFormationValidation: false } : {}),
+  });
 
   const targets = memberTargets(config);
   const local = config.singleAccount
@@ -106,6 +142,6 @@ export function buildApp(config: AppConfig, options: BuildOptions = {}): Secgrou
     });
 
   Tags.of(app).add("application", PREFIX);
-  if (options.nag ?? true) addNagChecks(app);
+  if ((options.nag ?? true) && !options.listing) addNagChecks(app);
   return { app, hub, members };
 }
