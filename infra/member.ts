@@ -22,6 +22,7 @@ import { MEMBER_EVENT_SOURCE } from "../src/adapters/events/hub-link.js";
 import { GOVERNED_EVENT_PATTERN as DOMAIN_PATTERN } from "../src/domain/cloudtrail.js";
 import { metricAlarms } from "./alarms.js";
 import type { AppConfig, MemberTarget } from "./config.js";
+import { assertEnvironmentFits, policyEnvironment } from "./policy.js";
 import { deadLetterQueue, Handler, output, REPO_ROOT } from "./handler.js";
 import {
   acknowledge,
@@ -226,7 +227,12 @@ export class Member extends Construct {
       DRIFT_GRACE_SECONDS: String(config.drift.graceSeconds),
       DRIFT_MAX_PER_SWEEP: String(config.drift.maxPerSweep),
       DEPLOYMENT_ID: deploymentId(config, stack.stackName),
+      ...policyEnvironment(config),
     };
+    assertEnvironmentFits("the member functions", {
+      ...environment,
+      NODE_OPTIONS: "--enable-source-maps",
+    });
     const handler = (
       cid: string,
       fn: MemberFunction,

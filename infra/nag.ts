@@ -48,6 +48,10 @@ export const REASONS = {
     "Lambda destinations invoke the on-failure function through the source function's role; CDK grants lambda:InvokeFunction on the revertFailed function and its versions (<arn>:*), one function of this stack, nothing else.",
   ec2Groups:
     "A person may change any security group in the account, so reverting and re-applying must be possible on every group: the write actions are limited to security groups and security-group rules of this account and region (no ec2:* and no other resource types).",
+  ec2PrefixLists:
+    "A person may add entries to any customer-managed prefix list that governed rules name, so reverting and re-applying must be possible on every list: ec2:ModifyManagedPrefixList only, on prefix lists of this account and region.",
+  ec2PrefixListRead:
+    "ec2:DescribeManagedPrefixLists does not support resource-level permissions; it and ec2:GetManagedPrefixListEntries (read-only) are granted on * to the two functions that modify a prefix list back.",
   ec2Describe:
     "ec2:DescribeSecurityGroups and ec2:DescribeSecurityGroupRules do not support resource-level permissions; only the one or two of them the function calls are granted on *.",
 } as const;

@@ -89,6 +89,9 @@ export function approvedAfter(approved: readonly Rule[], change: Change): Rule[]
         ...edit(approved.filter(removing(change.removed)), change.modifications),
         ...change.added.map(bare),
       ];
+    case "prefixList":
+      // The list's entries moved, not the group's rules: its approved rules stay as they are.
+      return [...approved];
   }
 }
 

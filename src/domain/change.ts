@@ -4,7 +4,7 @@
  */
 import type { GovernedEventName } from "./cloudtrail.js";
 import type { Requester } from "./requester.js";
-import { type Direction, type Rule, type RuleBody, ruleKey } from "./rule.js";
+import { type Direction, type Peer, type Rule, type RuleBody, ruleKey } from "./rule.js";
 
 /** The eventName of a drift change: no CloudTrail event recorded it. */
 export const DRIFT_EVENT_NAME = "DriftDetected";
@@ -74,7 +74,37 @@ export interface DriftChange extends ChangeBase {
   modifications: Modification[];
 }
 
-export type Change = AddChange | RemoveChange | ModifyChange | DriftChange;
+/** One entry of a managed prefix list: a CIDR, and what it is for. */
+export interface PrefixListEntry {
+  cidr: string;
+  description?: string;
+}
+
+/** A group whose rules name a prefix list, and those rules (with their ids). */
+export interface PrefixListReference {
+  groupId: string;
+  groupName?: string;
+  rules: Rule[];
+}
+
+/**
+ * A customer-managed prefix list's entries changed (ModifyManagedPrefixList): every rule naming
+ * the list now admits the added CIDRs and no longer the removed ones. No group's rules change,
+ * so the revert and the apply modify the list, never a group. `groupId` is the first group
+ * referencing it (where the request is shown and held); `references` lists them all.
+ */
+export interface PrefixListChange extends ChangeBase {
+  kind: "prefixList";
+  prefixListId: string;
+  prefixListName?: string;
+  /** The list's version before the call (the request's CurrentVersion), when it gave one. */
+  fromVersion?: number;
+  added: PrefixListEntry[];
+  removed: PrefixListEntry[];
+  references: PrefixListReference[];
+}
+
+export type Change = AddChange | RemoveChange | ModifyChange | DriftChange | PrefixListChange;
 export type ChangeKind = Change["kind"];
 
 export class BaselineGapError extends Error {
@@ -91,7 +121,7 @@ export class BaselineGapError extends Error {
 
 /** True when the change needs nothing more from a baseline to be reverted. */
 export function isResolved(change: Change): boolean {
-  if (change.kind === "add" || change.kind === "drift") return true;
+  if (change.kind === "add" || change.kind === "drift" || change.kind === "prefixList") return true;
   if (change.kind === "remove")
     return change.ruleIds.length === 0 || change.rules.length === change.ruleIds.length;
   return change.modifications.every((m) => m.before !== undefined);
@@ -160,6 +190,7 @@ function restoreDescriptions(change: RemoveChange, baseline: readonly Rule[]): R
 /** The direction of a change; for a modify or a drift, that of its first rule. */
 export function changeDirection(change: Change): Direction | undefined {
   if (change.kind === "add" || change.kind === "remove") return change.direction;
+  if (change.kind === "prefixList") return change.references[0]?.rules[0]?.direction;
   const first = change.kind === "drift" ? [...change.added, ...change.removed][0] : undefined;
   return first?.direction ?? change.modifications.find((m) => m.before)?.before?.direction;
 }
@@ -177,6 +208,8 @@ export function changedRules(change: Change): Rule[] {
       return change.modifications.map((m) => afterRule(m));
     case "drift":
       return [...change.added, ...change.modifications.map((m) => afterRule(m))];
+    case "prefixList":
+      return entryRules(change, change.added);
   }
 }
 
@@ -194,7 +227,41 @@ export function takenRules(change: Change): Rule[] {
         ...change.removed,
         ...change.modifications.flatMap((m) => (m.before ? [m.before] : [])),
       ];
+    case "prefixList":
+      return entryRules(change, change.removed);
   }
+}
+
+/** A prefix list entry's CIDR as a rule's peer. */
+export function entryPeer(entry: PrefixListEntry): Peer {
+  return entry.cidr.includes(":")
+    ? { kind: "cidrIpv6", cidr: entry.cidr }
+    : { kind: "cidrIpv4", cidr: entry.cidr };
+}
+
+/**
+ * What a prefix list change means for the rules naming the list: for each such rule and each
+ * entry, the rule as if it named the entry's CIDR (the rule's own description, no id). This is
+ * how risk, policy and Slack see a list change: "TCP 22 from 0.0.0.0/0" when 0.0.0.0/0 was added
+ * to a list an SSH rule names.
+ */
+export function entryRules(change: PrefixListChange, entries: readonly PrefixListEntry[]): Rule[] {
+  return change.references.flatMap((ref) =>
+    ref.rules.flatMap((rule) =>
+      entries.map((entry): Rule => {
+        const { ruleId: _id, ...body } = rule;
+        return { ...body, peer: entryPeer(entry) };
+      }),
+    ),
+  );
+}
+
+/** How many rules name the list, and in how many groups. */
+export function prefixListReach(change: PrefixListChange): { rules: number; groups: number } {
+  return {
+    rules: change.references.reduce((n, ref) => n + ref.rules.length, 0),
+    groups: change.references.length,
+  };
 }
 
 /** A modification's resulting rule: the new content, keeping the old rule's id and direction. */
@@ -226,6 +293,9 @@ export function applyChangeToRules(state: readonly Rule[], change: Change): Rule
       const kept = state.filter((r) => !(r.ruleId && gone.has(r.ruleId)));
       return [...modifyRules(kept, change.modifications), ...change.added];
     }
+    case "prefixList":
+      // The list changed, not the group: its rules still name the list.
+      return [...state];
   }
 }
 

@@ -3,7 +3,7 @@
  * security-group write calls, turned into a normalised change. Anything else is ignored with a
  * reason; input that cannot be an event at all is a MalformedEventError.
  */
-import type { Change, ChangeBase, RemoveChange } from "./change.js";
+import type { Change, ChangeBase, PrefixListChange, RemoveChange } from "./change.js";
 import { type Requester, requesterFromCloudTrail } from "./requester.js";
 import {
   type Direction,
@@ -27,14 +27,49 @@ import {
   VPC_PEERING_ID,
 } from "./validate.js";
 
-export const GOVERNED_EVENT_NAMES = [
+/** The five calls that change a security group's rules: parseCloudTrailEvent reads these. */
+export const RULE_EVENT_NAMES = [
   "AuthorizeSecurityGroupIngress",
   "AuthorizeSecurityGroupEgress",
   "RevokeSecurityGroupIngress",
   "RevokeSecurityGroupEgress",
   "ModifySecurityGroupRules",
 ] as const;
+export type RuleEventName = (typeof RULE_EVENT_NAMES)[number];
+
+/** A new group: its default egress rule is adopted, or revoked by policy (create-group.ts). */
+export const CREATE_GROUP_EVENT_NAME = "CreateSecurityGroup";
+/** A customer-managed prefix list's entries changed: every rule naming it widens (prefix-list.ts). */
+export const PREFIX_LIST_EVENT_NAME = "ModifyManagedPrefixList";
+
+/**
+ * Every call the member governs: the five rule calls, and the two that widen rules without
+ * naming one. The EventBridge rule (GOVERNED_EVENT_PATTERN) and the sandbox's proxy use it;
+ * governedEventRoute says which reader takes an event.
+ */
+export const GOVERNED_EVENT_NAMES = [
+  ...RULE_EVENT_NAMES,
+  CREATE_GROUP_EVENT_NAME,
+  PREFIX_LIST_EVENT_NAME,
+] as const;
 export type GovernedEventName = (typeof GOVERNED_EVENT_NAMES)[number];
+
+export type GovernedEventRoute = "rules" | "createGroup" | "prefixList";
+
+/**
+ * Which reader takes an event: the prefix list's and the group creation's have their own; every
+ * other event (the five rule calls, and anything else, which parseCloudTrailEvent ignores with a
+ * reason) goes to parseCloudTrailEvent. Reads only the event name and source.
+ */
+export function governedEventRoute(event: unknown): GovernedEventRoute {
+  if (!isObject(event)) return "rules";
+  const detail = isObject(event.detail) ? event.detail : event;
+  if (detail.eventSource !== undefined && detail.eventSource !== "ec2.amazonaws.com")
+    return "rules";
+  if (detail.eventName === CREATE_GROUP_EVENT_NAME) return "createGroup";
+  if (detail.eventName === PREFIX_LIST_EVENT_NAME) return "prefixList";
+  return "rules";
+}
 
 export const CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail";
 
@@ -76,6 +111,10 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+
+function isRuleEvent(name: string): name is RuleEventName {
+  return (RULE_EVENT_NAMES as readonly string[]).includes(name);
+}
 
 function isGoverned(name: string): name is GovernedEventName {
   return (GOVERNED_EVENT_NAMES as readonly string[]).includes(name);
@@ -309,7 +348,7 @@ export function parseCloudTrailEvent(event: unknown): ParseResult {
   if (detail.eventSource !== undefined && detail.eventSource !== "ec2.amazonaws.com") {
     return ignore(`eventSource is ${String(detail.eventSource)}, not ec2.amazonaws.com`);
   }
-  if (!isGoverned(eventName)) return ignore(`${eventName} does not change security group rules`);
+  if (!isRuleEvent(eventName)) return ignore(`${eventName} does not change security group rules`);
   if (detail.readOnly === true) return ignore(`${eventName} was recorded as read-only`);
   if (detail.errorCode !== undefined && detail.errorCode !== null) {
     const msg = str(detail.errorMessage);
@@ -358,6 +397,10 @@ export function validateChange(change: Change): void {
   if (!GROUP_ID.test(change.groupId))
     bad("groupId", change.groupId, "a security group id is sg- and 8 or 17 hex digits");
   if (!EVENT_ID.test(change.eventId)) bad("eventID", change.eventId, "not a CloudTrail event id");
+  if (change.kind === "prefixList") {
+    validatePrefixListChange(change, bad);
+    return;
+  }
   const rules =
     change.kind === "modify" || change.kind === "drift"
       ? [
@@ -415,8 +458,32 @@ export function validateChange(change: Change): void {
   }
 }
 
+function validatePrefixListChange(
+  change: PrefixListChange,
+  bad: (field: string, value: unknown, what: string) => never,
+): void {
+  if (!PREFIX_LIST_ID.test(change.prefixListId))
+    bad("PrefixListId", change.prefixListId, "a prefix list id is pl- and hex digits");
+  const entries = [
+    ...change.added.map((e, i) => ({ where: `AddEntry[${i}]`, e })),
+    ...change.removed.map((e, i) => ({ where: `RemoveEntry[${i}]`, e })),
+  ];
+  for (const { where, e } of entries) {
+    if (!isIpv4Cidr(e.cidr) && !isIpv6Cidr(e.cidr))
+      bad(`${where}.Cidr`, e.cidr, "not an IPv4 or IPv6 CIDR");
+  }
+  change.references.forEach((ref, i) => {
+    if (!GROUP_ID.test(ref.groupId))
+      bad(`references[${i}].groupId`, ref.groupId, "a security group id is sg- and hex digits");
+    for (const r of ref.rules) {
+      if (r.ruleId !== undefined && !RULE_ID.test(r.ruleId))
+        bad(`references[${i}].ruleId`, r.ruleId, "a rule id is sgr- and 8 or 17 hex digits");
+    }
+  });
+}
+
 function parseChange(
-  eventName: GovernedEventName,
+  eventName: RuleEventName,
   base: Omit<ChangeBase, "groupId">,
   params: Json,
   response: Json,
@@ -478,8 +545,8 @@ function parseChange(
 }
 
 /**
- * The member account's EventBridge rule: the five governed calls from EC2, every identity type,
- * failed calls dropped. The CDK app deploys it; the sandbox routes events by it.
+ * The member account's EventBridge rule: the governed calls from EC2 (the five rule calls,
+ * CreateSecurityGroup, ModifyManagedPrefixList), every identity type, failed calls dropped. The CDK app deploys it; the sandbox routes events by it.
  */
 export const GOVERNED_EVENT_PATTERN = {
   source: ["aws.ec2"],

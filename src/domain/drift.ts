@@ -233,6 +233,7 @@ export function explainsDrift(change: Change, drift: DriftChange, filedAt?: stri
       : ruleKey(p) === ruleKey(r);
   const has = (pool: readonly Rule[], r: Rule) => pool.some((p) => same(p, r));
   const bodyKey = (rule: RuleBody) => contentKey({ ...rule, direction: "ingress" });
+  if (change.kind === "prefixList") return false; // a list change never shows in a group's rules
   switch (change.kind) {
     case "add":
       return change.rules.length > 0 && change.rules.every((r) => has(drift.added, r));

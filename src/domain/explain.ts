@@ -57,6 +57,13 @@ export interface ChangeJson {
   ruleIds?: string[];
   /** Modify: the rules as they were (from the baseline). */
   before?: RuleJson[];
+  /** ModifyManagedPrefixList: the list, its entries added and removed, the groups naming it. */
+  prefixList?: {
+    prefixListId: string;
+    added: { cidr: string; description?: string }[];
+    removed: { cidr: string }[];
+    references: { groupId: string; rules: RuleJson[] }[];
+  };
 }
 
 /** `explain --policy`: the policy's decision, as `--json` prints it. */
@@ -122,6 +129,22 @@ export function changeToJson(change: Change): ChangeJson {
       ...base,
       rules: change.rules.map((r) => ruleToJson(r)),
       ...(change.ruleIds.length ? { ruleIds: change.ruleIds } : {}),
+    };
+  }
+  if (change.kind === "prefixList") {
+    // `rules`: each rule naming the list as if it named each added CIDR.
+    return {
+      ...base,
+      rules: changedRules(change).map((r) => ruleToJson(r, true)),
+      prefixList: {
+        prefixListId: change.prefixListId,
+        added: change.added.map((e) => ({ ...e })),
+        removed: change.removed.map((e) => ({ cidr: e.cidr })),
+        references: change.references.map((ref) => ({
+          groupId: ref.groupId,
+          rules: ref.rules.map((r) => ruleToJson(r, true)),
+        })),
+      },
     };
   }
   const resolved = isResolved(change);

@@ -13,6 +13,7 @@
 import { z } from "zod";
 import { type Change, DRIFT_EVENT_NAME } from "./change.js";
 import { GOVERNED_EVENT_NAMES } from "./cloudtrail.js";
+import { POLICY_ACTIONS } from "./policy/types.js";
 import { IDENTITY_TYPES } from "./requester.js";
 import {
   ACCOUNT_ID,
@@ -127,10 +128,35 @@ export const changeMessageSchema = z.object({
   revertMs: z.number().nonnegative(),
   /** The revert failed: the change is still live. */
   revertError: applyError.optional(),
-  /** Policy decided already (auto_deny): the hub records and reports, asks nobody. */
+  /**
+   * What the member's policy decided and did. `status`: a decision that needs nobody (auto_denied:
+   * reverted; auto_approved: it stands and the member's baseline took it in; exempt: it stands,
+   * recorded): the hub records it and posts to the monitoring channel only. Without `status` the
+   * change goes to a person, and the hub routes it (approvals, approvers, channel, expiry) from
+   * ITS OWN copy of the policy, never from this body: a member speaks only for its own account.
+   * Unknown keys (an "approvals" a member made up) are dropped by the schema.
+   */
   policy: z
-    .object({ status: z.literal("auto_denied"), rule: z.string(), reason: z.string() })
+    .object({
+      status: z.enum(["auto_denied", "auto_approved", "exempt"]).optional(),
+      action: z.enum(POLICY_ACTIONS).optional(),
+      rule: z.string().max(128),
+      reason: z.string().max(2000),
+      mode: z.enum(["enforce", "notify"]).optional(),
+    })
     .optional(),
+  /**
+   * Facts about the group the policy's matchers use, as the member read them (its own account's):
+   * the hub evaluates the policy on them. Absent: unknown (a matcher needing them does not match).
+   */
+  group: z
+    .object({
+      vpcId: z.string().max(64).optional(),
+      tags: z.record(z.string().max(128), z.string().max(256)).optional(),
+    })
+    .optional(),
+  /** When the member first received the event (the age rule measures to it); absent for drift. */
+  receivedAt: z.iso.datetime({ offset: true }).optional(),
 });
 
 const requestId = z.string().regex(/^r-[0-9A-HJKMNP-TV-Z]{26}$/, "not a request id");

@@ -11,6 +11,8 @@ import {
   isResolved,
   type Modification,
   type ModifyChange,
+  type PrefixListChange,
+  type PrefixListEntry,
 } from "./change.js";
 import {
   contentKey,
@@ -43,6 +45,19 @@ export type Ec2Operation =
       groupId: string;
       direction: Direction;
       ipPermissions: Ec2IpPermission[];
+      rules: Rule[];
+    }
+  | {
+      /**
+       * Moves a managed prefix list's entries (ModifyManagedPrefixList). The adapter asks the
+       * list's version and entries first and sends only what is still to do, so a step done
+       * already is no error.
+       */
+      action: "modifyPrefixList";
+      prefixListId: string;
+      addEntries: PrefixListEntry[];
+      removeEntries: PrefixListEntry[];
+      /** None: no group's rules change. */
       rules: Rule[];
     }
   | {
@@ -114,6 +129,25 @@ function beforeRules(change: ModifyChange | DriftChange): Rule[] {
   return change.modifications.map((m) => m.before as Rule);
 }
 
+/** One ModifyManagedPrefixList adding `add` and removing `remove`, or nothing when both are empty. */
+function movePrefixList(
+  change: PrefixListChange,
+  add: readonly PrefixListEntry[],
+  remove: readonly PrefixListEntry[],
+): Ec2Operation[] {
+  if (add.length === 0 && remove.length === 0) return [];
+  return [
+    {
+      action: "modifyPrefixList",
+      prefixListId: change.prefixListId,
+      addEntries: add.map((e) => ({ ...e })),
+      // RemovePrefixListEntry has only the CIDR.
+      removeEntries: remove.map((e) => ({ cidr: e.cidr })),
+      rules: [],
+    },
+  ];
+}
+
 /** The calls that undo `change` in the member account. */
 export function revertPlan(change: Change): Ec2Operation[] {
   requireResolved(change);
@@ -125,6 +159,8 @@ export function revertPlan(change: Change): Ec2Operation[] {
       return authorize(change.groupId, change.rules);
     case "modify":
       return modify(change.groupId, beforeRules(change));
+    case "prefixList":
+      return movePrefixList(change, change.removed, change.added);
     case "drift":
       // Take away what drifted in, put edited rules back, then give back what went (see inSafeOrder).
       return inSafeOrder([
@@ -159,6 +195,8 @@ export function applyPlan(change: Change): Ec2Operation[] {
       return revokeByContent(change.groupId, change.rules);
     case "modify":
       return modify(change.groupId, change.modifications.map(afterRule));
+    case "prefixList":
+      return movePrefixList(change, change.added, change.removed);
     case "drift":
       // Take away what was given back, make the edits, then add what drifted in.
       return inSafeOrder([
@@ -195,6 +233,8 @@ export function applyOperationToRules(
       const byId = new Map(op.rules.map((r) => [r.ruleId, r]));
       return state.map((r) => (r.ruleId && byId.get(r.ruleId)) || r);
     }
+    case "modifyPrefixList":
+      return [...state];
   }
 }
 
@@ -254,6 +294,6 @@ export function applyPlanAgainst(change: Change, approved: readonly Rule[]): Ec2
  * InvalidPermission.Duplicate, which would leave a rule out. The sort is stable.
  */
 export function inSafeOrder(ops: readonly Ec2Operation[]): Ec2Operation[] {
-  const rank = { revoke: 0, modify: 1, authorize: 2 } as const;
+  const rank = { revoke: 0, modify: 1, authorize: 2, modifyPrefixList: 3 } as const;
   return [...ops].sort((a, b) => rank[a.action] - rank[b.action]);
 }

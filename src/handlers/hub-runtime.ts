@@ -17,7 +17,13 @@ import { SnsPublisher } from "../adapters/sns/publisher.js";
 import type { HubDeps } from "../app/hub/index.js";
 import { DEFAULT_JOB_SETTINGS } from "../domain/request.js";
 import type { Notifier } from "../ports/notifier.js";
-import { type HubConfig, hubConfigSchema, loadConfig, memberApplyTopicArn } from "./config.js";
+import {
+  type HubConfig,
+  hubConfigSchema,
+  loadConfig,
+  memberApplyTopicArn,
+  policyOf,
+} from "./config.js";
 import { log, once, systemClock } from "./logging.js";
 
 export function hubSettings(config: HubConfig): HubDeps["config"] {
@@ -41,6 +47,7 @@ export function hubSettings(config: HubConfig): HubDeps["config"] {
     },
     people: { people: config.PEOPLE, sourceIdentityRoles: config.SOURCE_IDENTITY_ROLES },
     jobs: { ...DEFAULT_JOB_SETTINGS, onExpiry: config.ON_EXPIRY },
+    policy: policyOf(config),
   };
 }
 

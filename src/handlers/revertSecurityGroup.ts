@@ -1,14 +1,29 @@
 /** Member account, EventBridge (CloudTrail): revert a governed change and file it with the hub. */
 import type { Context } from "aws-lambda";
-import { type MemberDeps, type RevertOutcome, revertChange } from "../app/member/index.js";
+import { adoptCreatedGroup, type CreateGroupOutcome } from "../app/member/create-group.js";
+import { type MemberDeps, revertChange } from "../app/member/index.js";
+import { revertPrefixListChange } from "../app/member/prefix-list.js";
+import { governedEventRoute } from "../domain/cloudtrail.js";
 import { logger } from "./logging.js";
 import { memberDeps } from "./member-runtime.js";
 
+/** Each event by its own reader: a prefix list's, a group's creation, or the five rule calls. */
+function handle(deps: MemberDeps, event: unknown): Promise<CreateGroupOutcome> {
+  switch (governedEventRoute(event)) {
+    case "prefixList":
+      return revertPrefixListChange(deps, event);
+    case "createGroup":
+      return adoptCreatedGroup(deps, event);
+    case "rules":
+      return revertChange(deps, event);
+  }
+}
+
 export function createRevertHandler(getDeps: () => MemberDeps | Promise<MemberDeps>) {
-  return async (event: unknown, context?: Context): Promise<RevertOutcome["status"]> => {
+  return async (event: unknown, context?: Context): Promise<CreateGroupOutcome["status"]> => {
     if (context) logger.addContext(context);
     const deps = await getDeps();
-    const outcome = await revertChange(deps, event);
+    const outcome = await handle(deps, event);
     const { status } = outcome;
     if (status === "reverted" || status === "revert_failed") {
       const { change, revertMs, revertError } = outcome.message;

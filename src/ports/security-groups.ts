@@ -10,6 +10,8 @@ export interface GroupInfo {
   groupId: string;
   groupName?: string;
   vpcId?: string;
+  /** The group's tags (DescribeSecurityGroups returns them): the policy's groupTags matcher. */
+  tags?: Record<string, string>;
 }
 
 /**

@@ -657,7 +657,11 @@ const addTcp22 = (extra: Json = {}): EventParts => ({
 function parsedRules(event: unknown): Rule[] {
   const result = parseCloudTrailEvent(event);
   if (result.ignored) throw new Error(`ignored: ${result.reason}`);
-  if (result.change.kind === "modify" || result.change.kind === "drift")
+  if (
+    result.change.kind === "modify" ||
+    result.change.kind === "drift" ||
+    result.change.kind === "prefixList"
+  )
     throw new Error(`a ${result.change.kind}`);
   return result.change.rules;
 }

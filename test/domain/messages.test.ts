@@ -172,7 +172,7 @@ describe("parseChangeMessage", () => {
       /at change\.kind/,
     );
     expectInvalid(
-      () => parseChangeMessage(changeMessage({ ...add, eventName: "CreateSecurityGroup" })),
+      () => parseChangeMessage(changeMessage({ ...add, eventName: "DeleteSecurityGroup" })),
       /at change\.eventName/,
     );
     const rules = [{ ...add.rules[0], toPort: 70000 }];

@@ -456,7 +456,9 @@ describe("property: revert and apply plans", () => {
           const changed = new Set(
             change.kind === "modify" || change.kind === "drift"
               ? change.modifications.map((m) => m.ruleId)
-              : change.rules.map(ruleKey),
+              : change.kind === "prefixList"
+                ? []
+                : change.rules.map(ruleKey),
           );
           return rules.filter((r) =>
             change.kind === "modify" ? !changed.has(r.ruleId as string) : !changed.has(ruleKey(r)),

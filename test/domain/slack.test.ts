@@ -946,7 +946,9 @@ describe("properties", () => {
               ? r.change.modifications.length
               : r.change.kind === "remove"
                 ? r.change.rules.length || r.change.ruleIds.length
-                : r.change.rules.length;
+                : r.change.kind === "prefixList"
+                  ? 0
+                  : r.change.rules.length;
           expect(total + Number(more?.[1] ?? 0)).toBe(ruleTotal);
           if (more) truncated += 1;
         }

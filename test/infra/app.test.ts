@@ -156,7 +156,7 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
         JSON.stringify(r.Properties?.EventPattern ?? {}).includes("aws.ec2"),
       );
 
-    it("matches the five governed calls from ec2.amazonaws.com, any identity, success only", () => {
+    it("matches the governed calls from ec2.amazonaws.com, any identity, success only", () => {
       for (const m of members) {
         const rules = cloudTrailRules(m);
         expect(rules).toHaveLength(1);
@@ -174,6 +174,8 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
               "RevokeSecurityGroupIngress",
               "RevokeSecurityGroupEgress",
               "ModifySecurityGroupRules",
+              "CreateSecurityGroup",
+              "ModifyManagedPrefixList",
             ],
             errorCode: [{ exists: false }],
           },
@@ -510,12 +512,19 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
             if (action.includes("*")) expect(action).toBe("kms:GenerateDataKey*");
           }
           const ec2 = list(st.Action).filter((a) => a.startsWith("ec2:"));
-          const writes = ec2.filter((a) => !a.startsWith("ec2:Describe"));
+          const writes = ec2.filter(
+            (a) => !a.startsWith("ec2:Describe") && !a.startsWith("ec2:Get"),
+          );
           if (writes.length > 0) expect(list(st.Resource)).not.toContain("*");
           if (list(st.Resource).includes("*")) {
             expect(
               list(st.Action).every((a) =>
-                ["ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups"].includes(a),
+                [
+                  "ec2:DescribeSecurityGroupRules",
+                  "ec2:DescribeSecurityGroups",
+                  "ec2:DescribeManagedPrefixLists",
+                  "ec2:GetManagedPrefixListEntries",
+                ].includes(a),
               ),
             ).toBe(true);
           }
@@ -532,7 +541,12 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
           "MemberSweepBaseline",
         ]) {
           const writes = policyOf(t, prefix).filter((st) =>
-            list(st.Action).some((a) => a.startsWith("ec2:") && !a.startsWith("ec2:Describe")),
+            list(st.Action).some(
+              (a) =>
+                a.startsWith("ec2:") &&
+                !a.startsWith("ec2:Describe") &&
+                !a.includes("ManagedPrefixList"),
+            ),
           );
           expect(writes).toHaveLength(1);
           expect(sorted(list(writes[0]?.Action))).toEqual(
@@ -559,11 +573,39 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
           "ec2:DescribeSecurityGroupRules",
           "ec2:DescribeSecurityGroups",
         ]);
-        expect(ec2Of("MemberApplySecurityGroupChange")).toEqual(["ec2:DescribeSecurityGroupRules"]);
+        expect(ec2Of("MemberApplySecurityGroupChange")).toEqual([
+          "ec2:DescribeManagedPrefixLists",
+          "ec2:DescribeSecurityGroupRules",
+        ]);
         expect(ec2Of("MemberRevertSecurityGroup")).toEqual([
+          "ec2:DescribeManagedPrefixLists",
           "ec2:DescribeSecurityGroupRules",
           "ec2:DescribeSecurityGroups",
         ]);
+        // A prefix list is read and modified back by revert, and modified again by apply only:
+        // ModifyManagedPrefixList on this account and region's prefix lists, never on *.
+        const prefixListOf = (prefix: string) =>
+          policyOf(t, prefix)
+            .filter((st) => list(st.Action).some((a) => a.includes("ManagedPrefixList")))
+            .map((st) => ({
+              actions: sorted(list(st.Action)),
+              resources: list(st.Resource as string[]),
+            }));
+        for (const prefix of ["MemberRevertSecurityGroup", "MemberApplySecurityGroupChange"]) {
+          const statements = prefixListOf(prefix);
+          // The reads join the function's other Describe calls on * (CDK merges them).
+          const onAll = statements.filter((st) => st.resources.includes("*"));
+          expect(onAll.flatMap((st) => st.actions.filter((a) => a.includes("PrefixList")))).toEqual(
+            ["ec2:DescribeManagedPrefixLists", "ec2:GetManagedPrefixListEntries"],
+          );
+          expect(statements.filter((st) => !st.resources.includes("*"))).toEqual([
+            {
+              actions: ["ec2:ModifyManagedPrefixList"],
+              resources: [`arn:aws:ec2:${m.region}:${m.account}:prefix-list/*`],
+            },
+          ]);
+        }
+        expect(prefixListOf("MemberSweepBaseline")).toEqual([]);
         // revertFailed files a request; it never touches EC2.
         expect(
           policyOf(t, "MemberRevertFailed").flatMap((st) =>

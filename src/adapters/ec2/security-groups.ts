@@ -111,7 +111,7 @@ export class Ec2SecurityGroups implements SecurityGroups {
             if (!g.GroupId) continue;
             yield withOptional<GroupInfo>(
               { groupId: g.GroupId },
-              { groupName: g.GroupName, vpcId: g.VpcId },
+              { groupName: g.GroupName, vpcId: g.VpcId, tags: tagsOf(g) },
             );
           }
         }
@@ -141,7 +141,7 @@ export class Ec2SecurityGroups implements SecurityGroups {
       if (!group?.GroupId) return undefined;
       return withOptional<GroupInfo>(
         { groupId: group.GroupId },
-        { groupName: group.GroupName, vpcId: group.VpcId },
+        { groupName: group.GroupName, vpcId: group.VpcId, tags: tagsOf(group) },
       );
     } catch (e) {
       const error = translateError(e);
@@ -185,6 +185,13 @@ export class Ec2SecurityGroups implements SecurityGroups {
       );
     }
   }
+}
+
+/** A group's tags as a record (`{}` for none: DescribeSecurityGroups always says). */
+function tagsOf(group: SecurityGroup): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const t of group.Tags ?? []) if (t.Key !== undefined) tags[t.Key] = t.Value ?? "";
+  return tags;
 }
 
 function chunks(ids: string[]): string[][] {

@@ -16,7 +16,7 @@
  * A change with no rules known (a revoke by rule id the baseline has not resolved) matches no
  * rule-level matcher.
  */
-import type { Change, Modification } from "../change.js";
+import { type Change, entryRules, type Modification } from "../change.js";
 import { minimumApprovals, type Verification } from "../identity.js";
 import type { Rule } from "../rule.js";
 import { assessChange, type RiskLevel } from "../slack/risk.js";
@@ -62,6 +62,12 @@ export function ruleViews(change: Change): RuleView[] {
         ...change.modifications.map(modified),
         ...change.removed.map(taken),
         ...befores(change.modifications),
+      ];
+    case "prefixList":
+      // Each rule naming the list, as if it named each added (put) or removed (taken) CIDR.
+      return [
+        ...entryRules(change, change.added).map(put),
+        ...entryRules(change, change.removed).map(taken),
       ];
   }
 }

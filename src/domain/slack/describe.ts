@@ -2,7 +2,15 @@
  * The facts of a change in words, as mrkdwn: who, what action, which group, and one row per rule.
  * Every user-controlled string goes through `mrkdwnText` / `mrkdwnCode`.
  */
-import { afterRule, type Change, changeDirection, type Modification } from "../change.js";
+import {
+  afterRule,
+  type Change,
+  changeDirection,
+  entryRules,
+  type Modification,
+  type PrefixListChange,
+  prefixListReach,
+} from "../change.js";
 import type { Requester } from "../requester.js";
 import {
   type Direction,
@@ -79,7 +87,23 @@ function ruleCount(change: Change): number {
     return change.added.length + change.removed.length + change.modifications.length;
   // A revoke by rule id has only ids until resolved; once resolved, one rule per id.
   if (change.kind === "remove") return change.rules.length || change.ruleIds.length;
+  if (change.kind === "prefixList") return prefixListReach(change).rules;
   return change.rules.length;
+}
+
+/**
+ * "Prefix list pl-… (name): 1 entry added, widens 3 rules in 2 groups". A list only narrowing its
+ * rules says "narrows".
+ */
+function prefixListActionText(change: PrefixListChange): string {
+  const { rules, groups } = prefixListReach(change);
+  const name = change.prefixListName ? ` (${change.prefixListName})` : "";
+  const parts = [
+    change.added.length ? `${plural(change.added.length, "entry", "entries")} added` : "",
+    change.removed.length ? `${plural(change.removed.length, "entry", "entries")} removed` : "",
+  ].filter(Boolean);
+  const verb = change.added.length > 0 ? "widens" : "narrows";
+  return `Prefix list ${change.prefixListId}${name}: ${parts.join(", ")}, ${verb} ${plural(rules, "rule")} in ${plural(groups, "group")}`;
 }
 
 /** "Add 3 ingress rules", "Remove 1 egress rule", "Modify 2 ingress rules", "Drift in 2 rules". */
@@ -92,6 +116,7 @@ export function actionText(change: Change): string {
     ].filter(Boolean);
     return `Drift: ${plural(ruleCount(change), "rule")} changed with no CloudTrail event (${parts.join(", ")})`;
   }
+  if (change.kind === "prefixList") return prefixListActionText(change);
   const verb = { add: "Add", remove: "Remove", modify: "Modify" }[change.kind];
   const direction = changeDirection(change);
   const noun = direction ? `${direction} rule` : "rule";
@@ -196,6 +221,34 @@ export function ruleRows(change: Change): RuleRow[] {
         modifyRow(added.length + removed.length + i, m, "edited: "),
       );
       rows = [...added, ...removed, ...edited];
+      break;
+    }
+    case "prefixList": {
+      // Each rule naming the list, with each CIDR added ("now also") or removed ("no longer").
+      const added = change.references.flatMap((ref) =>
+        entryRules({ ...change, references: [ref] }, change.added).map((r) => ({ ref, r })),
+      );
+      const removed = change.references.flatMap((ref) =>
+        entryRules({ ...change, references: [ref] }, change.removed).map((r) => ({ ref, r })),
+      );
+      rows = [
+        ...added.map(({ ref, r }, i) => {
+          const risk = assessRule(r);
+          const group = mrkdwnCode(ref.groupId, MAX_RULE_ID);
+          return row(
+            i,
+            risk.level,
+            `${group} now also: ${ruleText(r, r.direction)}${riskBadge(risk)}`,
+          );
+        }),
+        ...removed.map(({ ref, r }, i) =>
+          row(
+            added.length + i,
+            "none",
+            `${mrkdwnCode(ref.groupId, MAX_RULE_ID)} no longer: ${ruleText(r, r.direction)}`,
+          ),
+        ),
+      ];
       break;
     }
   }

@@ -17,14 +17,35 @@
  * accepted too, as is the legacy flat form (IpProtocol/FromPort/ToPort/CidrIp at the top).
  */
 
-import { GOVERNED_EVENT_NAMES, type GovernedEventName } from "../../domain/cloudtrail.js";
+import {
+  CREATE_GROUP_EVENT_NAME,
+  GOVERNED_EVENT_NAMES,
+  type GovernedEventName,
+  PREFIX_LIST_EVENT_NAME,
+  RULE_EVENT_NAMES,
+  type RuleEventName,
+} from "../../domain/cloudtrail.js";
 
 export type Json = Record<string, unknown>;
 export type QueryParams = ReadonlyMap<string, string>;
 
-/** The EC2 actions whose calls become CloudTrail events: the five the system governs. */
-export const GOVERNED_ACTIONS = GOVERNED_EVENT_NAMES;
-export type GovernedAction = GovernedEventName;
+/**
+ * The EC2 actions whose calls the proxy turns into CloudTrail events today: the five rule calls.
+ * CreateSecurityGroup and ModifyManagedPrefixList are governed too (GOVERNED_EVENT_NAMES), and
+ * their requestParameters (below) and responseElements (response.ts's eventResponseElements) are
+ * built here; the proxy emits them once its buildEvent asks eventResponseElements for their
+ * response (it would otherwise build a revoke's) and it uses EVENT_ACTIONS.
+ */
+export const GOVERNED_ACTIONS = RULE_EVENT_NAMES;
+export type GovernedAction = RuleEventName;
+
+/** Every governed action, the two that widen rules without naming one included. */
+export const EVENT_ACTIONS = GOVERNED_EVENT_NAMES;
+export type EventAction = GovernedEventName;
+
+export function isEventAction(action: string | undefined): action is EventAction {
+  return (EVENT_ACTIONS as readonly (string | undefined)[]).includes(action);
+}
 
 export function isGovernedAction(action: string | undefined): action is GovernedAction {
   return (GOVERNED_ACTIONS as readonly (string | undefined)[]).includes(action);
@@ -205,7 +226,51 @@ export function modifyRequestParameters(params: QueryParams): Json {
   };
 }
 
-export function requestParameters(action: GovernedAction, params: QueryParams): Json {
+/** requestParameters of CreateSecurityGroup: {groupName, groupDescription, vpcId?} (a real record). */
+export function createGroupRequestParameters(params: QueryParams): Json {
+  return defined([
+    ["groupName", params.get("GroupName")],
+    ["groupDescription", params.get("GroupDescription")],
+    ["vpcId", params.get("VpcId")],
+    ["tagSpecificationSet", tagSpecifications(params)],
+  ]);
+}
+
+/**
+ * requestParameters of ModifyManagedPrefixList: the PascalCase `ModifyManagedPrefixListRequest`
+ * wrapper, each entry numbered with `tag` (a string, as the real record has it), its CIDR as
+ * `cidr` (lower case in the real record), one entry an object and several an array.
+ */
+export function prefixListRequestParameters(params: QueryParams): Json {
+  const entries = (prefixes: string[], withDescription: boolean) => {
+    const list = listMembers(params, ...prefixes).map((m, i) =>
+      defined([
+        ...(withDescription
+          ? ([["Description", params.get(`${m}.Description`)]] as [string, unknown][])
+          : []),
+        ["cidr", params.get(`${m}.Cidr`)],
+        ["tag", String(i + 1)],
+      ]),
+    );
+    return list.length === 0 ? undefined : list.length === 1 ? list[0] : list;
+  };
+  const version = params.get("CurrentVersion");
+  const max = params.get("MaxEntries");
+  return {
+    ModifyManagedPrefixListRequest: defined([
+      ["CurrentVersion", version === undefined ? undefined : Number(version)],
+      ["PrefixListName", params.get("PrefixListName")],
+      ["MaxEntries", max === undefined ? undefined : Number(max)],
+      ["AddEntry", entries(["AddEntry", "AddEntries"], true)],
+      ["RemoveEntry", entries(["RemoveEntry", "RemoveEntries"], false)],
+      ["PrefixListId", params.get("PrefixListId")],
+    ]),
+  };
+}
+
+export function requestParameters(action: EventAction, params: QueryParams): Json {
+  if (action === CREATE_GROUP_EVENT_NAME) return createGroupRequestParameters(params);
+  if (action === PREFIX_LIST_EVENT_NAME) return prefixListRequestParameters(params);
   return action === "ModifySecurityGroupRules"
     ? modifyRequestParameters(params)
     : permissionsRequestParameters(params);

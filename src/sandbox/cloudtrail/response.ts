@@ -2,7 +2,7 @@
  * EC2 Query API responses (XML, as moto answers) into CloudTrail's `responseElements` for the five
  * security-group write calls.
  */
-import { ctList, type Json } from "./request.js";
+import { ctList, type EventAction, type Json } from "./request.js";
 import { child, childText, type XmlElement } from "./xml.js";
 
 /** A security-group rule as EC2 reports it (SecurityGroupRule). */
@@ -241,4 +241,60 @@ export function modifyResponseElements(requestId: string, root: XmlElement): Jso
       return: returnValue(root),
     },
   };
+}
+
+/** CreateSecurityGroup's responseElements: {requestId, _return, groupId} (a real record). */
+export function createGroupResponseElements(requestId: string, root: XmlElement): Json {
+  return object([
+    ["requestId", requestId],
+    ["_return", returnValue(root)],
+    ["groupId", nonEmpty(childText(root, "groupId"))],
+  ]);
+}
+
+/**
+ * ModifyManagedPrefixList's responseElements: the `ModifyManagedPrefixListResponse` wrapper with
+ * `xmlns` (as ModifySecurityGroupRules'), holding the prefixList EC2 answered with.
+ */
+export function prefixListResponseElements(requestId: string, root: XmlElement): Json {
+  const list = child(root, "prefixList");
+  const num = (name: string) => {
+    const text = childText(list, name);
+    return text === undefined || text === "" ? undefined : int(text, 0);
+  };
+  return {
+    ModifyManagedPrefixListResponse: object([
+      ["xmlns", EC2_XMLNS],
+      ["requestId", requestId],
+      [
+        "prefixList",
+        list
+          ? object([
+              ["addressFamily", nonEmpty(childText(list, "addressFamily"))],
+              ["maxEntries", num("maxEntries")],
+              ["ownerId", nonEmpty(childText(list, "ownerId"))],
+              ["prefixListArn", nonEmpty(childText(list, "prefixListArn"))],
+              ["prefixListId", nonEmpty(childText(list, "prefixListId"))],
+              ["prefixListName", nonEmpty(childText(list, "prefixListName"))],
+              ["state", nonEmpty(childText(list, "state"))],
+              ["version", num("version")],
+            ])
+          : undefined,
+      ],
+    ]),
+  };
+}
+
+/**
+ * responseElements of the governed calls that are not rule calls, or undefined for the five
+ * (their builders need the proxy's rule snapshots). The proxy's buildEvent asks this first.
+ */
+export function eventResponseElements(
+  action: EventAction,
+  requestId: string,
+  root: XmlElement,
+): Json | undefined {
+  if (action === "CreateSecurityGroup") return createGroupResponseElements(requestId, root);
+  if (action === "ModifyManagedPrefixList") return prefixListResponseElements(requestId, root);
+  return undefined;
 }

@@ -12,11 +12,16 @@ describe("kind", () => {
     ["drift", drift(), true],
     [["add", "modify"], modify(rule()), true],
     [["add", "modify"], drift(), false],
+    // A group's creation (its default egress, an add) is `create`, never `add`.
+    ["create", { ...add(), eventName: "CreateSecurityGroup" }, true],
+    ["add", { ...add(), eventName: "CreateSecurityGroup" }, false],
+    ["create", add(), false],
+    ["prefixList", add(), false],
   ])("%j on a %o -> %s", (config, change, expected) => {
     expect(run(kind, config, change)).toBe(expected);
   });
 
-  it.each([["added"], [[]], ["Add"]])("refuses %j", (config) => {
+  it.each([["added"], [[]], ["Add"], ["created"]])("refuses %j", (config) => {
     expect(refused(kind, config)).toBe(true);
   });
 });

@@ -1,0 +1,140 @@
+/**
+ * revertSecurityGroup for ModifyManagedPrefixList: a customer-managed prefix list that governed
+ * groups' rules name had entries added (or removed), which widens (or narrows) every such rule
+ * with no security-group call at all. The member modifies the list back at once (removes what
+ * was added, adds back what was removed) and files the change with the hub, naming the groups and
+ * rules it touches ("widens 3 rules in 2 groups"). Approve makes the modification again, Deny
+ * keeps it reverted: apply.ts carries both out unchanged, as plan.ts's revertPlan / applyPlan
+ * plan the list's `modifyPrefixList` for a change of kind `prefixList`, and the approved
+ * baseline does not move (no group's rules changed).
+ *
+ * Ignored, with a reason: AWS-managed lists (customers cannot modify them), lists no governed
+ * group's rule names (they widen nothing governed), a call that moved no entry, the system's own
+ * calls. Every group in this member's account and region is governed (the sweep adopts them all).
+ */
+import type { Change } from "../../domain/change.js";
+import { MalformedEventError } from "../../domain/cloudtrail.js";
+import type { ChangeMessage } from "../../domain/messages.js";
+import { revertPlan } from "../../domain/plan.js";
+import { evaluatePolicy } from "../../domain/policy.js";
+import {
+  type PrefixListParse,
+  parsePrefixListEvent,
+  prefixListChange,
+  referencesTo,
+} from "../../domain/prefix-list.js";
+import { matchingArnPattern } from "../../domain/requester.js";
+import type { Rule } from "../../domain/rule.js";
+import { LATE_EVENT_CODE } from "../../domain/slack/messages.js";
+import type { GroupInfo } from "../../ports/security-groups.js";
+import { type MemberDeps, type Performed, perform } from "./deps.js";
+import { publishOutbox } from "./outbox.js";
+import { file, type RevertOutcome } from "./revert.js";
+
+/** The change could not be looked at (the adapter lacks prefix list calls). */
+export const PREFIX_LIST_UNSUPPORTED = "PrefixListUnsupported";
+
+/** Every rule in the region naming the list, by group, with the groups' names. */
+async function referencingRules(deps: MemberDeps, prefixListId: string) {
+  // DescribeSecurityGroupRules has no prefix-list filter (EC2 filters by group id, rule id and
+  // tag only), so every rule of the region is read, as the sweep does.
+  const rules: { groupId: string; rule: Rule }[] = [];
+  for await (const r of deps.securityGroups.describeRules()) {
+    if (r.rule.peer.kind === "prefixList" && r.rule.peer.prefixListId === prefixListId) {
+      rules.push(r);
+    }
+  }
+  const names = new Map<string, string>();
+  const groupIds = [...new Set(rules.map((r) => r.groupId))];
+  if (groupIds.length > 0) {
+    for await (const g of deps.securityGroups.describeGroups(
+      groupIds,
+    ) as AsyncIterable<GroupInfo>) {
+      if (g.groupName) names.set(g.groupId, g.groupName);
+    }
+  }
+  return referencesTo(prefixListId, rules, names);
+}
+
+export async function revertPrefixListChange(
+  deps: MemberDeps,
+  event: unknown,
+): Promise<RevertOutcome> {
+  const parsed: PrefixListParse = parsePrefixListEvent(event);
+  if (parsed.ignored) return { status: "ignored", reason: parsed.reason };
+  const modification = parsed.modification;
+  const system = matchingArnPattern(modification.requester, deps.config.policy.systemRoleArns);
+  if (system) return { status: "ignored", reason: `made by this system's own role (${system})` };
+  if (modification.account !== deps.config.account || modification.region !== deps.config.region) {
+    deps.metrics.count("RefusedInvocation");
+    throw new MalformedEventError(
+      `the event is for ${modification.account} ${modification.region}; this member governs ${deps.config.account} ${deps.config.region}`,
+    );
+  }
+  const { describePrefixList } = deps.securityGroups;
+  if (!describePrefixList) {
+    return {
+      status: "ignored",
+      reason: `${PREFIX_LIST_UNSUPPORTED}: this member's EC2 adapter cannot read prefix lists`,
+    };
+  }
+  const started = deps.clock();
+  const { eventId } = modification;
+  const seen = await deps.ledger.receive(eventId, started.toISOString());
+  if (seen?.handledAt) {
+    if (seen.pending) await publishOutbox(deps, seen.eventId, seen.pending);
+    return { status: "duplicate", eventId: seen.eventId, republished: seen.pending !== undefined };
+  }
+
+  const [list, references] = await Promise.all([
+    describePrefixList.call(deps.securityGroups, modification.prefixListId),
+    referencingRules(deps, modification.prefixListId),
+  ]);
+  const decided = prefixListChange(modification, list, references);
+  if (decided.ignored) return { status: "ignored", reason: decided.reason };
+  let change: Change = decided.change;
+
+  const receivedAt = seen ? new Date(seen.receivedAt) : started;
+  const decision = evaluatePolicy(change, deps.config.policy, receivedAt);
+  if (decision.action === "ignore") return { status: "ignored", reason: decision.reason };
+  if (decision.action === "exempt") {
+    // The list stands; nothing of a group's approved rules moves, so nothing else to record.
+    await deps.ledger
+      .record({
+        eventId,
+        handledAt: started.toISOString(),
+        change,
+        requestId: deps.ids.requestIdFor(change),
+      })
+      .catch((err: unknown) => deps.log.warn("could not record the event", { error: String(err) }));
+    return { status: "exempt", reason: decision.reason };
+  }
+
+  let performed: Performed = { done: [], resync: false };
+  const ops = revertPlan(change);
+  if (decision.action === "leave") {
+    performed.error = { code: LATE_EVENT_CODE, message: decision.reason };
+  } else {
+    performed = await perform(deps, ops, true);
+  }
+  change = decided.change;
+  const live = performed.error;
+  const finished = deps.clock();
+  const first = decided.change.references[0];
+  const message: ChangeMessage = {
+    type: "change",
+    change,
+    ...(first?.groupName ? { groupName: first.groupName } : {}),
+    revertedAt: finished.toISOString(),
+    revertMs: finished.getTime() - started.getTime(),
+    ...(live ? { revertError: live } : {}),
+    ...(decision.action === "auto_deny"
+      ? { policy: { status: "auto_denied" as const, rule: decision.rule, reason: decision.reason } }
+      : {}),
+  };
+  await file(deps, change, message);
+  const calls = decision.action === "leave" ? 0 : ops.length;
+  return live
+    ? { status: "revert_failed", message, calls }
+    : { status: "reverted", message, calls };
+}

@@ -1,0 +1,146 @@
+/**
+ * CreateSecurityGroup: a new group comes with a default egress rule (all traffic to 0.0.0.0/0).
+ * The member adopts the group at once with its creation defaults, so the drift check need not wait
+ * for a sweep to meet it; the policy says whether the default egress stays (the default: nobody
+ * is surprised) or is revoked. Pure: the event in, the group and the policy's word out.
+ *
+ * The policy sees the default egress as a change of kind `create` (kind.ts's policyKind): an
+ * `add` of the egress rules, eventName CreateSecurityGroup. Only a rule that matches it decides:
+ *   - no rule matches, or exempt / auto_approve / ignore / notify: the egress stays;
+ *   - auto_deny: the egress is revoked and an auto_denied notice is filed (nobody is asked; the
+ *     requester and the monitoring channel learn why);
+ *   - require_approval: the egress is revoked and filed for a person; Approve puts it back.
+ * The engine's own default (require_approval, rule "default") does not apply to a creation.
+ */
+import type { AddChange } from "./change.js";
+import { CREATE_GROUP_EVENT_NAME, MalformedEventError, validateChange } from "./cloudtrail.js";
+import { creationDefaults } from "./drift.js";
+import { matchingRule } from "./policy/engine.js";
+import type { Policy, PolicyFacts } from "./policy/types.js";
+import { type Requester, requesterFromCloudTrail } from "./requester.js";
+import { type Rule, ruleKey } from "./rule.js";
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+
+export interface CreatedGroup {
+  eventName: typeof CREATE_GROUP_EVENT_NAME;
+  eventId: string;
+  eventTime: string;
+  account: string;
+  region: string;
+  requester: Requester;
+  groupId: string;
+  groupName?: string;
+  vpcId?: string;
+}
+
+export type CreateGroupParse =
+  | { ignored: true; reason: string; eventId?: string }
+  | { ignored: false; created: CreatedGroup };
+
+/**
+ * The group a CreateSecurityGroup event made: requestParameters {groupName, groupDescription,
+ * vpcId?}, responseElements {requestId, _return, groupId} (test/fixtures/cloudtrail/other/
+ * CreateSecurityGroup.json, a real record).
+ */
+export function parseCreateGroupEvent(event: unknown): CreateGroupParse {
+  if (!isObject(event)) throw new MalformedEventError("the event is not a JSON object");
+  const detail = isObject(event.detail) ? event.detail : event;
+  const eventName = str(detail.eventName);
+  const eventId = str(detail.eventID) ?? str(event.id);
+  const ignore = (reason: string): CreateGroupParse => ({
+    ignored: true,
+    reason,
+    ...(eventId ? { eventId } : {}),
+  });
+  if (eventName !== CREATE_GROUP_EVENT_NAME)
+    return ignore(`${eventName} is not ${CREATE_GROUP_EVENT_NAME}`);
+  if (detail.eventSource !== undefined && detail.eventSource !== "ec2.amazonaws.com")
+    return ignore(`eventSource is ${String(detail.eventSource)}, not ec2.amazonaws.com`);
+  if (detail.errorCode !== undefined && detail.errorCode !== null)
+    return ignore(`the call failed (${String(detail.errorCode)}); no group was made`);
+  if (!eventId) throw new MalformedEventError("detail.eventID is missing");
+  const eventTime = str(detail.eventTime) ?? str(event.time);
+  if (!eventTime || Number.isNaN(Date.parse(eventTime)))
+    throw new MalformedEventError("detail.eventTime is missing or not a time");
+  const account = str(detail.recipientAccountId) ?? str(event.account);
+  if (!account) throw new MalformedEventError("the account (recipientAccountId) is missing");
+  const region = str(detail.awsRegion) ?? str(event.region);
+  if (!region) throw new MalformedEventError("the region (awsRegion) is missing");
+  const params = isObject(detail.requestParameters) ? detail.requestParameters : {};
+  const response = isObject(detail.responseElements) ? detail.responseElements : {};
+  const groupId = str(response.groupId) ?? str(response.GroupId);
+  if (!groupId)
+    throw new MalformedEventError("CreateSecurityGroup's responseElements has no groupId");
+  const groupName = str(params.groupName) ?? str(params.GroupName);
+  const vpcId = str(params.vpcId) ?? str(params.VpcId);
+  return {
+    ignored: false,
+    created: {
+      eventName: CREATE_GROUP_EVENT_NAME,
+      eventId,
+      eventTime,
+      account,
+      region,
+      requester: requesterFromCloudTrail(detail),
+      groupId,
+      ...(groupName ? { groupName } : {}),
+      ...(vpcId ? { vpcId } : {}),
+    },
+  };
+}
+
+/** The live egress rules of the new group that are its default egress (with their ids). */
+export function defaultEgress(created: CreatedGroup, live: readonly Rule[]): Rule[] {
+  const keys = new Set(
+    creationDefaults({ groupId: created.groupId, groupName: created.groupName })
+      .filter((r) => r.direction === "egress")
+      .map(ruleKey),
+  );
+  return live.filter((r) => r.direction === "egress" && keys.delete(ruleKey(r)));
+}
+
+/** The default egress as the change the policy (and, when revoked, the hub) sees. */
+export function createChange(created: CreatedGroup, egress: readonly Rule[]): AddChange {
+  const change: AddChange = {
+    eventName: created.eventName,
+    eventId: created.eventId,
+    eventTime: created.eventTime,
+    account: created.account,
+    region: created.region,
+    requester: created.requester,
+    groupId: created.groupId,
+    kind: "add",
+    direction: "egress",
+    rules: [...egress],
+  };
+  validateChange(change);
+  return change;
+}
+
+export type CreateGroupDecision =
+  | { revoke: false; reason: string; rule?: string }
+  | { revoke: true; action: "auto_deny" | "require_approval"; rule: string; reason: string };
+
+export const KEEP_DEFAULT_EGRESS_REASON =
+  "no policy rule matches the new group's creation: its default egress stays";
+
+/** Whether the default egress stays (see the header). */
+export function createGroupDecision(
+  change: AddChange,
+  facts: PolicyFacts,
+  policy: Policy,
+): CreateGroupDecision {
+  if (change.rules.length === 0)
+    return { revoke: false, reason: "the group has no default egress" };
+  const rule = matchingRule(change, facts, policy);
+  if (!rule) return { revoke: false, reason: KEEP_DEFAULT_EGRESS_REASON };
+  const reason = rule.reason ?? rule.description ?? `policy rule "${rule.name}"`;
+  if (rule.action === "auto_deny" || rule.action === "require_approval") {
+    return { revoke: true, action: rule.action, rule: rule.name, reason };
+  }
+  return { revoke: false, rule: rule.name, reason };
+}
