@@ -26,6 +26,7 @@ import {
   memberTargets,
 } from "./config.js";
 import { Handler, output } from "./handler.js";
+import { assertEnvironmentFits, policyEnvironment } from "./policy.js";
 import {
   acknowledge,
   acknowledgeWildcards,
@@ -212,6 +213,18 @@ export class Hub extends Construct {
       PEOPLE: JSON.stringify(config.people),
       SOURCE_IDENTITY_ROLES: config.sourceIdentityRoles.join(","),
       ON_EXPIRY: config.onExpiry,
+      // The same switches and policy file as the members: the hub routes requests by them.
+      EXEMPT_PRINCIPALS: config.exemptPrincipals.join(","),
+      MAX_EVENT_AGE_SECONDS: String(config.seedRules.maxEventAgeSeconds),
+      AUTO_DENY_WITHOUT_DESCRIPTION: String(config.seedRules.autoDenyWithoutDescription),
+      ...policyEnvironment(config),
+    };
+    const fits = (fn: string, env: Record<string, string>) => {
+      assertEnvironmentFits(`the hub function ${fn}`, {
+        ...env,
+        NODE_OPTIONS: "--enable-source-maps",
+      });
+      return env;
     };
     const handler = (
       cid: string,
@@ -225,7 +238,7 @@ export class Hub extends Construct {
         entry,
         roleName: roleName(fn, region),
         description,
-        environment: { ...environment, ...extra },
+        environment: fits(fn, { ...environment, ...extra }),
         ...opts,
       });
 
@@ -570,6 +583,8 @@ export class Hub extends Construct {
         "a Slack click was refused for its context (another workspace or app, another channel, or not the request's message)",
       JobGaveUp:
         "the scheduled jobs gave up on a request after its attempts (no apply or revert result came back): see the member's logs",
+      PolicyMismatch:
+        "a member's policy decision differed from the hub's (a policy deployed to one side only, or a member that is not what it should be): see the hub's logs",
     });
 
     // ---- outputs -----------------------------------------------------------------------------

@@ -22,7 +22,6 @@ import { MEMBER_EVENT_SOURCE } from "../src/adapters/events/hub-link.js";
 import { GOVERNED_EVENT_PATTERN as DOMAIN_PATTERN } from "../src/domain/cloudtrail.js";
 import { metricAlarms } from "./alarms.js";
 import type { AppConfig, MemberTarget } from "./config.js";
-import { assertEnvironmentFits, policyEnvironment } from "./policy.js";
 import { deadLetterQueue, Handler, output, REPO_ROOT } from "./handler.js";
 import {
   acknowledge,
@@ -43,6 +42,7 @@ import {
   TOPICS,
   topicArn,
 } from "./names.js";
+import { assertEnvironmentFits, policyEnvironment } from "./policy.js";
 import { indexArn, tableFrom } from "./tables.js";
 import { hardenTriggerProvider } from "./trigger.js";
 
@@ -69,6 +69,18 @@ export const EC2_WRITE_ACTIONS = [
 ];
 
 /**
+ * Reverting (and re-applying) a ModifyManagedPrefixList: the list's version and entries are read
+ * first (DescribeManagedPrefixLists has no resource-level permissions; GetManagedPrefixListEntries
+ * is granted with it), then one ModifyManagedPrefixList on a prefix list of this account and
+ * region.
+ */
+export const EC2_PREFIX_LIST_READ_ACTIONS = [
+  "ec2:DescribeManagedPrefixLists",
+  "ec2:GetManagedPrefixListEntries",
+];
+export const EC2_PREFIX_LIST_WRITE_ACTIONS = ["ec2:ModifyManagedPrefixList"];
+
+/**
  * Exactly the calls each member function makes (src/app/member/ through
  * src/adapters/dynamodb/baselines.ts and src/adapters/ec2/security-groups.ts). Rule writes and
  * deletes, and every other delete, go through BatchWriteItem, which IAM authorises as
@@ -87,6 +99,8 @@ export const MEMBER_PERMISSIONS = {
     // liveRules (ids of restored rules, exempt adoption); findGroupByName, describeGroup.
     ec2Read: ["ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups"],
     ec2Write: true,
+    // ModifyManagedPrefixList events: the list, its entries, and modifying it back.
+    prefixLists: true,
   },
   apply: {
     dynamodb: [
@@ -99,6 +113,8 @@ export const MEMBER_PERMISSIONS = {
     outboxIndex: false,
     ec2Read: ["ec2:DescribeSecurityGroupRules"], // liveRules (ids after an apply)
     ec2Write: true,
+    // Approve re-applies a prefix list change; a Deny of a live one reverts it.
+    prefixLists: true,
   },
   sweep: {
     dynamodb: [
@@ -114,6 +130,7 @@ export const MEMBER_PERMISSIONS = {
     ec2Read: ["ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups"],
     // The drift check reverts drift with the same calls a revert makes.
     ec2Write: true,
+    prefixLists: false,
   },
   "revert-failed": {
     dynamodb: [
@@ -125,10 +142,17 @@ export const MEMBER_PERMISSIONS = {
     outboxIndex: false,
     ec2Read: [],
     ec2Write: false,
+    prefixLists: false,
   },
 } as const satisfies Record<
   MemberFunction,
-  { dynamodb: string[]; outboxIndex: boolean; ec2Read: string[]; ec2Write: boolean }
+  {
+    dynamodb: string[];
+    outboxIndex: boolean;
+    ec2Read: string[];
+    ec2Write: boolean;
+    prefixLists: boolean;
+  }
 >;
 
 /**
@@ -309,7 +333,13 @@ export class Member extends Construct {
     };
     for (const fn of MEMBER_FUNCTIONS) {
       const h = byFunction[fn];
-      const { dynamodb: tableActions, outboxIndex, ec2Read, ec2Write } = MEMBER_PERMISSIONS[fn];
+      const {
+        dynamodb: tableActions,
+        outboxIndex,
+        ec2Read,
+        ec2Write,
+        prefixLists,
+      } = MEMBER_PERMISSIONS[fn];
       h.allow({ actions: [...tableActions], resources: [this.baselines.tableArn] });
       if (outboxIndex) {
         h.allow({
@@ -325,6 +355,19 @@ export class Member extends Construct {
         // ModifySecurityGroupRules is authorised on the rule as well as on its group.
         h.allow({ actions: EC2_WRITE_ACTIONS, resources: [groups, groupRules] });
         acknowledgeWildcards(h, { resources: nagGroups }, REASONS.ec2Groups);
+      }
+      if (prefixLists) {
+        h.allow({ actions: EC2_PREFIX_LIST_READ_ACTIONS, resources: ["*"] });
+        acknowledgeWildcards(h, { resources: ["*"] }, REASONS.ec2PrefixListRead);
+        h.allow({
+          actions: EC2_PREFIX_LIST_WRITE_ACTIONS,
+          resources: [ec2Arn(partition, "prefix-list")],
+        });
+        acknowledgeWildcards(
+          h,
+          { resources: [ec2Arn(nagPartition(stack), "prefix-list")] },
+          REASONS.ec2PrefixLists,
+        );
       }
       // Every member function files with the hub (a change, or a result) on its own bus only.
       h.allow({ actions: ["events:PutEvents"], resources: [this.bus.eventBusArn] });

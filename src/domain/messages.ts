@@ -12,7 +12,7 @@
  */
 import { z } from "zod";
 import { type Change, DRIFT_EVENT_NAME } from "./change.js";
-import { GOVERNED_EVENT_NAMES } from "./cloudtrail.js";
+import { GOVERNED_EVENT_NAMES, PREFIX_LIST_EVENT_NAME } from "./cloudtrail.js";
 import { POLICY_ACTIONS } from "./policy/types.js";
 import { IDENTITY_TYPES } from "./requester.js";
 import {
@@ -85,6 +85,8 @@ const base = {
 };
 const eventName = z.enum(GOVERNED_EVENT_NAMES);
 const modification = z.object({ ruleId, rule: ruleBody, before: rule.optional() });
+const cidr = z.string().refine((c) => isIpv4Cidr(c) || isIpv6Cidr(c), "not a CIDR");
+const prefixListEntry = z.object({ cidr, description: z.string().max(255).optional() });
 
 export const changeSchema = z.discriminatedUnion("kind", [
   z.object({ ...base, eventName, kind: z.literal("add"), direction, rules: z.array(rule).min(1) }),
@@ -109,6 +111,19 @@ export const changeSchema = z.discriminatedUnion("kind", [
     added: z.array(rule),
     removed: z.array(rule),
     modifications: z.array(modification.required({ before: true })),
+  }),
+  z.object({
+    ...base,
+    eventName: z.literal(PREFIX_LIST_EVENT_NAME),
+    kind: z.literal("prefixList"),
+    prefixListId: z.string().regex(PREFIX_LIST_ID, "not a prefix list id"),
+    prefixListName: z.string().max(255).optional(),
+    fromVersion: z.number().int().nonnegative().optional(),
+    added: z.array(prefixListEntry),
+    removed: z.array(prefixListEntry),
+    references: z
+      .array(z.object({ groupId, groupName: z.string().max(255).optional(), rules: z.array(rule) }))
+      .min(1),
   }),
 ]);
 

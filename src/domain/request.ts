@@ -6,7 +6,10 @@
  *   pending -> denied
  *   pending -> expired
  *   auto_approved -> applied | failed        (policy approved; the apply still reports)
+ *   auto_approved -> applied at creation      (policy approved a change the member left standing
+ *                                             and adopted: one conditional create, no EC2 write)
  *   auto_denied                               (policy denied; terminal)
+ *   exempt                                    (policy exempted it: it stands, recorded; terminal)
  *
  * A change the member could not revert (`revertError`: it is live) that is then denied, or that
  * expires, is reverted afterwards: the status stays, and `followUpRevert` records how that went.
@@ -22,6 +25,7 @@
  */
 import type { Change } from "./change.js";
 import type { Verification } from "./identity.js";
+import type { Approvers, PolicyAction, PolicyMode } from "./policy/types.js";
 
 export const REQUEST_STATUSES = [
   "pending",
@@ -32,6 +36,7 @@ export const REQUEST_STATUSES = [
   "expired",
   "auto_approved",
   "auto_denied",
+  "exempt",
 ] as const;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 
@@ -41,6 +46,7 @@ export const TERMINAL_STATUSES: ReadonlySet<RequestStatus> = new Set([
   "denied",
   "expired",
   "auto_denied",
+  "exempt",
 ]);
 
 export interface SlackMessageRef {
@@ -92,8 +98,17 @@ export interface ApprovalRequest {
   expiresAt: string;
   decidedBy?: Actor;
   decidedAt?: string;
-  /** Why policy decided, for auto_approved / auto_denied. */
+  /** Why policy decided, for auto_approved / auto_denied / exempt (and the rule's reason otherwise). */
   policyReason?: string;
+  /**
+   * The policy's decision on the change, as the hub evaluated it (or, for a decision the member
+   * acted on alone, as the member reported it): the rule, its action, the account's mode.
+   */
+  policy?: { rule: string; action: PolicyAction; mode: PolicyMode };
+  /** Who may decide: the policy rule's approvers; absent, the deployment's. */
+  approvers?: Approvers;
+  /** The channel of the approval message: the policy rule's; absent, the deployment's. */
+  channel?: string;
   appliedAt?: string;
   /** The apply's EC2 error, for status failed. */
   error?: ApplyError;
@@ -297,13 +312,38 @@ export interface NewRequest {
   accountAlias?: string;
   groupName?: string;
   revertError?: ApplyError;
-  /** A policy decision made at creation: the request starts auto_approved / auto_denied. */
-  policy?: { status: "auto_approved" | "auto_denied"; rule: string; reason: string };
+  /**
+   * A policy decision made at creation: the request starts auto_approved / auto_denied / exempt.
+   * `adopted`: an auto_approved change the member left standing and took into its baseline
+   * already: the request is created applied (history auto_approved, then applied), so nothing is
+   * ever sent to apply it.
+   */
+  decided?: {
+    status: "auto_approved" | "auto_denied" | "exempt";
+    rule: string;
+    reason: string;
+    adopted?: boolean;
+  };
+  /** The policy's decision (see ApprovalRequest.policy) and its routing, for a pending request. */
+  policy?: { rule: string; action: PolicyAction; mode: PolicyMode; reason: string };
+  approvers?: Approvers;
+  channel?: string;
 }
 
+/** The history note of an auto-approved change the member had adopted already. */
+export const ADOPTED_NOTE =
+  "the change stands and the member's baseline took it in: nothing to apply";
+
 export function createRequest(input: NewRequest): ApprovalRequest {
-  const status: RequestStatus = input.policy?.status ?? "pending";
-  const by: Actor | undefined = input.policy ? { id: `policy:${input.policy.rule}` } : undefined;
+  const decided = input.decided;
+  const first: RequestStatus = decided?.status ?? "pending";
+  const adopted = decided?.status === "auto_approved" && decided.adopted === true;
+  const status: RequestStatus = adopted ? "applied" : first;
+  const by: Actor | undefined = decided ? { id: `policy:${decided.rule}` } : undefined;
+  const history: HistoryEntry[] = [
+    { status: first, at: input.now, ...(by ? { by, note: decided?.reason } : {}) },
+  ];
+  if (adopted) history.push({ status: "applied", at: input.now, note: ADOPTED_NOTE });
   const request: ApprovalRequest = {
     requestId: input.requestId,
     status,
@@ -314,15 +354,23 @@ export function createRequest(input: NewRequest): ApprovalRequest {
     createdAt: input.now,
     updatedAt: input.now,
     expiresAt: input.expiresAt,
-    history: [{ status, at: input.now, ...(by ? { by, note: input.policy?.reason } : {}) }],
+    history,
   };
   if (input.accountAlias) request.accountAlias = input.accountAlias;
   if (input.groupName) request.groupName = input.groupName;
   if (input.revertError) request.revertError = input.revertError;
   if (input.policy) {
+    const { reason, ...policy } = input.policy;
+    request.policy = policy;
+    request.policyReason = reason;
+  }
+  if (input.approvers) request.approvers = input.approvers;
+  if (input.channel) request.channel = input.channel;
+  if (decided) {
     request.decidedBy = by;
     request.decidedAt = input.now;
-    request.policyReason = input.policy.reason;
+    request.policyReason = decided.reason;
+    if (adopted) request.appliedAt = input.now;
   }
   return request;
 }

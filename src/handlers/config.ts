@@ -4,6 +4,13 @@
  * these variables.
  */
 import { z } from "zod";
+import {
+  mergePolicies,
+  type Policy,
+  PolicyError,
+  parsePolicyText,
+} from "../domain/policy/index.js";
+import type { PolicyConfig } from "../domain/policy.js";
 
 const list = z
   .string()
@@ -35,6 +42,57 @@ const jsonOf = <S extends z.ZodType>(schema: S, fallback: string, what: string) 
       }
     });
 
+/**
+ * The deployment's policy file as JSON (docs/POLICY.md), checked with the engine's own loader at
+ * cold start: a problem fails naming POLICY and where in it. Absent or empty: no file.
+ */
+const policyVar = z
+  .string()
+  .optional()
+  .transform((s, ctx): Policy | undefined => {
+    if (s === undefined || s.trim() === "") return undefined;
+    try {
+      return parsePolicyText(s, "POLICY");
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err;
+      ctx.addIssue({ code: "custom", message: `not a valid policy: ${err.message}` });
+      return z.NEVER;
+    }
+  });
+
+/** The config's four switches: the same variables (and defaults) for the member and the hub. */
+const switches = {
+  /** This system's own role ARNs (or globs): their calls are never governed. */
+  SYSTEM_ROLE_ARNS: list,
+  EXEMPT_PRINCIPALS: list,
+  /** Seed rule: a change whose event arrives later than this is left for a person; 0: off. */
+  MAX_EVENT_AGE_SECONDS: z.coerce.number().int().nonnegative().default(300),
+  AUTO_DENY_WITHOUT_DESCRIPTION: bool,
+  POLICY: policyVar,
+};
+
+/** The switches as the policy engine's PolicyConfig. */
+export function switchesOf(config: {
+  SYSTEM_ROLE_ARNS: string[];
+  EXEMPT_PRINCIPALS: string[];
+  MAX_EVENT_AGE_SECONDS: number;
+  AUTO_DENY_WITHOUT_DESCRIPTION: boolean;
+}): PolicyConfig {
+  return {
+    systemRoleArns: config.SYSTEM_ROLE_ARNS,
+    exemptPrincipals: config.EXEMPT_PRINCIPALS,
+    maxEventAgeSeconds: config.MAX_EVENT_AGE_SECONDS === 0 ? null : config.MAX_EVENT_AGE_SECONDS,
+    autoDenyWithoutDescription: config.AUTO_DENY_WITHOUT_DESCRIPTION,
+  };
+}
+
+/** The policy a function decides with: mergePolicies(the switches, the POLICY file). */
+export function policyOf(
+  config: Parameters<typeof switchesOf>[0] & { POLICY?: Policy | undefined },
+): Policy {
+  return mergePolicies(switchesOf(config), config.POLICY ?? { rules: [] });
+}
+
 /** The people mapping: requesters matched to Slack users by verified identity. */
 const peopleSchema = z.array(
   z.object({
@@ -54,12 +112,7 @@ export const memberConfigSchema = z.object({
   MEMBER_BUS_NAME: z.string().min(1),
   /** The member's applySecurityGroupChange topic: the apply function takes messages from it only. */
   APPLY_TOPIC_ARN: arn("sns").optional(),
-  /** This system's own role ARNs (or globs): their calls are never governed. */
-  SYSTEM_ROLE_ARNS: list,
-  EXEMPT_PRINCIPALS: list,
-  /** Seed rule: ignore events older than this; 0 turns the rule off. */
-  MAX_EVENT_AGE_SECONDS: z.coerce.number().int().nonnegative().default(300),
-  AUTO_DENY_WITHOUT_DESCRIPTION: bool,
+  ...switches,
   PEOPLE: jsonOf(peopleSchema, "[]", "a list of {slackUserId, principals?, identityCenterUsers?}"),
   SOURCE_IDENTITY_ROLES: list,
   /** A difference is drift once seen this long by two sweeps; 0 files at first sight. */
@@ -117,6 +170,8 @@ export const hubConfigSchema = z.object({
   ORGANIZATION_REGIONS: list,
   PEOPLE: jsonOf(peopleSchema, "[]", "a list of {slackUserId, principals?, identityCenterUsers?}"),
   SOURCE_IDENTITY_ROLES: list,
+  /** The same switches and policy file as the members: the hub routes requests by them. */
+  ...switches,
   /** What happens to a live change whose request expires. */
   ON_EXPIRY: z.enum(["revert", "leave"]).default("revert"),
   /** Only for the sandbox and tests: where Slack's Web API is. */

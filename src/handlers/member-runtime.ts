@@ -10,19 +10,15 @@ import { EventBridgeHubLink } from "../adapters/events/hub-link.js";
 import { driftEventId, requestIdFor } from "../adapters/ids.js";
 import { powertoolsCounters } from "../adapters/metrics/powertools.js";
 import type { MemberDeps } from "../app/member/index.js";
-import { loadConfig, type MemberConfig, memberConfigSchema } from "./config.js";
+import { loadConfig, type MemberConfig, memberConfigSchema, switchesOf } from "./config.js";
 import { log, once, systemClock } from "./logging.js";
 
 export function memberSettings(config: MemberConfig): MemberDeps["config"] {
   return {
     account: config.MEMBER_ACCOUNT_ID,
     region: config.AWS_REGION,
-    policy: {
-      systemRoleArns: config.SYSTEM_ROLE_ARNS,
-      exemptPrincipals: config.EXEMPT_PRINCIPALS,
-      maxEventAgeSeconds: config.MAX_EVENT_AGE_SECONDS === 0 ? null : config.MAX_EVENT_AGE_SECONDS,
-      autoDenyWithoutDescription: config.AUTO_DENY_WITHOUT_DESCRIPTION,
-    },
+    policy: switchesOf(config),
+    ...(config.POLICY ? { policyFile: config.POLICY } : {}),
     people: { people: config.PEOPLE, sourceIdentityRoles: config.SOURCE_IDENTITY_ROLES },
     drift: { graceSeconds: config.DRIFT_GRACE_SECONDS, maxPerSweep: config.DRIFT_MAX_PER_SWEEP },
     deployment: config.DEPLOYMENT_ID,

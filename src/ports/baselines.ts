@@ -16,6 +16,11 @@ export interface BaselineWhy {
 export interface OpenChange {
   eventId: string;
   change: Change;
+  /**
+   * Why it was left live: the revertError code (EventTooLate, PolicyNotify, NotEnforced: left by
+   * policy for a person; anything else: a failure the drift check retries). Absent on older items.
+   */
+  code?: string;
 }
 
 /** Drift the sweep reverted and filed, kept so that a late event for it can join its request. */
@@ -33,6 +38,8 @@ export interface GroupRecord {
   rules?: Rule[];
   name?: string;
   vpcId?: string;
+  /** The group's tags as the sweep last read them (the policy's groupTags matcher). */
+  tags?: Record<string, string>;
   /** The last move of the approved baseline, and why. */
   lastChange?: BaselineWhy;
   /** Set while a revert, an apply or the sweep works on the group: the sweep leaves it alone. */
@@ -41,6 +48,13 @@ export interface GroupRecord {
   drifts: FiledDrift[];
   /** A difference the sweep saw and has not yet filed (the grace window). */
   suspect?: { fingerprint: string; firstSeenAt: string };
+}
+
+/** What the member keeps of a group besides its rules. */
+export interface GroupMeta {
+  name?: string;
+  vpcId?: string;
+  tags?: Record<string, string>;
 }
 
 export interface Installation {
@@ -74,14 +88,9 @@ export interface Baselines {
     why: BaselineWhy,
   ): Promise<void>;
   /** The group's first baseline: these rules are approved from now on. */
-  adopt(
-    groupId: string,
-    rules: readonly Rule[],
-    why: BaselineWhy,
-    info: { name?: string; vpcId?: string },
-  ): Promise<void>;
-  /** Refreshes what the sweep learns of the group besides its rules (its name, its VPC). */
-  describe(groupId: string, info: { name?: string; vpcId?: string }): Promise<void>;
+  adopt(groupId: string, rules: readonly Rule[], why: BaselineWhy, info: GroupMeta): Promise<void>;
+  /** Refreshes what the sweep learns of the group besides its rules (its name, VPC, tags). */
+  describe(groupId: string, info: GroupMeta): Promise<void>;
   /** Forgets a group that no longer exists. */
   retire(groupId: string): Promise<void>;
   /** Every group's record, read in one paginated, strongly consistent scan (the sweep). */

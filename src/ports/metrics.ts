@@ -13,7 +13,9 @@ export type MetricName =
   /** The drift check reverted and filed a difference. */
   | "DriftFiled"
   /** A Slack click refused for its context (team, app, channel or message). */
-  | "RefusedClick";
+  | "RefusedClick"
+  /** The hub's policy decided a member's change otherwise than the member did. */
+  | "PolicyMismatch";
 
 export const noMetrics: Metrics = { count() {} };
 

@@ -1,9 +1,21 @@
+import type { PrefixListEntry } from "../domain/change.js";
 import type { Ec2Operation } from "../domain/plan.js";
 import type { Rule } from "../domain/rule.js";
 
 export interface OperationResult {
   /** Rules EC2 reported creating (authorize), with their new ids. */
   created: Rule[];
+}
+
+/** A managed prefix list as DescribeManagedPrefixLists shows it. */
+export interface PrefixListInfo {
+  prefixListId: string;
+  name?: string;
+  /** The owning account, or "AWS" for an AWS-managed list. */
+  ownerId?: string;
+  version?: number;
+  /** create-complete, modify-in-progress, modify-complete, … */
+  state?: string;
 }
 
 export interface GroupInfo {
@@ -29,4 +41,12 @@ export interface SecurityGroups {
   findGroupByName(groupName: string): Promise<GroupInfo | undefined>;
   /** Name and VPC of a group, or undefined when it does not exist. */
   describeGroup(groupId: string): Promise<GroupInfo | undefined>;
+  /**
+   * A managed prefix list (ModifyManagedPrefixList's revert needs it), or undefined when it does
+   * not exist. Optional so that wrappers written before prefix lists still type-check; the EC2
+   * adapter has it, and a member without it files no prefix list change.
+   */
+  describePrefixList?(prefixListId: string): Promise<PrefixListInfo | undefined>;
+  /** The list's current entries (GetManagedPrefixListEntries). */
+  prefixListEntries?(prefixListId: string): Promise<PrefixListEntry[]>;
 }

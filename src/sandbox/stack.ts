@@ -7,8 +7,10 @@
  * `npm start`, the end-to-end tests and the benchmarks.
  */
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { APIGatewayProxyResult } from "aws-lambda";
 import {
   DynamoBaselines,
@@ -26,6 +28,8 @@ import type { HubDeps, JobResult } from "../app/hub/index.js";
 import type { MemberDeps, SweepResult } from "../app/member/index.js";
 import { matchesGovernedPattern } from "../domain/cloudtrail.js";
 import type { PeopleConfig } from "../domain/identity.js";
+import { mergePolicies, type Policy, parsePolicyText } from "../domain/policy/index.js";
+import type { PolicyConfig } from "../domain/policy.js";
 import { DEFAULT_JOB_SETTINGS } from "../domain/request.js";
 import { createApplyHandler } from "../handlers/applySecurityGroupChange.js";
 import { createButtonClickHandler } from "../handlers/buttonClick.js";
@@ -121,6 +125,16 @@ export const TOPICS = {
   apply: (account: string) => topic(account, "applySecurityGroupChange"),
 } as const;
 
+/** The repository's policy.example.json: the policy `npm start` runs with. */
+export const EXAMPLE_POLICY_FILE = fileURLToPath(
+  new URL("../../policy.example.json", import.meta.url),
+);
+
+/** policy.example.json, parsed by the engine's loader (as the functions' POLICY variable is). */
+export function examplePolicy(): Policy {
+  return parsePolicyText(readFileSync(EXAMPLE_POLICY_FILE, "utf8"), "policy.example.json");
+}
+
 /** A member's baseline table: its own account's in AWS; here one dynalite, one table each. */
 const baselineTable = (member: SandboxMember, first: boolean) =>
   first ? DEFAULT_TABLE_NAMES.baselines : `${DEFAULT_TABLE_NAMES.baselines}-${member.account}`;
@@ -144,6 +158,11 @@ export interface LocalStackOptions {
   signingSecret: string;
   /** Seed rule: auto-deny rules without a description. */
   autoDenyWithoutDescription?: boolean;
+  /**
+   * The deployment's policy file (POLICY), merged with the switches as the functions do; absent:
+   * none (the switches alone). `npm start` passes policy.example.json (examplePolicy()).
+   */
+  policy?: Policy;
   /** The drift check's grace window; 0 (the default) files a difference at the first sweep. */
   driftGraceSeconds?: number;
   /** What happens to a live change whose request expires (default "revert"). */
@@ -287,6 +306,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         credentials: { accessKeyId: member.systemAccessKey, secretAccessKey: "local" },
       });
       const table = baselineTable(member, i === 0);
+      const switches: PolicyConfig = {
+        systemRoleArns: [`arn:aws:iam::${member.account}:role/secgroup-approval-member`],
+        exemptPrincipals: [...SANDBOX.exemptPrincipals],
+        maxEventAgeSeconds: 300,
+        autoDenyWithoutDescription: options.autoDenyWithoutDescription ?? false,
+      };
       const deps: MemberDeps = {
         securityGroups: new Ec2SecurityGroups(ec2),
         baselines: new DynamoBaselines(doc, table),
@@ -299,12 +324,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         config: {
           account: member.account,
           region: member.region,
-          policy: {
-            systemRoleArns: [`arn:aws:iam::${member.account}:role/secgroup-approval-member`],
-            exemptPrincipals: [...SANDBOX.exemptPrincipals],
-            maxEventAgeSeconds: 300,
-            autoDenyWithoutDescription: options.autoDenyWithoutDescription ?? false,
-          },
+          policy: switches,
+          ...(options.policy ? { policyFile: options.policy } : {}),
           people: SANDBOX_PEOPLE,
           drift: { graceSeconds: options.driftGraceSeconds ?? 0, maxPerSweep: 100 },
           deployment: "sandbox",
@@ -339,6 +360,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         },
         people: SANDBOX_PEOPLE,
         jobs: { ...DEFAULT_JOB_SETTINGS, onExpiry: options.onExpiry ?? "revert" },
+        // The hub's own copy: the same switches (its functions have no system role to ignore).
+        policy: mergePolicies(
+          {
+            systemRoleArns: [],
+            exemptPrincipals: [...SANDBOX.exemptPrincipals],
+            maxEventAgeSeconds: 300,
+            autoDenyWithoutDescription: options.autoDenyWithoutDescription ?? false,
+          },
+          options.policy ?? { rules: [] },
+        ),
       },
     };
 

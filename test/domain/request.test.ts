@@ -124,8 +124,8 @@ const table = REQUEST_STATUSES.flatMap((status) =>
 );
 
 describe("transition: every status x every event", () => {
-  it("the table covers 8 statuses x 9 events, 16 of them legal", () => {
-    expect(table).toHaveLength(72);
+  it("the table covers 9 statuses x 9 events, 16 of them legal", () => {
+    expect(table).toHaveLength(81);
     expect(table.filter(([, , to]) => to !== undefined)).toHaveLength(16);
   });
 
@@ -174,7 +174,7 @@ describe("transition: every status x every event", () => {
     for (const [from, , to] of table)
       if (TERMINAL_STATUSES.has(from)) expect([undefined, from]).toContain(to);
     expect([...TERMINAL_STATUSES].sort()).toEqual(
-      ["applied", "auto_denied", "denied", "expired", "failed"].sort(),
+      ["applied", "auto_denied", "denied", "exempt", "expired", "failed"].sort(),
     );
   });
 });
@@ -295,7 +295,7 @@ describe("createRequest", () => {
       ...base,
       now: NOW,
       expiresAt: EXPIRES,
-      policy: {
+      decided: {
         status: "auto_denied",
         rule: "require-description",
         reason: "1 rule has no description",
@@ -325,7 +325,7 @@ describe("createRequest", () => {
       ...base,
       now: NOW,
       expiresAt: EXPIRES,
-      policy: { status: "auto_approved", rule: "pipeline", reason: "from the pipeline" },
+      decided: { status: "auto_approved", rule: "pipeline", reason: "from the pipeline" },
     });
     expect(r.decidedBy).toStrictEqual({ id: "policy:pipeline" });
     expect(transition(r, EVENTS.applied).status).toBe("applied");

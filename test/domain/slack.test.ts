@@ -416,7 +416,7 @@ describe("outcome messages", () => {
       now: CREATED,
       expiresAt: EXPIRES,
       accountAlias: "prod-payments",
-      policy: { status, rule, reason },
+      decided: { status, rule, reason },
     });
   const autoDenied = policy("auto_denied", "require-description", "1 rule has no description");
   const autoApproved = policy("auto_approved", "office-cidrs", "only office ranges");

@@ -442,7 +442,13 @@ describe("revertSecurityGroup", () => {
       .resolves({ SecurityGroups: [{ GroupId: groupId, GroupName: "admin-made" }] });
     expect(await revert()(exempt)).toBe("exempt");
     expect(writes()).toHaveLength(0);
-    expect(events.calls()).toHaveLength(0);
+    // Never silent: filed with the hub as exempt (it posts to the monitoring channel only).
+    expect(sent()).toHaveLength(1);
+    expect(sent()[0]?.message).toMatchObject({
+      type: "change",
+      policy: { status: "exempt", action: "exempt", rule: "exempt-principals" },
+    });
+    expect(sent()[0]?.message).not.toHaveProperty("revertError");
     const record = await deps.baselines.read(groupId);
     expect(record?.rules?.map((r) => r.ruleId).sort()).toEqual([
       "sgr-0bbbbbbbbbbbbbbb1",

@@ -1173,7 +1173,7 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
         const service = stack === hub ? "secgroup-approval-hub" : "secgroup-approval-member";
         const names =
           stack === hub
-            ? ["JobGaveUp", "RefusedClick", "RefusedMessage"]
+            ? ["JobGaveUp", "PolicyMismatch", "RefusedClick", "RefusedMessage"]
             : ["DriftFiled", "RefusedInvocation"];
         expect(sorted(counters.map(([n]) => n as string))).toEqual(names);
         for (const [, dims] of counters)

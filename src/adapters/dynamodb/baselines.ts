@@ -32,6 +32,7 @@ import type {
   BaselineWhy,
   EventLedger,
   FiledDrift,
+  GroupMeta,
   GroupRecord,
   Installation,
   OpenChange,
@@ -98,6 +99,9 @@ function recordOf(groupId: string, items: readonly Item[]): GroupRecord {
       adopted = true;
       if (typeof item.groupName === "string") record.name = item.groupName;
       if (typeof item.vpcId === "string") record.vpcId = item.vpcId;
+      if (item.tags && typeof item.tags === "object") {
+        record.tags = item.tags as Record<string, string>;
+      }
       if (item.lastChange) record.lastChange = item.lastChange as BaselineWhy;
     } else if (sk.startsWith("rule#")) rules.push(item.rule as Rule);
     else if (sk === LEASE_SK && typeof item.busyUntil === "string")
@@ -108,7 +112,11 @@ function recordOf(groupId: string, items: readonly Item[]): GroupRecord {
         firstSeenAt: String(item.firstSeenAt),
       };
     } else if (sk.startsWith("open#")) {
-      record.open.push({ eventId: String(item.eventId), change: item.change as Change });
+      record.open.push({
+        eventId: String(item.eventId),
+        change: item.change as Change,
+        ...(typeof item.code === "string" ? { code: item.code } : {}),
+      });
     } else if (sk.startsWith("drift#")) {
       record.drifts.push({
         eventId: String(item.eventId),
@@ -185,7 +193,7 @@ export class DynamoBaselines implements Baselines {
     groupId: string,
     rules: readonly Rule[],
     why: BaselineWhy,
-    info: { name?: string; vpcId?: string },
+    info: GroupMeta,
   ): Promise<void> {
     const pk = groupPk(groupId);
     const existing = (await this.groupItems(groupId))
@@ -202,6 +210,7 @@ export class DynamoBaselines implements Baselines {
             sk: META_SK,
             groupName: info.name,
             vpcId: info.vpcId,
+            tags: info.tags,
             adoptedAt: why.at,
             lastChange: why,
           }),
@@ -210,8 +219,8 @@ export class DynamoBaselines implements Baselines {
     ]);
   }
 
-  async describe(groupId: string, info: { name?: string; vpcId?: string }): Promise<void> {
-    await this.setMeta(groupId, { groupName: info.name, vpcId: info.vpcId });
+  async describe(groupId: string, info: GroupMeta): Promise<void> {
+    await this.setMeta(groupId, { groupName: info.name, vpcId: info.vpcId, tags: info.tags });
   }
 
   async retire(groupId: string): Promise<void> {
@@ -252,6 +261,7 @@ export class DynamoBaselines implements Baselines {
       sk: openSk(open.eventId),
       eventId: open.eventId,
       change: open.change,
+      code: open.code,
       at,
       [TTL]: ttlAfter(at, EVENT_RETENTION_DAYS),
     });

@@ -1,24 +1,29 @@
 /**
  * SecurityGroups over the EC2 API. Each execute() is exactly one EC2 write call, the call the plan
- * names; no Describe before or after. Throttling is retried by the client (see client.ts); EC2
- * errors leave as SecurityGroupApiError.
+ * names; no Describe before or after, except for a prefix list (its version and entries are read
+ * first: ModifyManagedPrefixList needs the current version, and only what is still to do is sent).
+ * Throttling is retried by the client (see client.ts); EC2 errors leave as SecurityGroupApiError.
  */
 import {
   AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
+  DescribeManagedPrefixListsCommand,
   type DescribeSecurityGroupRulesCommandInput,
   DescribeSecurityGroupsCommand,
   type DescribeSecurityGroupsCommandInput,
   type EC2Client,
   type IpPermission,
+  ModifyManagedPrefixListCommand,
   ModifySecurityGroupRulesCommand,
   paginateDescribeSecurityGroupRules,
   paginateDescribeSecurityGroups,
+  paginateGetManagedPrefixListEntries,
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
   type SecurityGroup,
   type SecurityGroupRule,
 } from "@aws-sdk/client-ec2";
+import type { PrefixListEntry } from "../../domain/change.js";
 import type { Ec2Operation } from "../../domain/plan.js";
 import {
   type Direction,
@@ -31,7 +36,12 @@ import {
   withOptional,
 } from "../../domain/rule.js";
 import { SecurityGroupApiError } from "../../ports/errors.js";
-import type { GroupInfo, OperationResult, SecurityGroups } from "../../ports/security-groups.js";
+import type {
+  GroupInfo,
+  OperationResult,
+  PrefixListInfo,
+  SecurityGroups,
+} from "../../ports/security-groups.js";
 import { atEdge, translateError } from "./errors.js";
 
 export interface Ec2SecurityGroupsOptions {
@@ -43,6 +53,7 @@ export interface Ec2SecurityGroupsOptions {
 const MAX_FILTER_VALUES = 200;
 
 type RevokeOperation = Extract<Ec2Operation, { action: "revoke" }>;
+type PrefixListOperation = Extract<Ec2Operation, { action: "modifyPrefixList" }>;
 
 export class Ec2SecurityGroups implements SecurityGroups {
   private readonly pageSize: number;
@@ -70,8 +81,99 @@ export class Ec2SecurityGroups implements SecurityGroups {
             }),
           );
           return { created: [] };
+        case "modifyPrefixList":
+          await this.movePrefixList(op);
+          return { created: [] };
       }
     });
+  }
+
+  async describePrefixList(prefixListId: string): Promise<PrefixListInfo | undefined> {
+    try {
+      const out = await this.client.send(
+        new DescribeManagedPrefixListsCommand({ PrefixListIds: [prefixListId] }),
+      );
+      const list = out.PrefixLists?.find((l) => l.PrefixListId === prefixListId);
+      if (!list) return undefined;
+      return withOptional<PrefixListInfo>(
+        { prefixListId },
+        {
+          name: list.PrefixListName,
+          ownerId: list.OwnerId,
+          version: list.Version,
+          state: list.State,
+        },
+      );
+    } catch (e) {
+      const error = translateError(e);
+      if (error instanceof SecurityGroupApiError && error.code.startsWith("InvalidPrefixListID")) {
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  async prefixListEntries(prefixListId: string): Promise<PrefixListEntry[]> {
+    const entries: PrefixListEntry[] = [];
+    try {
+      const pages = paginateGetManagedPrefixListEntries(
+        { client: this.client, stopOnSameToken: true },
+        { PrefixListId: prefixListId },
+      );
+      for await (const page of pages) {
+        for (const e of page.Entries ?? []) {
+          if (!e.Cidr) continue;
+          entries.push(
+            withOptional<PrefixListEntry>({ cidr: e.Cidr }, { description: e.Description }),
+          );
+        }
+      }
+    } catch (e) {
+      throw translateError(e);
+    }
+    return entries;
+  }
+
+  /**
+   * ModifyManagedPrefixList with the list's current version, sending only what is still to do:
+   * entries to add that are not there, entries to remove that are. Nothing left: no call. A list
+   * still busy with an earlier change (…-in-progress) is a retryable IncorrectState.
+   */
+  private async movePrefixList(op: PrefixListOperation): Promise<void> {
+    const list = await this.describePrefixList(op.prefixListId);
+    if (!list) {
+      throw new SecurityGroupApiError(
+        "InvalidPrefixListID.NotFound",
+        `The prefix list ID '${op.prefixListId}' does not exist`,
+      );
+    }
+    if (list.state?.endsWith("-in-progress")) {
+      throw new SecurityGroupApiError(
+        "IncorrectState",
+        `prefix list ${op.prefixListId} is ${list.state}; try again once it settles`,
+        true,
+      );
+    }
+    const have = new Set((await this.prefixListEntries(op.prefixListId)).map((e) => e.cidr));
+    const add = op.addEntries.filter((e) => !have.has(e.cidr));
+    const remove = op.removeEntries.filter((e) => have.has(e.cidr));
+    if (add.length === 0 && remove.length === 0) return;
+    await this.client.send(
+      new ModifyManagedPrefixListCommand({
+        PrefixListId: op.prefixListId,
+        ...(list.version !== undefined ? { CurrentVersion: list.version } : {}),
+        ...(add.length
+          ? {
+              AddEntries: add.map((e) =>
+                e.description === undefined
+                  ? { Cidr: e.cidr }
+                  : { Cidr: e.cidr, Description: e.description },
+              ),
+            }
+          : {}),
+        ...(remove.length ? { RemoveEntries: remove.map((e) => ({ Cidr: e.cidr })) } : {}),
+      }),
+    );
   }
 
   async *describeRules(

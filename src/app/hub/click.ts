@@ -1,9 +1,11 @@
 /**
  * buttonClick: one verified Slack interactivity request (the caller checked the signature).
  *
- * - Context: only the configured workspace and app, only in the approval channel, only on the
- *   message stored for that request; anything else is refused and changes nothing.
- * - Who: a configured approver (a user id, or a member of the approver user group), never the
+ * - Context: only the configured workspace and app, only in the request's own approval channel
+ *   (its policy rule's `channel`, else the configured one), only on the message stored for that
+ *   request; anything else is refused and changes nothing.
+ * - Who: the request's approvers (its policy rule's `approvers`, else the configured ones: a user
+ *   id, or a member of the approver user group), never the
  *   requester when the requester is verified (see domain/identity.ts); an unverified requester's
  *   request needs two different approvers instead. When Slack cannot say in time who clicked, the
  *   click is refused ("try again"), never guessed.
@@ -33,6 +35,8 @@ import {
 import type { SlackUser } from "../../ports/notifier.js";
 import {
   advance,
+  approvalChannels,
+  channelOf,
   errorText,
   type HubDeps,
   refreshMessages,
@@ -158,10 +162,13 @@ function parse(rawBody: string): Parsed | ClickResult {
   return { payload: parsed.data, approve: action.action_id === APPROVE_ACTION_ID, requestId };
 }
 
-async function mayDecide(deps: HubDeps, user: string): Promise<boolean> {
-  if (isApprover(user, { userIds: deps.config.approverUserIds })) return true;
-  if (!deps.config.approverUserGroup) return false;
-  const members = await deps.notifier.userGroupMembers(deps.config.approverUserGroup);
+/** Whether `user` may decide the request: its policy rule's approvers, else the deployment's. */
+async function mayDecide(deps: HubDeps, user: string, request: ApprovalRequest): Promise<boolean> {
+  const userIds = request.approvers ? (request.approvers.users ?? []) : deps.config.approverUserIds;
+  const group = request.approvers ? request.approvers.userGroup : deps.config.approverUserGroup;
+  if (isApprover(user, { userIds })) return true;
+  if (!group) return false;
+  const members = await deps.notifier.userGroupMembers(group);
   return isApprover(user, { userIds: [], groupMembers: members });
 }
 
@@ -200,19 +207,20 @@ export async function handleInteraction(
     return done("wrong_context");
   };
 
-  const { slackTeamId, slackAppId, approvalChannel } = deps.config;
+  const { slackTeamId, slackAppId } = deps.config;
   if (slackTeamId && payload.team?.id !== slackTeamId) {
     return refuseContext(`workspace ${payload.team?.id ?? "(none)"} is not ${slackTeamId}`);
   }
   if (slackAppId && payload.api_app_id !== slackAppId) {
     return refuseContext(`app ${payload.api_app_id ?? "(none)"} is not ${slackAppId}`);
   }
-  if (channel !== approvalChannel) {
-    return refuseContext(
-      `channel ${channel ?? "(none)"} is not the approval channel`,
-      "Requests are approved or denied only in the approval channel; nothing was changed.",
+  const notApprovalChannel = () =>
+    refuseContext(
+      `channel ${channel ?? "(none)"} is not the request's approval channel`,
+      "Requests are approved or denied only in their approval channel; nothing was changed.",
     );
-  }
+  // No approval channel at all: refused before the read. The request's own is checked below.
+  if (channel === undefined || !approvalChannels(deps).has(channel)) return notApprovalChannel();
 
   let request: ApprovalRequest | undefined;
   try {
@@ -224,6 +232,7 @@ export async function handleInteraction(
   }
   if (!request)
     return done("unknown_request", json(404, { error: `unknown request ${requestId}` }));
+  if (channel !== channelOf(deps, "approval", request)) return notApprovalChannel();
   const messageTs = payload.container?.message_ts;
   if (!request.slack?.approval || messageTs !== request.slack.approval.ts) {
     return refuseContext(
@@ -249,7 +258,7 @@ export async function handleInteraction(
   // who cannot be told from their own requester must not slip through.
   const lookup = () => Math.min(SLACK_LOOKUP_BUDGET_MS, left());
   const [allowed, who] = await Promise.allSettled([
-    withTimeout(mayDecide(deps, user), "Slack's user group list", lookup()),
+    withTimeout(mayDecide(deps, user, request), "Slack's user group list", lookup()),
     approve && needsEmail(request.verification, user)
       ? withTimeout(deps.notifier.userInfo(user), "Slack's users.info", lookup())
       : Promise.resolve<SlackUser>({ id: user }),

@@ -6,6 +6,7 @@
 import type { Governance } from "../../domain/binding.js";
 import type { Change } from "../../domain/change.js";
 import type { PeopleConfig } from "../../domain/identity.js";
+import type { Policy } from "../../domain/policy/index.js";
 import {
   type ApprovalRequest,
   IllegalTransitionError,
@@ -46,6 +47,12 @@ export interface HubDeps {
     governance: Governance;
     people: PeopleConfig;
     jobs: JobSettings;
+    /**
+     * The hub's own copy of the policy (the switches and the policy file, merged): it routes each
+     * request a person decides (approvals, approvers, channel, expiry) from this, never from a
+     * member's message. Absent: no file, the switches' defaults (require_approval, "default").
+     */
+    policy?: Policy;
   };
 }
 
@@ -69,8 +76,22 @@ export function withinBudget(work: Promise<unknown>, ms: number): Promise<void> 
 export const errorText = (err: unknown): string =>
   err instanceof Error ? err.message : String(err);
 
-export function channelOf(deps: HubDeps, kind: ChannelKind): string {
-  return kind === "approval" ? deps.config.approvalChannel : deps.config.monitoringChannel;
+/** A request's channel of each kind: its approval channel is its policy rule's, if it has one. */
+export function channelOf(
+  deps: HubDeps,
+  kind: ChannelKind,
+  request?: Pick<ApprovalRequest, "channel">,
+): string {
+  return kind === "approval"
+    ? (request?.channel ?? deps.config.approvalChannel)
+    : deps.config.monitoringChannel;
+}
+
+/** Every channel a request's approval message may be in: the deployment's and the policy's. */
+export function approvalChannels(deps: HubDeps): Set<string> {
+  const channels = new Set([deps.config.approvalChannel]);
+  for (const rule of deps.config.policy?.rules ?? []) if (rule.channel) channels.add(rule.channel);
+  return channels;
 }
 
 /** Brings the Slack messages the request has up to date; a failure is logged, not thrown. */

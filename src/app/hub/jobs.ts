@@ -19,6 +19,7 @@ import {
   owesFollowUpRevert,
   type RequestEvent,
 } from "../../domain/request.js";
+import { standsByPolicy } from "../../domain/slack/messages.js";
 import { advance, errorText, type HubDeps, refreshMessages } from "./deps.js";
 import { ensureMessages } from "./post.js";
 import { sendApply, sendRevert } from "./send-on.js";
@@ -101,7 +102,8 @@ async function work(
     const expired = await advance(deps, request, {
       type: "expire",
       at: now,
-      leaveLive: jobs.onExpiry === "leave",
+      // An account in notify mode has nothing reverted, an expiry included.
+      leaveLive: jobs.onExpiry === "leave" || standsByPolicy(request) === "mode",
     });
     if (!expired) return;
     request = expired;

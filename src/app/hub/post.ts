@@ -31,7 +31,7 @@ async function postOne(
   if (!(await deps.requests.claimPost(request.requestId, kind, now.toISOString(), staleBefore))) {
     return { outcome: "claimed_elsewhere" };
   }
-  const channel = channelOf(deps, kind);
+  const channel = channelOf(deps, kind, request);
   const tag = { requestId: request.requestId, kind };
   if (earlier !== undefined) {
     const since = Math.floor(Date.parse(request.createdAt) / 1000) - 60;

@@ -5,9 +5,20 @@
  * requester instead of filing another.
  */
 import { type Origin, refusal } from "../../domain/binding.js";
-import { minimumApprovals, verifyRequester } from "../../domain/identity.js";
+import { minimumApprovals, type Verification, verifyRequester } from "../../domain/identity.js";
 import type { ChangeMessage } from "../../domain/messages.js";
-import { type ApprovalRequest, createRequest, scheduled } from "../../domain/request.js";
+import {
+  decide,
+  enforcedAction,
+  type GroupFacts,
+  type PolicyDecision,
+} from "../../domain/policy/index.js";
+import {
+  type ApprovalRequest,
+  createRequest,
+  type NewRequest,
+  scheduled,
+} from "../../domain/request.js";
 import type { ChannelKind } from "../../domain/slack/index.js";
 import { advance, aliasOf, type HubDeps, refreshMessages } from "./deps.js";
 import { ensureMessages } from "./post.js";
@@ -49,18 +60,20 @@ export async function storeRequest(
 
   const now = deps.clock();
   const verification = verifyRequester(change.requester, deps.config.people);
+  const routing = route(deps, message, verification);
   const draft = scheduled(
     createRequest({
       requestId: deps.requestIdFor(change),
       change,
       verification,
-      requiredApprovals: minimumApprovals(verification),
       now: now.toISOString(),
-      expiresAt: new Date(now.getTime() + deps.config.expiryHours * HOUR_MS).toISOString(),
+      expiresAt: new Date(
+        now.getTime() + (routing.expiryHours ?? deps.config.expiryHours) * HOUR_MS,
+      ).toISOString(),
       accountAlias: aliasOf(deps, change.account),
       groupName: message.groupName,
       revertError: message.revertError,
-      policy: message.policy,
+      ...routing.request,
     }),
     deps.config.jobs,
   );
@@ -88,6 +101,84 @@ export async function storeRequest(
     posted,
   });
   return { request: stored, created, posted };
+}
+
+/**
+ * How the hub files a member's change. A decision the member acted on alone (auto_denied: it
+ * reverted it; auto_approved or exempt: it left it standing and adopted it) is recorded as such:
+ * a member speaks for its own account, and what it did stands done. Anything a person decides is
+ * routed from the hub's OWN evaluation of its copy of the policy — `decide` on the stored change,
+ * the hub's verification of the requester, the group facts and receipt time the member reported —
+ * so no field of a member's message can lower the approvals, or pick the approvers, the channel or
+ * the expiry. A decision that differs from the member's is logged and counted (PolicyMismatch): a
+ * policy deployed to one side first, or a member that is not what it should be.
+ */
+function route(
+  deps: HubDeps,
+  message: ChangeMessage,
+  verification: Verification,
+): {
+  request: Pick<NewRequest, "requiredApprovals" | "decided" | "policy" | "approvers" | "channel">;
+  expiryHours?: number;
+} {
+  const { change } = message;
+  const minimum = minimumApprovals(verification);
+  const group: GroupFacts | undefined =
+    message.groupName !== undefined || message.group
+      ? {
+          ...(message.groupName !== undefined ? { name: message.groupName } : {}),
+          ...(message.group?.vpcId !== undefined ? { vpcId: message.group.vpcId } : {}),
+          ...(message.group?.tags !== undefined ? { tags: message.group.tags } : {}),
+        }
+      : undefined;
+  const hub: PolicyDecision | undefined = deps.config.policy
+    ? decide(
+        change,
+        {
+          verification,
+          ...(group ? { group } : {}),
+          // Drift has no event: the age rule never applies to it.
+          ...(message.receivedAt && change.kind !== "drift"
+            ? { receivedAt: new Date(message.receivedAt) }
+            : {}),
+        },
+        deps.config.policy,
+      )
+    : undefined;
+  const claimed = message.policy;
+  if (hub && claimed && (claimed.rule !== hub.rule || claimed.action !== enforcedAction(hub))) {
+    deps.metrics.count("PolicyMismatch");
+    deps.log.warn("the member's policy decision differs from the hub's", {
+      eventId: change.eventId,
+      account: change.account,
+      member: { rule: claimed.rule, action: claimed.action },
+      hub: { rule: hub.rule, action: enforcedAction(hub) },
+    });
+  }
+  if (claimed?.status) {
+    return {
+      request: {
+        requiredApprovals: minimum,
+        decided: {
+          status: claimed.status,
+          rule: claimed.rule,
+          reason: claimed.reason,
+          ...(claimed.status === "auto_approved" ? { adopted: true } : {}),
+        },
+      },
+    };
+  }
+  if (!hub) return { request: { requiredApprovals: minimum } };
+  const routed = hub.action === "require_approval";
+  return {
+    request: {
+      requiredApprovals: Math.max(minimum, routed ? (hub.approvals ?? 1) : 1),
+      policy: { rule: hub.rule, action: enforcedAction(hub), mode: hub.mode, reason: hub.reason },
+      ...(routed && hub.approvers ? { approvers: hub.approvers } : {}),
+      ...(routed && hub.channel ? { channel: hub.channel } : {}),
+    },
+    ...(routed && hub.expiryHours !== undefined ? { expiryHours: hub.expiryHours } : {}),
+  };
 }
 
 async function joinDrift(

@@ -20,7 +20,7 @@ import {
 } from "../../domain/messages.js";
 import { applyPlanAgainst, type Ec2Operation, revertPlan } from "../../domain/plan.js";
 import { contentKey, type Rule, ruleKey } from "../../domain/rule.js";
-import { LATE_EVENT_CODE } from "../../domain/slack/messages.js";
+import { LATE_EVENT_CODE, NOT_ENFORCED_CODE, NOTIFY_CODE } from "../../domain/slack/messages.js";
 import {
   leaseUntil,
   liveRules,
@@ -34,7 +34,19 @@ import {
 import { BASELINE_UNAVAILABLE } from "./revert.js";
 
 /** Revert errors after which none of the change was undone: it stands whole. */
-const NOTHING_REVERTED = new Set([LATE_EVENT_CODE, "BaselineGap", BASELINE_UNAVAILABLE]);
+const NOTHING_REVERTED = new Set([
+  LATE_EVENT_CODE,
+  NOTIFY_CODE,
+  NOT_ENFORCED_CODE,
+  "BaselineGap",
+  BASELINE_UNAVAILABLE,
+]);
+
+/**
+ * Left standing by policy on purpose (a notify rule, an account in notify mode): approving it
+ * writes nothing to EC2, the baseline takes in the change as it stands.
+ */
+const STANDS_BY_POLICY = new Set([NOTIFY_CODE, NOT_ENFORCED_CODE]);
 
 export class RefusedMessageError extends Error {
   override readonly name = "RefusedMessageError";
@@ -170,6 +182,7 @@ function applyCalls(
   approved: readonly Rule[],
   revertError: ApplyMessage["revertError"],
 ): { ops: Ec2Operation[]; tolerateDone: boolean } {
+  if (revertError && STANDS_BY_POLICY.has(revertError.code)) return { ops: [], tolerateDone: true };
   if (revertError && NOTHING_REVERTED.has(revertError.code) && change.kind === "modify") {
     // An edit that was never undone is in place; if its old rule is not known there is nothing to plan.
     if (change.modifications.some((m) => !m.before)) return { ops: [], tolerateDone: true };
@@ -192,6 +205,8 @@ export async function applyChange(deps: MemberDeps, message: ApplyMessage): Prom
       const approved = group?.rules ?? [];
       const { ops, tolerateDone } = applyCalls(change, approved, message.revertError);
       const performed = await perform(deps, ops, tolerateDone);
+      // Nothing written: the rules' ids come from EC2 as the change stands.
+      if (ops.length === 0 && message.revertError) performed.resync = true;
       await approveIntoBaseline(deps, change, approved, performed, message.requestId);
       if (group?.open.some((o) => o.eventId === change.eventId)) {
         await deps.baselines.closeChange(change.groupId, change.eventId);

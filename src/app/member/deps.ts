@@ -6,6 +6,7 @@ import { diffRuleSets } from "../../domain/baseline.js";
 import { BaselineGapError, type Change } from "../../domain/change.js";
 import type { PeopleConfig } from "../../domain/identity.js";
 import type { Ec2Operation } from "../../domain/plan.js";
+import { mergePolicies, type Policy } from "../../domain/policy/index.js";
 import type { PolicyConfig } from "../../domain/policy.js";
 import type { ApplyError } from "../../domain/request.js";
 import type { Rule } from "../../domain/rule.js";
@@ -34,7 +35,13 @@ export interface MemberDeps {
     /** This member's account and region: it acts on nothing else. */
     account: string;
     region: string;
+    /** The config's four switches (systemRoleArns, exemptPrincipals, seedRules). */
     policy: PolicyConfig;
+    /**
+     * The deployment's policy file (the POLICY variable), if any: the member decides with
+     * mergePolicies(policy, policyFile), as the hub does.
+     */
+    policyFile?: Policy;
     people: PeopleConfig;
     drift: {
       /** A difference is drift once seen this long (and by two sweeps); 0: at first sight. */
@@ -134,6 +141,16 @@ export async function writeBaseline(
 ): Promise<void> {
   const delta = diffRuleSets(before, after);
   if (delta.put.length || delta.removeIds.length) await deps.baselines.update(groupId, delta, why);
+}
+
+const NO_FILE: Policy = { rules: [] };
+
+/**
+ * The policy the member decides with: the switches and the policy file, merged (a few array
+ * copies: made per decision, so the config is the one truth).
+ */
+export function memberPolicy(deps: MemberDeps): Policy {
+  return mergePolicies(deps.config.policy, deps.config.policyFile ?? NO_FILE);
 }
 
 export const why = (deps: MemberDeps, by: string): BaselineWhy => ({

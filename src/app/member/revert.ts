@@ -20,12 +20,11 @@ import {
 import { adoptedAtCreation, explainsDrift } from "../../domain/drift.js";
 import type { ChangeMessage } from "../../domain/messages.js";
 import { type Ec2Operation, revertPlan } from "../../domain/plan.js";
-import { evaluatePolicy } from "../../domain/policy.js";
 import type { ApplyError } from "../../domain/request.js";
 import { matchingArnPattern } from "../../domain/requester.js";
 import { contentKey, type Rule, ruleKey } from "../../domain/rule.js";
-import { LATE_EVENT_CODE } from "../../domain/slack/messages.js";
 import type { GroupRecord } from "../../ports/baselines.js";
+import { decideChange, groupFacts, groupField, policyField, standingError } from "./decide.js";
 import {
   leaseUntil,
   liveRules,
@@ -41,6 +40,8 @@ import { publishOutbox } from "./outbox.js";
 export type RevertOutcome =
   | { status: "ignored"; reason: string }
   | { status: "exempt"; reason: string }
+  /** A policy rule approved it before any EC2 write: it stands, the baseline took it in. */
+  | { status: "auto_approved"; reason: string; rule: string }
   | { status: "duplicate"; eventId: string; republished: boolean }
   /** The change is one the drift check reverted and filed already: its request learns who. */
   | { status: "joined"; eventId: string; requestId: string }
@@ -176,8 +177,10 @@ export async function revertChange(deps: MemberDeps, event: unknown): Promise<Re
     }
     // The age rule measures to the first receipt, so a slow retry is not taken for a late event.
     const receivedAt = seen ? new Date(seen.receivedAt) : started;
-    const decision = evaluatePolicy(change, deps.config.policy, receivedAt);
-    if (decision.action === "ignore") return { status: "ignored", reason: decision.reason };
+    const facts = groupFacts(group);
+    const decided = decideChange(deps, change, facts, receivedAt);
+    const { action } = decided;
+    if (action === "ignore") return { status: "ignored", reason: decided.reason };
     const approved = group === null ? undefined : (group?.rules ?? []);
 
     // The drift check reverted and filed this change already (its event came late): its request
@@ -193,9 +196,29 @@ export async function revertChange(deps: MemberDeps, event: unknown): Promise<Re
       });
       return { status: "joined", eventId, requestId: drift.requestId };
     }
-    if (decision.action === "exempt") {
-      await adoptExempt(deps, change, group === null ? undefined : group);
-      return { status: "exempt", reason: decision.reason };
+    const extra = {
+      ...(group?.name ? { groupName: group.name } : {}),
+      ...(groupField(facts) ? { group: groupField(facts) } : {}),
+      receivedAt: receivedAt.toISOString(),
+    };
+    if (action === "exempt" || action === "auto_approve") {
+      // Decided before any EC2 write: the change stands, the baseline takes it in (with who, or
+      // the rule), and the hub is told: it posts to the monitoring channel only, never silent.
+      const by =
+        action === "exempt" ? `exempt:${change.requester.arn}` : `policy:${decided.decision.rule}`;
+      await adoptStanding(deps, change, group === null ? undefined : group, by);
+      const finished = deps.clock();
+      await file(deps, change, {
+        type: "change",
+        change,
+        ...extra,
+        revertedAt: finished.toISOString(),
+        revertMs: 0,
+        policy: policyField(decided, action === "exempt" ? "exempt" : "auto_approved"),
+      });
+      return action === "exempt"
+        ? { status: "exempt", reason: decided.reason }
+        : { status: "auto_approved", reason: decided.reason, rule: decided.decision.rule };
     }
 
     let plan: Plan;
@@ -214,10 +237,11 @@ export async function revertChange(deps: MemberDeps, event: unknown): Promise<Re
         );
       return { status: "ignored", reason: nothing };
     }
-    if (decision.action === "leave") {
-      // Too late to act on alone: the change stands, and a person decides (Deny reverts it).
+    if (action === "notify") {
+      // Left standing for a person (a late event, a notify rule, an account in notify mode):
+      // Approve keeps it, Deny reverts it.
       plan = { ...planRevert(change, approved), ops: [] };
-      plan.live = { code: LATE_EVENT_CODE, message: decision.reason };
+      plan.live = standingError(decided);
     } else {
       plan = planRevert(change, approved);
       performed = await perform(deps, plan.ops, true);
@@ -236,7 +260,7 @@ export async function revertChange(deps: MemberDeps, event: unknown): Promise<Re
     if (live) {
       // Left live for a person: the drift check must not take it for drift meanwhile.
       await deps.baselines
-        .openChange(groupId, { eventId, change }, started.toISOString())
+        .openChange(groupId, { eventId, change, code: live.code }, started.toISOString())
         .catch((err: unknown) =>
           deps.log.error("could not record the change as open", { groupId, error: String(err) }),
         );
@@ -246,19 +270,11 @@ export async function revertChange(deps: MemberDeps, event: unknown): Promise<Re
     const message: ChangeMessage = {
       type: "change",
       change,
-      ...(group?.name ? { groupName: group.name } : {}),
+      ...extra,
       revertedAt: finished.toISOString(),
       revertMs: finished.getTime() - started.getTime(),
       ...(live ? { revertError: live } : {}),
-      ...(decision.action === "auto_deny"
-        ? {
-            policy: {
-              status: "auto_denied" as const,
-              rule: decision.rule,
-              reason: decision.reason,
-            },
-          }
-        : {}),
+      policy: policyField(decided, action === "auto_deny" ? "auto_denied" : undefined),
     };
     await file(deps, change, message);
     const calls = plan.ops.length;
@@ -319,18 +335,20 @@ async function followIds(
 }
 
 /**
- * An exempt principal's change stands, and the approved baseline takes it in (recorded with who),
- * so a later revert restores exactly that. Its rules' ids come from EC2. A group never adopted is
+ * A change that stands by policy (an exempt principal's, an auto-approved one): the approved
+ * baseline takes it in, recorded with who (`exempt:<arn>`) or the rule (`policy:<rule>`), so a
+ * later revert restores exactly that. Its rules' ids come from EC2. A group never adopted is
  * adopted now, with its creation defaults.
  */
-async function adoptExempt(
+export async function adoptStanding(
   deps: MemberDeps,
   change: Change,
   group: GroupRecord | undefined,
+  byWhom: string,
 ): Promise<void> {
   const live = await liveRules(deps, change.groupId);
   const liveKeys = new Set(live.map(contentKey));
-  const by = why(deps, `exempt:${change.requester.arn}`);
+  const by = why(deps, byWhom);
   if (group?.rules === undefined) {
     const info = await deps.securityGroups.describeGroup(change.groupId);
     const base = adoptedAtCreation({ groupId: change.groupId, groupName: info?.groupName }, live);
@@ -340,6 +358,7 @@ async function adoptExempt(
     await deps.baselines.adopt(change.groupId, after, by, {
       name: info?.groupName,
       vpcId: info?.vpcId,
+      ...(info?.tags ? { tags: info.tags } : {}),
     });
     return;
   }

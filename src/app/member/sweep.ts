@@ -37,14 +37,21 @@ import {
 } from "../../domain/drift.js";
 import type { ChangeMessage } from "../../domain/messages.js";
 import { revertPlan } from "../../domain/plan.js";
-import { evaluatePolicy } from "../../domain/policy.js";
 import type { Rule } from "../../domain/rule.js";
 import type { GroupRecord, ProcessedEvent } from "../../ports/baselines.js";
 import type { GroupInfo } from "../../ports/security-groups.js";
 import { undoRecorded } from "./apply.js";
+import {
+  decideChange,
+  groupFacts,
+  groupField,
+  LEFT_BY_POLICY,
+  policyField,
+  standingError,
+} from "./decide.js";
 import { leaseUntil, liveRules, type MemberDeps, perform, why, writeBaseline } from "./deps.js";
 import { flushOutbox } from "./outbox.js";
-import { file } from "./revert.js";
+import { adoptStanding, file } from "./revert.js";
 
 export interface SweepResult {
   /** Groups in the region. */
@@ -138,7 +145,7 @@ export async function sweepBaselines(deps: MemberDeps): Promise<SweepResult> {
         ? (liveByGroup.get(group.groupId) ?? [])
         : adoptedAtCreation(group, liveByGroup.get(group.groupId) ?? []),
       why(deps, install ? `install:${deps.config.deployment}` : "creation"),
-      { name: group.groupName, vpcId: group.vpcId },
+      { name: group.groupName, vpcId: group.vpcId, ...(group.tags ? { tags: group.tags } : {}) },
     ),
   );
   result.adopted = unadopted.length;
@@ -148,9 +155,15 @@ export async function sweepBaselines(deps: MemberDeps): Promise<SweepResult> {
     const record = records.get(groupId);
     if (
       record?.rules !== undefined &&
-      (record.name !== group.groupName || record.vpcId !== group.vpcId)
+      (record.name !== group.groupName ||
+        record.vpcId !== group.vpcId ||
+        !sameTags(record.tags, group.tags))
     ) {
-      await deps.baselines.describe(groupId, { name: group.groupName, vpcId: group.vpcId });
+      await deps.baselines.describe(groupId, {
+        name: group.groupName,
+        vpcId: group.vpcId,
+        ...(group.tags ? { tags: group.tags } : {}),
+      });
     }
     if (record?.busyUntil && record.busyUntil > at) {
       result.busy += 1;
@@ -189,6 +202,18 @@ export async function sweepBaselines(deps: MemberDeps): Promise<SweepResult> {
   }
   result.republished = (await flushOutbox(deps)).sent;
   return result;
+}
+
+/** Whether two tag sets are the same (tags not read count as the same: nothing to write). */
+function sameTags(
+  kept: Readonly<Record<string, string>> | undefined,
+  read: Readonly<Record<string, string>> | undefined,
+): boolean {
+  if (read === undefined) return true;
+  if (kept === undefined) return false;
+  const a = Object.entries(kept).sort();
+  const b = Object.entries(read).sort();
+  return a.length === b.length && a.every(([k, v], i) => b[i]?.[0] === k && b[i]?.[1] === v);
 }
 
 interface GroupOutcome {
@@ -286,7 +311,40 @@ async function fileDrift(
       firstSeenAt,
     });
     const requestId = deps.ids.requestIdFor(change);
-    const performed = await perform(deps, revertPlan(change), true);
+    // Drift goes through the same policy as any change (kind "drift", its author unknown, no
+    // event received): auto_deny, exempt, auto_approve or notify it as the policy says.
+    const facts = groupFacts(record);
+    const decided = decideChange(deps, change, facts);
+    const action = decided.action === "ignore" ? "exempt" : decided.action;
+    const extra = {
+      ...(record?.name ? { groupName: record.name } : {}),
+      ...(groupField(facts) ? { group: groupField(facts) } : {}),
+    };
+    if (action === "exempt" || action === "auto_approve") {
+      await adoptStanding(deps, change, record, `policy:${decided.decision.rule}`);
+      await deps.baselines.recordDrift(groupId, { eventId, requestId, change, at: now });
+      await keepSuspect(deps, groupId, record?.suspect, part.waiting);
+      const finished = deps.clock();
+      await fileQuietly(deps, groupId, change, {
+        type: "change",
+        change,
+        ...extra,
+        revertedAt: finished.toISOString(),
+        revertMs: 0,
+        policy: policyField(decided, action === "exempt" ? "exempt" : "auto_approved"),
+      });
+      deps.log.warn("drift left standing by policy and adopted", {
+        groupId,
+        eventId,
+        requestId,
+        rule: decided.decision.rule,
+      });
+      return true;
+    }
+    const standing = action === "notify" ? standingError(decided) : undefined;
+    const performed = standing
+      ? { done: [], resync: false }
+      : await perform(deps, revertPlan(change), true);
     const created = performed.done.flatMap((d) => d.created);
     if (created.length > 0 || performed.resync) {
       const source = performed.resync ? await liveRules(deps, groupId) : created;
@@ -300,31 +358,23 @@ async function fileDrift(
     }
     // Kept either way, so that the change's late event joins this request and files no other.
     await deps.baselines.recordDrift(groupId, { eventId, requestId, change, at: now });
-    if (performed.error) {
-      // Left live: the drift check must not take it for new drift, and retries it (fail closed).
-      await deps.baselines.openChange(groupId, { eventId, change }, now);
+    const leftLive = standing ?? performed.error;
+    if (leftLive) {
+      // Left live (by policy, or a failure the drift check retries): not new drift meanwhile.
+      await deps.baselines.openChange(groupId, { eventId, change, code: leftLive.code }, now);
     }
     await keepSuspect(deps, groupId, record?.suspect, part.waiting);
     const finished = deps.clock();
     const message: ChangeMessage = {
       type: "change",
       change,
-      ...(record?.name ? { groupName: record.name } : {}),
+      ...extra,
       revertedAt: finished.toISOString(),
       revertMs: finished.getTime() - Date.parse(now),
-      ...(performed.error ? { revertError: performed.error } : {}),
+      ...(leftLive ? { revertError: leftLive } : {}),
+      policy: policyField(decided, action === "auto_deny" ? "auto_denied" : undefined),
     };
-    try {
-      await file(deps, change, message);
-    } catch (err) {
-      // Reverted and kept in the outbox (or sent): the next sweep sends what the hub lacks. The
-      // rest of the account is still checked.
-      deps.log.error("drift reverted, but its request could not be filed yet", {
-        groupId,
-        eventId,
-        error: String(err),
-      });
-    }
+    await fileQuietly(deps, groupId, change, message);
     deps.metrics.count("DriftFiled");
     deps.log.warn("drift reverted and filed", {
       groupId,
@@ -333,7 +383,8 @@ async function fileDrift(
       added: diff.added.length,
       removed: diff.removed.length,
       edited: diff.modifications.length,
-      revertError: performed.error,
+      revertError: leftLive,
+      rule: decided.decision.rule,
     });
     return true;
   } finally {
@@ -341,15 +392,48 @@ async function fileDrift(
   }
 }
 
+/** Files a drift's request; a failure is logged: the outbox keeps it for the next sweep. */
+async function fileQuietly(
+  deps: MemberDeps,
+  groupId: string,
+  change: Parameters<typeof file>[1],
+  message: ChangeMessage,
+): Promise<void> {
+  try {
+    await file(deps, change, message);
+  } catch (err) {
+    // Kept in the outbox (or sent): the next sweep sends what the hub lacks. The rest of the
+    // account is still checked.
+    deps.log.error("drift handled, but its request could not be filed yet", {
+      groupId,
+      eventId: change.eventId,
+      error: String(err),
+    });
+  }
+}
+
 /**
  * Whether a recorded change was left live by a failure (a revert that failed, past its retries or
- * on an EC2 error) rather than by policy: a late event is left for a person to decide.
+ * on an EC2 error) rather than by policy: a late event, a notify rule or an account in notify
+ * mode leave it for a person to decide. The open item says which (its code); an older one without
+ * a code is judged by the policy again.
  */
-function leftByFailure(deps: MemberDeps, event: ProcessedEvent): boolean {
+function leftByFailure(
+  deps: MemberDeps,
+  event: ProcessedEvent,
+  open: GroupRecord["open"][number],
+  record: GroupRecord,
+): boolean {
   if (!event.change) return false;
-  if (event.change.kind === "drift") return true;
-  const decision = evaluatePolicy(event.change, deps.config.policy, new Date(event.receivedAt));
-  return decision.action === "require_approval" || decision.action === "auto_deny";
+  if (open.code !== undefined) return !LEFT_BY_POLICY.has(open.code);
+  const drift = event.change.kind === "drift";
+  const decided = decideChange(
+    deps,
+    event.change,
+    groupFacts(record),
+    drift ? undefined : new Date(event.receivedAt),
+  );
+  return decided.action === "require_approval" || decided.action === "auto_deny";
 }
 
 /**
@@ -366,7 +450,7 @@ async function recoverFailedReverts(
   const failed: ProcessedEvent[] = [];
   for (const open of record.open) {
     const event = await deps.ledger.get(open.eventId);
-    if (event?.handledAt && leftByFailure(deps, event)) failed.push(event);
+    if (event?.handledAt && leftByFailure(deps, event, open, record)) failed.push(event);
   }
   if (failed.length === 0) return 0;
   const started = deps.clock();

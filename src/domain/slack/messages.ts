@@ -4,7 +4,7 @@
  * reply. Pure: every time comes from the request, every limit in `LIMITS` is kept, however many
  * rules or however long the strings.
  */
-import { type ApprovalRequest, leftOnExpiry } from "../request.js";
+import { ADOPTED_NOTE, type ApprovalRequest, leftOnExpiry } from "../request.js";
 import { describePeer } from "../rule.js";
 import {
   type ActionsBlock,
@@ -153,8 +153,32 @@ function policyReason(request: ApprovalRequest): string {
 }
 
 function policyRuleText(request: ApprovalRequest): string {
-  const rule = policyRule(request.decidedBy);
+  const rule = policyRule(request.decidedBy) ?? request.policy?.rule;
   return rule ? `Policy rule ${mrkdwnCode(rule, 100)}` : "Policy";
+}
+
+/** "Policy rule `x`" for a request a named policy rule sent to a person; undefined for the default. */
+function routedByText(request: ApprovalRequest): string | undefined {
+  const rule = request.policy?.rule;
+  if (!rule || rule === "default") return undefined;
+  const reason = request.policyReason ? `: ${mrkdwnText(request.policyReason, MAX_REASON)}` : "";
+  return `Policy rule ${mrkdwnCode(rule, 100)}${reason}`;
+}
+
+/** The change stands while a person decides because policy says notify (a rule, or the account's mode). */
+export function standsByPolicy(request: ApprovalRequest): "mode" | "rule" | undefined {
+  const code = request.revertError?.code;
+  if (code === NOT_ENFORCED_CODE) return "mode";
+  if (code === NOTIFY_CODE) return "rule";
+  return undefined;
+}
+
+/** What the buttons of a change that stands are marked with. */
+function notifyMarker(request: ApprovalRequest): string | undefined {
+  const why = standsByPolicy(request);
+  if (why === "mode") return "not enforced in this account";
+  if (why === "rule") return "notify";
+  return undefined;
 }
 
 function expiredAt(request: ApprovalRequest): string {
@@ -168,23 +192,33 @@ function statusView(request: ApprovalRequest, channel: ChannelKind): StatusView 
     case "pending": {
       const drift = request.change.kind === "drift";
       const count = approvalsText(request);
+      const stands = standsByPolicy(request);
+      const marker = notifyMarker(request);
       return {
-        title: drift
-          ? "Security group drift needs approval"
-          : channel === "approval"
-            ? "Security group change needs approval"
-            : "Security group change awaiting approval",
-        emoji: request.revertError ? ":warning:" : ":hourglass_flowing_sand:",
+        title: `${
+          drift
+            ? "Security group drift needs approval"
+            : channel === "approval"
+              ? "Security group change needs approval"
+              : "Security group change awaiting approval"
+        }${marker ? ` (${marker})` : ""}`,
+        emoji: stands ? ":bell:" : request.revertError ? ":warning:" : ":hourglass_flowing_sand:",
         headline:
-          request.revertError?.code === LATE_EVENT_CODE
-            ? "Not reverted: its event arrived late (the change is live); waiting for approval"
-            : request.revertError
-              ? "Could not be reverted (the change is live); waiting for approval"
-              : drift
-                ? "Changed with no CloudTrail event, and reverted; waiting for approval"
-                : "Reverted; waiting for approval",
-        detail: [count, `Expires ${slackDate(request.expiresAt)}`].filter(Boolean).join(" · "),
-        short: channel === "approval" ? "Approval needed" : "Awaiting approval",
+          stands === "mode"
+            ? "Not reverted: policy is not enforced in this account (the change stands); waiting for a decision"
+            : stands === "rule"
+              ? "Not reverted: the policy says notify (the change stands); waiting for a decision"
+              : request.revertError?.code === LATE_EVENT_CODE
+                ? "Not reverted: its event arrived late (the change is live); waiting for approval"
+                : request.revertError
+                  ? "Could not be reverted (the change is live); waiting for approval"
+                  : drift
+                    ? "Changed with no CloudTrail event, and reverted; waiting for approval"
+                    : "Reverted; waiting for approval",
+        detail: [count, routedByText(request), `Expires ${slackDate(request.expiresAt)}`]
+          .filter(Boolean)
+          .join(" · "),
+        short: `${channel === "approval" ? "Approval needed" : "Awaiting approval"}${marker ? ` (${marker})` : ""}`,
       };
     }
     case "approved":
@@ -196,6 +230,15 @@ function statusView(request: ApprovalRequest, channel: ChannelKind): StatusView 
         short: "Approved, applying",
       };
     case "applied":
+      if (request.history.some((h) => h.note === ADOPTED_NOTE)) {
+        return {
+          title: "Security group change auto-approved",
+          emoji: ":robot_face:",
+          headline: `Auto-approved by policy: ${policyReason(request)}`,
+          detail: `${policyRuleText(request)}; it stands, and the baseline took it in.`,
+          short: "Auto-approved",
+        };
+      }
       return {
         title: "Security group change applied",
         emoji: ":white_check_mark:",
@@ -248,6 +291,14 @@ function statusView(request: ApprovalRequest, channel: ChannelKind): StatusView 
         headline: `Auto-approved by policy: ${policyReason(request)}`,
         detail: `${policyRuleText(request)}; applying…`,
         short: "Auto-approved",
+      };
+    case "exempt":
+      return {
+        title: "Security group change exempt",
+        emoji: ":unlock:",
+        headline: `Exempt by policy, the change stands: ${policyReason(request)}`,
+        detail: `${policyRuleText(request)}; the baseline took it in.`,
+        short: "Exempt",
       };
   }
 }
@@ -305,9 +356,13 @@ const VIA = {
 /** The two-approver rule, said where the approver sees it. */
 function approversNotice(request: ApprovalRequest): SectionBlock | undefined {
   if (request.status !== "pending" || request.requiredApprovals <= 1) return undefined;
-  const why = request.verification.verified
-    ? "policy asks for it"
-    : "nobody can tell whether an approver made this change";
+  const rule = request.policy?.rule;
+  const why =
+    rule && rule !== "default"
+      ? `policy rule ${mrkdwnCode(rule, 100)} asks for it${request.verification.verified ? "" : ", and nobody can tell whether an approver made this change"}`
+      : request.verification.verified
+        ? "policy asks for it"
+        : "nobody can tell whether an approver made this change";
   return section(
     `:busts_in_silhouette: *Needs ${request.requiredApprovals} different approvers* (${why}): ${approvalsText(request)}.`,
   );
@@ -352,10 +407,25 @@ function riskText(request: ApprovalRequest, risk: ChangeRisk): string {
 
 /** The member's revertError code for an event too late to revert alone (the max-event-age rule). */
 export const LATE_EVENT_CODE = "EventTooLate";
+/** The member's revertError code for a change a policy rule's `notify` left standing. */
+export const NOTIFY_CODE = "PolicyNotify";
+/** The member's revertError code for a change left standing as its account is in notify mode. */
+export const NOT_ENFORCED_CODE = "NotEnforced";
 
 function revertWarning(request: ApprovalRequest): SectionBlock | undefined {
   const e = request.revertError;
   if (!e) return undefined;
+  const stands = standsByPolicy(request);
+  if (stands) {
+    if (request.followUpRevert && !request.followUpRevert.error) return undefined;
+    const what =
+      stands === "mode"
+        ? "*Not enforced in this account* (it is rolled out in notify mode): the change stands"
+        : "*Notify*: the policy leaves the change standing";
+    return section(
+      `:bell: ${what}; ${mrkdwnText(e.message, MAX_ERROR)}. Approve keeps it; Deny reverts it.`,
+    );
+  }
   if (e.code === LATE_EVENT_CODE) {
     return section(
       `:warning: *Not reverted, and still in place*: ${mrkdwnText(e.message, MAX_ERROR)}. Approve keeps it; Deny reverts it.`,
@@ -491,6 +561,12 @@ function buildMessage(
     { type: "divider" },
   ];
   const tail: Block[] = [footer(request)];
+  const marker = notifyMarker(request);
+  if (withButtons && marker) {
+    tail.push(
+      context(`:bell: *${marker}*: Approve keeps the change as it stands; Deny reverts it.`),
+    );
+  }
   if (withButtons) tail.push(actionsBlock(request, risk));
   const maxBlocks = LIMITS.blocksPerMessage - head.length - tail.length - 1;
   const maxChars = LIMITS.totalBlockText - blockTextLength([...head, ...tail]) - MORE_LINE_RESERVE;
@@ -585,6 +661,9 @@ export function alreadyDecidedText(request: ApprovalRequest): string {
       break;
     case "auto_denied":
       text = `This request was already denied by ${who}${when}${reason}; ${staysText(request)}.`;
+      break;
+    case "exempt":
+      text = `This change is exempt by ${who}${when}${reason}: it stands, nobody decides it.`;
       break;
   }
   return clampMrkdwn(text, MAX_EPHEMERAL);

@@ -39,6 +39,8 @@ export const SSO_ROLE_PATH = "/aws-reserved/sso.amazonaws.com/";
 export const ADMIN_ROLE_NAME = "BreakGlassAdmin";
 export const SYSTEM_ROLE_NAME = "secgroup-approval-member";
 export const CI_ROLE_NAME = "ci-deploy";
+/** The Terraform pipeline's role of policy.example.json (its rule pipeline-auto-approve). */
+export const PIPELINE_ROLE_NAME = "terraform-ci";
 
 /**
  * The sandbox's callers, by access key id:
@@ -47,6 +49,8 @@ export const CI_ROLE_NAME = "ci-deploy";
  * - `admin`: a session of the exempt BreakGlassAdmin role;
  * - `ci-deploy`: a session of the ci-deploy role whose caller chose the session name "bob" (an
  *   unverified requester: anyone who can assume the role can call themselves anything);
+ * - `terraform-ci`: a session of the terraform-ci role, the pipeline policy.example.json
+ *   auto-approves (rule pipeline-auto-approve);
  * - `secgroup-approval-member`: the member handlers' own role session.
  * Any other key acts as an IAM user named after the key.
  */
@@ -70,6 +74,12 @@ export function defaultIdentities(account: string): Record<string, Identity> {
       type: "AssumedRole",
       roleName: CI_ROLE_NAME,
       sessionName: "bob",
+      accountId: account,
+    },
+    "terraform-ci": {
+      type: "AssumedRole",
+      roleName: PIPELINE_ROLE_NAME,
+      sessionName: "terraform-ci",
       accountId: account,
     },
     [SYSTEM_ACCESS_KEY]: {
