@@ -1,6 +1,7 @@
 /** Member account, EventBridge (CloudTrail): revert a governed change and file it with the hub. */
 import type { Context } from "aws-lambda";
 import { adoptCreatedGroup, type CreateGroupOutcome } from "../app/member/create-group.js";
+import { memberPolicy } from "../app/member/deps.js";
 import { type MemberDeps, revertChange } from "../app/member/index.js";
 import { revertPrefixListChange } from "../app/member/prefix-list.js";
 import { governedEventRoute } from "../domain/cloudtrail.js";
@@ -13,7 +14,8 @@ function handle(deps: MemberDeps, event: unknown): Promise<CreateGroupOutcome> {
     case "prefixList":
       return revertPrefixListChange(deps, event);
     case "createGroup":
-      return adoptCreatedGroup(deps, event);
+      // The deployment's policy (switches and POLICY file): a `kind: create` rule may revoke the egress.
+      return adoptCreatedGroup(deps, event, memberPolicy(deps));
     case "rules":
       return revertChange(deps, event);
   }
