@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     await page.goto(server.url);
     await page.locator("body[data-ready=true]").waitFor();
 
-    // As a new user would: the form's own example (SSH from anywhere), made as alice.
+    // As a new user would: the form's own example (8443 from anywhere), made as alice.
     await page.selectOption('select[name="identity"]', "alice");
     await page.click('#change button[type="submit"]');
     const request = page.locator("#C0APPROVAL .msg").last();
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
     await page.locator("#C0MONITORING .msg").first().waitFor();
     // The rules view has read the groups again after the revert (its refresh is debounced).
     await page
-      .locator("#rules .rule:not(.gone)", { hasText: "TCP 22" })
+      .locator("#rules .rule:not(.gone)", { hasText: "TCP 8443" })
       .waitFor({ state: "detached", timeout: 10_000 });
     await page.waitForTimeout(1_500);
     if (problems.length) throw new Error(`the page reported: ${problems.join("; ")}`);

@@ -24,7 +24,13 @@ import {
 import type { Log } from "../ports/log.js";
 import { checkPorts, LOCK_FILE, lockDataDir, PreflightError } from "./preflight.js";
 import { SANDBOX_USERS, startSandboxServer } from "./server.js";
-import { EC2_RECORDING, SANDBOX, SANDBOX_MEMBERS, startLocalStack } from "./stack.js";
+import {
+  EC2_RECORDING,
+  examplePolicy,
+  SANDBOX,
+  SANDBOX_MEMBERS,
+  startLocalStack,
+} from "./stack.js";
 
 // Node 20 runs everything here with the pinned AWS SDK; the SDK's nine-line notice that later
 // SDK releases will need Node 22 is for whoever upgrades it (the README says so), not for each start.
@@ -142,6 +148,8 @@ interface SeedGroup {
   port: number;
   cidr: string;
   note: string;
+  /** Tags given at creation (the policy's groupTags matcher sees them once the sweep reads them). */
+  tags?: Record<string, string>;
 }
 
 /** The groups each account starts with (made by its exempt admin, so their rules stand). */
@@ -160,6 +168,15 @@ const SEED: Record<string, SeedGroup[]> = {
       port: 5432,
       cidr: "10.0.0.0/16",
       note: "PostgreSQL from the VPC",
+    },
+    {
+      // policy.example.json's production-two-approvers: two approvers, in #sg-prod.
+      name: "payments-prod",
+      description: "Payments API (production)",
+      port: 443,
+      cidr: "10.0.0.0/8",
+      note: "HTTPS from the corporate network",
+      tags: { env: "production" },
     },
   ],
   [SANDBOX_MEMBERS[1]?.account ?? ""]: [
@@ -208,6 +225,16 @@ async function seedAccount(
         GroupName: g.name,
         Description: g.description,
         VpcId: vpcId,
+        ...(g.tags
+          ? {
+              TagSpecifications: [
+                {
+                  ResourceType: "security-group",
+                  Tags: Object.entries(g.tags).map(([Key, Value]) => ({ Key, Value })),
+                },
+              ],
+            }
+          : {}),
       }),
     );
     if (!GroupId) throw new Error(`moto made no group ${g.name}`);
@@ -278,6 +305,7 @@ async function main(): Promise<void> {
     log: consoleLog,
     schedule: { expireEveryMs: EXPIRE_EVERY_S * 1000, sweepEveryMs: SWEEP_EVERY_S * 1000 },
     driftGraceSeconds: DRIFT_GRACE_S,
+    policy: examplePolicy(),
   });
   // EC2 comes back from the recording in .sandbox/; only an empty one is seeded (as the exempt
   // admins: the seed's rules stand and the baselines take them in).
@@ -311,10 +339,17 @@ secgroup-approval sandbox is up in ${((performance.now() - started) / 1000).toFi
     sso-bob        SSO session bob@example.com       verified by Identity Center: bob cannot approve it
     ci-deploy      role ci-deploy, session "bob"     unverified (the caller chose the name): needs
                                                      two different approvers, "1 of 2" after the first
-    admin          role BreakGlassAdmin (sandbox)    exempt: changes stand
-    staging-dev    IAM user dev (staging)            unmapped, so unverified: two approvers
+    terraform-ci   role terraform-ci (sandbox)       the pipeline: auto-approved by policy (stands,
+                                                     a monitoring line only)
+    admin          role BreakGlassAdmin (sandbox)    exempt: changes stand (a monitoring line)
+    staging-dev    IAM user dev (staging)            staging is in notify mode: the change stands,
+                                                     Approve keeps it, Deny reverts it
     staging-admin  role BreakGlassAdmin (staging)    exempt
   Slack users on the page: bob and carol approve, mallory is not an approver.
+
+  Policy: policy.example.json (docs/POLICY.md). SSH or RDP from the internet is auto-denied; a rule
+  without a description is auto-denied; payments-prod (tagged env=production) needs two approvers,
+  in #sg-prod; the staging account is rolled out in notify mode.
 
   Try it from the page, or with the AWS CLI:
     AWS_ACCESS_KEY_ID=alice AWS_SECRET_ACCESS_KEY=x aws ec2 authorize-security-group-ingress \\

@@ -32,6 +32,13 @@ import { type LocalStack, SANDBOX } from "./stack.js";
 const MAX_BODY = 256 * 1024;
 const PAGE = new URL("./page.html", import.meta.url);
 
+/** The sandbox's channels: the two configured ones and policy.example.json's #sg-prod. */
+const CHANNEL_NAMES: Record<string, string> = {
+  C0APPROVAL: "sg-approvals",
+  C0MONITORING: "sg-monitoring",
+  C0SGPROD001: "sg-prod",
+};
+
 export const SANDBOX_USERS = [
   { id: "U0ALICE", name: "alice", note: "the requester" },
   { id: "U0BOB", name: "bob", note: "approver" },
@@ -299,7 +306,7 @@ export async function startSandboxServer({
         container: { type: "message", message_ts: ts, channel_id: channel, is_ephemeral: false },
         trigger_id: `${Date.now()}.sandbox`,
         team: { id: SANDBOX.teamId, domain: "sandbox" },
-        channel: { id: channel, name: channel === "C0APPROVAL" ? "sg-approvals" : "sg-monitoring" },
+        channel: { id: channel, name: CHANNEL_NAMES[channel] ?? channel },
         message: stack.slack.state.message(channel, ts) ?? {},
         response_url: `${self}/sandbox/response-url`,
         actions: [

@@ -37,6 +37,8 @@ export const DEFAULT_USERS: readonly SlackUserSeed[] = [
 
 export const DEFAULT_USER_GROUPS: Readonly<Record<string, readonly string[]>> = {
   S0APPROVERS: ["U0BOB", "U0CAROL"],
+  /** policy.example.json's @security group: the approvers of its two-approver rules. */
+  S0SECURITY1: ["U0BOB", "U0CAROL"],
 };
 
 /** Who the fake says the token belongs to (auth.test) and who posts the messages. */
