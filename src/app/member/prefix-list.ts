@@ -12,11 +12,9 @@
  * group's rule names (they widen nothing governed), a call that moved no entry, the system's own
  * calls. Every group in this member's account and region is governed (the sweep adopts them all).
  */
-import type { Change } from "../../domain/change.js";
 import { MalformedEventError } from "../../domain/cloudtrail.js";
 import type { ChangeMessage } from "../../domain/messages.js";
 import { revertPlan } from "../../domain/plan.js";
-import { evaluatePolicy } from "../../domain/policy.js";
 import {
   type PrefixListParse,
   parsePrefixListEvent,
@@ -25,8 +23,8 @@ import {
 } from "../../domain/prefix-list.js";
 import { matchingArnPattern } from "../../domain/requester.js";
 import type { Rule } from "../../domain/rule.js";
-import { LATE_EVENT_CODE } from "../../domain/slack/messages.js";
 import type { GroupInfo } from "../../ports/security-groups.js";
+import { decideChange, policyField, standingError } from "./decide.js";
 import { type MemberDeps, type Performed, perform } from "./deps.js";
 import { publishOutbox } from "./outbox.js";
 import { file, type RevertOutcome } from "./revert.js";
@@ -90,50 +88,52 @@ export async function revertPrefixListChange(
     describePrefixList.call(deps.securityGroups, modification.prefixListId),
     referencingRules(deps, modification.prefixListId),
   ]);
-  const decided = prefixListChange(modification, list, references);
-  if (decided.ignored) return { status: "ignored", reason: decided.reason };
-  let change: Change = decided.change;
+  const widening = prefixListChange(modification, list, references);
+  if (widening.ignored) return { status: "ignored", reason: widening.reason };
+  const change = widening.change;
 
   const receivedAt = seen ? new Date(seen.receivedAt) : started;
-  const decision = evaluatePolicy(change, deps.config.policy, receivedAt);
-  if (decision.action === "ignore") return { status: "ignored", reason: decision.reason };
-  if (decision.action === "exempt") {
-    // The list stands; nothing of a group's approved rules moves, so nothing else to record.
-    await deps.ledger
-      .record({
-        eventId,
-        handledAt: started.toISOString(),
-        change,
-        requestId: deps.ids.requestIdFor(change),
-      })
-      .catch((err: unknown) => deps.log.warn("could not record the event", { error: String(err) }));
-    return { status: "exempt", reason: decision.reason };
+  // The same engine as every other change: a `kind: prefixList` rule decides it.
+  const decided = decideChange(deps, change, undefined, receivedAt);
+  const { action } = decided;
+  if (action === "ignore") return { status: "ignored", reason: decided.reason };
+  const first = change.references[0];
+  const groupName = first?.groupName ? { groupName: first.groupName } : {};
+  if (action === "exempt" || action === "auto_approve") {
+    // The list stands (a group's approved rules do not move: they name the list, not its
+    // entries); the hub is told, and posts it to the monitoring channel: never silent.
+    const finished = deps.clock();
+    await file(deps, change, {
+      type: "change",
+      change,
+      ...groupName,
+      revertedAt: finished.toISOString(),
+      revertMs: 0,
+      policy: policyField(decided, action === "exempt" ? "exempt" : "auto_approved"),
+    });
+    return { status: "exempt", reason: decided.reason };
   }
 
   let performed: Performed = { done: [], resync: false };
   const ops = revertPlan(change);
-  if (decision.action === "leave") {
-    performed.error = { code: LATE_EVENT_CODE, message: decision.reason };
+  if (action === "notify") {
+    performed.error = standingError(decided);
   } else {
     performed = await perform(deps, ops, true);
   }
-  change = decided.change;
   const live = performed.error;
   const finished = deps.clock();
-  const first = decided.change.references[0];
   const message: ChangeMessage = {
     type: "change",
     change,
-    ...(first?.groupName ? { groupName: first.groupName } : {}),
+    ...groupName,
     revertedAt: finished.toISOString(),
     revertMs: finished.getTime() - started.getTime(),
     ...(live ? { revertError: live } : {}),
-    ...(decision.action === "auto_deny"
-      ? { policy: { status: "auto_denied" as const, rule: decision.rule, reason: decision.reason } }
-      : {}),
+    policy: policyField(decided, action === "auto_deny" ? "auto_denied" : undefined),
   };
   await file(deps, change, message);
-  const calls = decision.action === "leave" ? 0 : ops.length;
+  const calls = action === "notify" ? 0 : ops.length;
   return live
     ? { status: "revert_failed", message, calls }
     : { status: "reverted", message, calls };
