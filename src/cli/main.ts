@@ -4,6 +4,7 @@
  * never a stack trace; a usage error points at the `--help` that answers it.
  */
 import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { MalformedEventError } from "../domain/cloudtrail.js";
@@ -288,10 +289,27 @@ function explainEntry(
 async function readPolicy(file: string): Promise<ExplainPolicy> {
   const text = await readInput(file);
   try {
-    return explainPolicyFromText(text, nameOf(file));
+    // A config may name its policy file (relative to the config) instead of holding the policy.
+    const named = policyPathIn(text);
+    if (named === undefined || file === "-") return explainPolicyFromText(text, nameOf(file));
+    const path = join(dirname(file), named);
+    const { policy } = explainPolicyFromText(await readInput(path), path);
+    const config = JSON.parse(text) as Record<string, unknown>;
+    return explainPolicyFromText(JSON.stringify({ ...config, policy }), nameOf(file));
   } catch (err) {
     if (err instanceof PolicyError) throw new UsageError(err.message);
     throw err;
+  }
+}
+
+/** The policy file a config names in `policy` (a path), or undefined. */
+function policyPathIn(text: string): string | undefined {
+  try {
+    const json: unknown = JSON.parse(text);
+    const policy = (json as { policy?: unknown } | null)?.policy;
+    return typeof policy === "string" ? policy : undefined;
+  } catch {
+    return undefined; // not JSON: the policy parser says where
   }
 }
 

@@ -326,6 +326,39 @@ describe("explain --policy: accounts, principals, configs", () => {
     );
   });
 
+  it("a config naming its policy file (the example config) decides as the file does, with its people", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sg-config-"));
+    writeFileSync(join(dir, "mine.policy.json"), EXAMPLE_TEXT);
+    const config = join(dir, "config.json");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        people: [{ slackUserId: "U0ALICE", principals: ["arn:aws:iam::111122223333:user/alice"] }],
+        policy: "mine.policy.json",
+      }),
+    );
+    const egress = fixturePath("AuthorizeSecurityGroupEgress/ipv4.json");
+    const viaConfig = await run(["explain", "--json", "--policy", config, egress]);
+    expect((JSON.parse(viaConfig.stdout) as Json).policy).toMatchObject({ approvals: 1 });
+    for (const name of [
+      "AuthorizeSecurityGroupIngress/multi-item.json",
+      "RevokeSecurityGroupIngress/by-rule-ids.json",
+    ]) {
+      const direct = await run(["explain", "--json", "--policy", EXAMPLE, fixturePath(name)]);
+      const named = await run([
+        "explain",
+        "--json",
+        "--policy",
+        join(REPO_ROOT, "secgroup-approval.config.example.json"),
+        fixturePath(name),
+      ]);
+      expect(named.stderr).toBe("");
+      expect((JSON.parse(named.stdout) as Json).policy).toStrictEqual(
+        (JSON.parse(direct.stdout) as Json).policy,
+      );
+    }
+  });
+
   it("a bad policy file: exit 2, one line naming the file, line and column", async () => {
     const bad = tempFile(
       "policy.json",
