@@ -295,6 +295,7 @@ describe("Ec2SecurityGroups on moto", () => {
       groupId,
       groupName: `moto-test-${groupCount}`,
       vpcId,
+      tags: {},
     });
     expect(await sgs.describeGroup("sg-0123456789abcdef0")).toBeUndefined();
   });

@@ -426,14 +426,26 @@ describe("describeRules", () => {
 });
 
 describe("describeGroup", () => {
-  it("returns id, name and VPC from one DescribeSecurityGroups call", async () => {
+  it("returns id, name, VPC and tags (for the policy) from one DescribeSecurityGroups call", async () => {
     ec2.on(DescribeSecurityGroupsCommand).resolves({
-      SecurityGroups: [{ GroupId: GROUP, GroupName: "web", VpcId: "vpc-1", Description: "x" }],
+      SecurityGroups: [
+        {
+          GroupId: GROUP,
+          GroupName: "web",
+          VpcId: "vpc-1",
+          Description: "x",
+          Tags: [
+            { Key: "env", Value: "production" },
+            { Key: "team", Value: "payments" },
+          ],
+        },
+      ],
     });
     expect(await groups.describeGroup(GROUP)).toEqual({
       groupId: GROUP,
       groupName: "web",
       vpcId: "vpc-1",
+      tags: { env: "production", team: "payments" },
     });
     expect(ec2.calls()).toHaveLength(1);
     expect(ec2.commandCalls(DescribeSecurityGroupsCommand)[0]?.args[0].input).toEqual({
