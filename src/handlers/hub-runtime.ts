@@ -1,6 +1,14 @@
-/** The hub account's adapters, built from the environment once per Lambda container. */
+/**
+ * The hub account's adapters, built from the environment once per Lambda container.
+ *
+ * Loaded when first used, not at the container's start: the Slack Web API client (the first
+ * Slack call of the invocation), the SNS client (the first publish). A click that is refused, a
+ * retry or a click that lost its race never publishes, and every handler reads the request before
+ * it calls Slack; what is left at the start is what the first step needs (config, DynamoDB, the
+ * secrets). Bundled into one file as the functions are, a module loaded this way is still in
+ * the bundle but not evaluated until then (see `npm run bench`, coldStart).
+ */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { SNSClient } from "@aws-sdk/client-sns";
 import {
   BACKGROUND,
   type ClientTimeouts,
@@ -11,12 +19,11 @@ import { documentClient } from "../adapters/dynamodb/client.js";
 import { DynamoRequestStore } from "../adapters/dynamodb/request-store.js";
 import { requestIdFor } from "../adapters/ids.js";
 import { powertoolsCounters } from "../adapters/metrics/powertools.js";
-import { SlackNotifier } from "../adapters/slack/notifier.js";
 import { loadSlackSecret } from "../adapters/slack/secrets.js";
-import { SnsPublisher } from "../adapters/sns/publisher.js";
 import type { HubDeps } from "../app/hub/index.js";
 import { DEFAULT_JOB_SETTINGS } from "../domain/request.js";
 import type { Notifier } from "../ports/notifier.js";
+import type { Publisher } from "../ports/publisher.js";
 import {
   type HubConfig,
   hubConfigSchema,
@@ -65,6 +72,37 @@ export function signingSecret(): Promise<string> {
   return loadSlackSecret(arn, "signing secret");
 }
 
+/** SNS, loaded and made on the first publish (one client per region, as SnsPublisher keeps). */
+function lazyPublisher(timeouts: ClientTimeouts): Publisher {
+  const publisher = once(async () => {
+    const [{ SNSClient }, { SnsPublisher }] = await Promise.all([
+      import("@aws-sdk/client-sns"),
+      import("../adapters/sns/publisher.js"),
+    ]);
+    return new SnsPublisher((region) => new SNSClient({ region, ...clientConfig(timeouts) }));
+  });
+  return { publish: async (...args) => (await publisher()).publish(...args) };
+}
+
+/**
+ * The Slack client for one bot token, loaded and made on its first call. The same one serves
+ * every invocation while the token is unchanged (it caches the approver group's members).
+ */
+function lazyNotifier(token: string, slackApiUrl: string | undefined): Notifier {
+  const client = once(async () => {
+    const { SlackNotifier } = await import("../adapters/slack/notifier.js");
+    return new SlackNotifier({ token, slackApiUrl });
+  });
+  return {
+    post: async (...args) => (await client()).post(...args),
+    findPosted: async (...args) => (await client()).findPosted(...args),
+    update: async (...args) => (await client()).update(...args),
+    postEphemeral: async (...args) => (await client()).postEphemeral(...args),
+    userInfo: async (...args) => (await client()).userInfo(...args),
+    userGroupMembers: async (...args) => (await client()).userGroupMembers(...args),
+  };
+}
+
 function hubRuntime(timeouts: ClientTimeouts) {
   return once(() => {
     const config = hubConfig();
@@ -75,7 +113,7 @@ function hubRuntime(timeouts: ClientTimeouts) {
         documentClient(new DynamoDBClient(aws)),
         config.REQUESTS_TABLE,
       ),
-      publisher: new SnsPublisher((region) => new SNSClient({ region, ...clientConfig(timeouts) })),
+      publisher: lazyPublisher(timeouts),
       metrics: powertoolsCounters("secgroup-approval-hub"),
     };
   });
@@ -92,10 +130,7 @@ export async function hubDeps(kind: keyof typeof runtimes = "background"): Promi
   const base = runtimes[kind]();
   const token = await botToken();
   if (notifier?.token !== token) {
-    notifier = {
-      token,
-      client: new SlackNotifier({ token, slackApiUrl: base.config.SLACK_API_URL }),
-    };
+    notifier = { token, client: lazyNotifier(token, base.config.SLACK_API_URL) };
   }
   return {
     requests: base.requests,

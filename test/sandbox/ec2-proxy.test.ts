@@ -272,6 +272,132 @@ describe("forwarding", () => {
   });
 });
 
+describe("one queue per group", () => {
+  /** Calls the upstream has received, as "group:port", in arrival order. */
+  const arrived: string[] = [];
+  /** A group's calls stall at the upstream until its gate opens. */
+  const gates = new Map<string, Promise<void>>();
+  let upstream: Server;
+  let queued: Ec2Proxy;
+  const queuedEvents = new Events();
+
+  beforeAll(async () => {
+    upstream = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", async () => {
+        const form = new URLSearchParams(Buffer.concat(chunks).toString());
+        const group = form.get("GroupId") ?? `name:${form.get("GroupName")}`;
+        arrived.push(`${group}:${form.get("IpPermissions.1.FromPort")}`);
+        await gates.get(group);
+        res.writeHead(418, { "content-type": "text/plain" });
+        res.end("no");
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()));
+    queued = await startEc2Proxy({
+      upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+      account: ACCOUNT,
+      region: REGION,
+      onEvent: queuedEvents.push,
+      // Failed calls are recorded too: the upstream needs to answer no EC2 XML.
+      emitFailed: true,
+    });
+  });
+  afterAll(async () => {
+    await queued.stop();
+    await new Promise((r) => upstream.close(r));
+  });
+
+  /** One AuthorizeSecurityGroupIngress on a group (by id, or "name:<name>"), told by its port. */
+  const authorize = (group: string, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      const target: Record<string, string> = group.startsWith("name:")
+        ? { GroupName: group.slice(5) }
+        : { GroupId: group };
+      const body = new URLSearchParams({
+        Action: "AuthorizeSecurityGroupIngress",
+        Version: "2016-11-15",
+        ...target,
+        "IpPermissions.1.IpProtocol": "tcp",
+        "IpPermissions.1.FromPort": String(port),
+        "IpPermissions.1.ToPort": String(port),
+        "IpPermissions.1.IpRanges.1.CidrIp": "10.0.0.0/8",
+      }).toString();
+      const req = request(
+        `${queued.url}/`,
+        {
+          method: "POST",
+          headers: {
+            "content-type": "application/x-www-form-urlencoded; charset=utf-8",
+            authorization:
+              "AWS4-HMAC-SHA256 Credential=alice/20260521/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=00",
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+
+  const until = async (check: () => boolean) => {
+    const deadline = Date.now() + 3_000;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error("timed out");
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+
+  it("a slow call on one group holds neither another group's call nor a call by name; one group's calls keep their order, and so do its events", async () => {
+    let open = () => {};
+    gates.set("sg-0aaaaaaaaaaaaaaa1", new Promise<void>((r) => (open = r)));
+    const done: string[] = [];
+    const track = (label: string, call: Promise<number>) =>
+      call.then((status) => {
+        done.push(label);
+        return status;
+      });
+
+    const a1 = track("a1", authorize("sg-0aaaaaaaaaaaaaaa1", 1));
+    await until(() => arrived.includes("sg-0aaaaaaaaaaaaaaa1:1"));
+    const a2 = track("a2", authorize("sg-0aaaaaaaaaaaaaaa1", 2));
+    const a3 = track("a3", authorize("sg-0aaaaaaaaaaaaaaa1", 3));
+    // Other groups go on while the first group's call is stalled upstream.
+    expect(await authorize("sg-0bbbbbbbbbbbbbbb2", 10)).toBe(418);
+    expect(await authorize("name:web", 20)).toBe(418);
+    expect(done).toEqual([]);
+    // The first group's next calls wait for its first call's answer (and event).
+    await new Promise((r) => setTimeout(r, 50));
+    expect(arrived).toEqual(["sg-0aaaaaaaaaaaaaaa1:1", "sg-0bbbbbbbbbbbbbbb2:10", "name:web:20"]);
+
+    open();
+    expect(await Promise.all([a1, a2, a3])).toEqual([418, 418, 418]);
+    expect(done).toEqual(["a1", "a2", "a3"]);
+    expect(arrived.slice(3)).toEqual(["sg-0aaaaaaaaaaaaaaa1:2", "sg-0aaaaaaaaaaaaaaa1:3"]);
+
+    const events = await queuedEvents.take(5);
+    const described = events.map((e) => {
+      const p = e.detail.requestParameters as {
+        groupId?: string;
+        groupName?: string;
+        ipPermissions?: { items?: { fromPort?: number }[] };
+      };
+      return `${p.groupId ?? `name:${p.groupName}`}:${p.ipPermissions?.items?.[0]?.fromPort}`;
+    });
+    expect(described).toEqual([
+      "sg-0bbbbbbbbbbbbbbb2:10",
+      "name:web:20",
+      "sg-0aaaaaaaaaaaaaaa1:1",
+      "sg-0aaaaaaaaaaaaaaa1:2",
+      "sg-0aaaaaaaaaaaaaaa1:3",
+    ]);
+    await queuedEvents.none(50);
+  });
+});
+
 describe("moto through the proxy", () => {
   it("answers Describe calls (no event), in the proxy's account", async () => {
     const out = await alice.send(new DescribeSecurityGroupsCommand({}));
