@@ -7,10 +7,11 @@
  *   as they came; status, headers and body come back as moto sent them. Any service's calls pass.
  * - The caller: the access key id of the SigV4 `Credential=` (or X-Amz-Credential) picks an
  *   identity; the credential scope's region is the event's region.
- * - The five governed calls (AuthorizeSecurityGroupIngress/Egress, RevokeSecurityGroupIngress/
- *   Egress, ModifySecurityGroupRules) go through one queue per security group (its GroupId; a
- *   call naming its group only by GroupName queues under that name; a call naming neither shares
- *   one queue with the others like it), one call at a time in each: each is forwarded (between
+ * - The governed calls (AuthorizeSecurityGroupIngress/Egress, RevokeSecurityGroupIngress/
+ *   Egress, ModifySecurityGroupRules, CreateSecurityGroup, ModifyManagedPrefixList) go through one
+ *   queue per security group (its GroupId; a call naming its group only by GroupName queues under
+ *   that name, a prefix-list call under its list; a call naming none shares one queue with the
+ *   others like it), one call at a time in each: each is forwarded (between
  *   its before and after snapshots, see below), answered, and then its event is emitted, so a
  *   group's events follow its call order and come after the caller has its answer (CloudTrail ->
  *   EventBridge is asynchronous too). Calls on different groups proceed concurrently, and their
@@ -55,8 +56,8 @@ import {
   userIdentity,
 } from "./cloudtrail/identity.js";
 import {
-  type GovernedAction,
-  isGovernedAction,
+  type EventAction,
+  isEventAction,
   type Json,
   listMembers,
   parseQueryParams,
@@ -67,6 +68,7 @@ import {
 } from "./cloudtrail/request.js";
 import {
   authorizeResponseElements,
+  eventResponseElements,
   modifyResponseElements,
   parseEc2Error,
   type ReportedRule,
@@ -378,7 +380,7 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
   };
 
   interface GovernedCall {
-    action: GovernedAction;
+    action: EventAction;
     /** The account the caller acts in (its identity's). */
     account: string;
     params: QueryParams;
@@ -497,7 +499,11 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
     }
     if (!root) throw new Error(`${call.action} answered ${answer.status} without a body`);
     let responseElements: Json;
-    if (call.action === "ModifySecurityGroupRules") {
+    const other = eventResponseElements(call.action, requestID, root);
+    if (other) {
+      // CreateSecurityGroup, ModifyManagedPrefixList: no rules to read before and after.
+      responseElements = other;
+    } else if (call.action === "ModifySecurityGroupRules") {
       responseElements = modifyResponseElements(requestID, root);
     } else if (call.action.startsWith("Authorize")) {
       const rules = authorizedRules(call, root, before, after);
@@ -588,13 +594,15 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
   };
 
   /**
-   * The queue a governed call waits in: its group's (by GroupId, else by GroupName), in the
+   * The queue a governed call waits in: its group's (by GroupId, else GroupName), or its prefix
+   * list's, in the
    * caller's account and region; calls naming no group share one.
    */
   const queueOf = (call: GovernedCall): string => {
     const id = call.params.get("GroupId");
     const name = call.params.get("GroupName");
-    const group = id ? `id:${id}` : name ? `name:${name}` : "";
+    const list = call.params.get("PrefixListId");
+    const group = id ? `id:${id}` : name ? `name:${name}` : list ? `list:${list}` : "";
     return `${call.account}/${call.caller.region ?? options.region}/${group}`;
   };
   /** The last call of each queue (settled when it is done); a queue is dropped once idle. */
@@ -657,7 +665,7 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
     }
     const action = params?.get("Action");
     const otherService = caller.service !== undefined && caller.service !== "ec2";
-    if (!params || !isGovernedAction(action) || otherService || untracked) {
+    if (!params || !isEventAction(action) || otherService || untracked) {
       await passThrough(req, res, headers, body);
       return;
     }

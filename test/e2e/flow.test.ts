@@ -441,7 +441,12 @@ describe("the approval flow, end to end", () => {
     );
     // The proxy emits the event after the answer: wait for the stack to have seen it.
     const dropped = await waitFor("the event to be dropped", async () =>
-      log.lines.find((l) => l.message === "event not delivered" && l.attributes?.region === region),
+      log.lines.find(
+        (l) =>
+          l.message === "event not delivered" &&
+          l.attributes?.region === region &&
+          l.attributes?.eventName === "AuthorizeSecurityGroupIngress",
+      ),
     );
     expect(dropped.attributes).toMatchObject({
       reason: `no governed member in 111122223333 ${region}`,

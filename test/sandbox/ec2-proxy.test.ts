@@ -113,6 +113,13 @@ async function newGroup(name: string): Promise<string> {
     new CreateSecurityGroupCommand({ GroupName: name, Description: name, VpcId: vpcId }),
   );
   if (!out.GroupId) throw new Error("no group id");
+  // CreateSecurityGroup is governed too (its default egress): its event comes first.
+  const created = await events.one();
+  expect(created.detail).toMatchObject({
+    eventName: "CreateSecurityGroup",
+    requestParameters: { groupName: name },
+    responseElements: { groupId: out.GroupId },
+  });
   return out.GroupId;
 }
 

@@ -22,22 +22,17 @@ import {
   GOVERNED_EVENT_NAMES,
   type GovernedEventName,
   PREFIX_LIST_EVENT_NAME,
-  RULE_EVENT_NAMES,
-  type RuleEventName,
 } from "../../domain/cloudtrail.js";
 
 export type Json = Record<string, unknown>;
 export type QueryParams = ReadonlyMap<string, string>;
 
 /**
- * The EC2 actions whose calls the proxy turns into CloudTrail events today: the five rule calls.
- * CreateSecurityGroup and ModifyManagedPrefixList are governed too (GOVERNED_EVENT_NAMES), and
- * their requestParameters (below) and responseElements (response.ts's eventResponseElements) are
- * built here; the proxy emits them once its buildEvent asks eventResponseElements for their
- * response (it would otherwise build a revoke's) and it uses EVENT_ACTIONS.
+ * The five rule calls, whose events the proxy builds from its before/after rule snapshots. The
+ * proxy emits events for every EVENT_ACTIONS call: CreateSecurityGroup and ModifyManagedPrefixList
+ * too, their requestParameters built below and their responseElements by response.ts's
+ * eventResponseElements.
  */
-export const GOVERNED_ACTIONS = RULE_EVENT_NAMES;
-export type GovernedAction = RuleEventName;
 
 /** Every governed action, the two that widen rules without naming one included. */
 export const EVENT_ACTIONS = GOVERNED_EVENT_NAMES;
@@ -45,10 +40,6 @@ export type EventAction = GovernedEventName;
 
 export function isEventAction(action: string | undefined): action is EventAction {
   return (EVENT_ACTIONS as readonly (string | undefined)[]).includes(action);
-}
-
-export function isGovernedAction(action: string | undefined): action is GovernedAction {
-  return (GOVERNED_ACTIONS as readonly (string | undefined)[]).includes(action);
 }
 
 /** Form parameters from a URL's query string and an x-www-form-urlencoded body (body wins). */

@@ -1,0 +1,121 @@
+/**
+ * What widens a rule without naming one, end to end on the sandbox: a customer-managed prefix
+ * list that a governed group's rule names gets an entry added (ModifyManagedPrefixList, through
+ * the CloudTrail proxy in front of moto) -> the member puts the list back and files the change,
+ * naming the rules it widened; a group created by someone (CreateSecurityGroup) is adopted at
+ * once, with its default egress. Real handlers, moto, dynalite.
+ */
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateManagedPrefixListCommand,
+  CreateSecurityGroupCommand,
+  EC2Client,
+  GetManagedPrefixListEntriesCommand,
+  ModifyManagedPrefixListCommand,
+} from "@aws-sdk/client-ec2";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ApprovalRequest } from "../../src/domain/request.js";
+import { type LocalStack, SANDBOX, startLocalStack } from "../../src/sandbox/stack.js";
+import { MemoryLog } from "../support/hub-harness.js";
+
+let stack: LocalStack;
+const as = (identity: string) =>
+  new EC2Client({
+    endpoint: stack.ec2Endpoint,
+    region: SANDBOX.region,
+    credentials: { accessKeyId: identity, secretAccessKey: "x" },
+    maxAttempts: 1,
+  });
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    signingSecret: "widening",
+    log: new MemoryLog(),
+    retryBackoffMs: () => 20,
+  });
+}, 60_000);
+afterAll(async () => stack?.stop());
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const entries = async (prefixListId: string) => {
+  const { Entries = [] } = await as("admin").send(
+    new GetManagedPrefixListEntriesCommand({ PrefixListId: prefixListId }),
+  );
+  return Entries.map((e) => e.Cidr).sort();
+};
+
+describe("changes that widen rules without naming one", () => {
+  it("an entry added to a prefix list a governed rule names is taken out again and filed, naming the rule", async () => {
+    const admin = as("admin");
+    const { PrefixList } = await admin.send(
+      new CreateManagedPrefixListCommand({
+        PrefixListName: "office",
+        AddressFamily: "IPv4",
+        MaxEntries: 5,
+        Entries: [{ Cidr: "10.1.0.0/16", Description: "office" }],
+      }),
+    );
+    const listId = PrefixList?.PrefixListId ?? "";
+    const { GroupId } = await admin.send(
+      new CreateSecurityGroupCommand({ GroupName: `office-${Date.now()}`, Description: "office" }),
+    );
+    await admin.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId,
+        IpPermissions: [
+          {
+            IpProtocol: "tcp",
+            FromPort: 443,
+            ToPort: 443,
+            PrefixListIds: [{ PrefixListId: listId, Description: "office HTTPS" }],
+          },
+        ],
+      }),
+    );
+    await stack.idle();
+
+    await as("alice").send(
+      new ModifyManagedPrefixListCommand({
+        PrefixListId: listId,
+        CurrentVersion: 1,
+        AddEntries: [{ Cidr: "0.0.0.0/0", Description: "everyone" }],
+      }),
+    );
+    const request = await waitFor("the prefix-list request", async () => {
+      const [r] = (await stack.hubDeps.requests.listByStatus("pending")).filter(
+        (x: ApprovalRequest) => x.change.kind === "prefixList",
+      );
+      return r?.slack?.approval ? r : undefined;
+    });
+    await stack.idle();
+    expect(await entries(listId)).toEqual(["10.1.0.0/16"]);
+    if (request.change.kind !== "prefixList") throw new Error("not a prefix-list change");
+    expect(request.change.requester.name).toBe("alice");
+    expect(request.change.references.map((r) => r.groupId)).toEqual([GroupId]);
+    const ref = request.slack?.approval;
+    const text = JSON.stringify(stack.slack.state.message(ref?.channel ?? "", ref?.ts ?? ""));
+    expect(text).toContain(listId);
+    expect(text).toMatch(/0\.0\.0\.0\/0/);
+  });
+
+  it("a group someone creates is adopted at once, its default egress kept", async () => {
+    const { GroupId = "" } = await as("alice").send(
+      new CreateSecurityGroupCommand({ GroupName: `new-${Date.now()}`, Description: "new" }),
+    );
+    const record = await waitFor("the group's adoption", async () => {
+      await stack.idle();
+      const r = await stack.memberDeps.baselines.read(GroupId);
+      return r?.rules ? r : undefined;
+    });
+    expect(record.rules?.map((r) => `${r.direction}:${r.protocol}`)).toEqual(["egress:all"]);
+  });
+});
