@@ -307,6 +307,7 @@ async function main(): Promise<void> {
     driftGraceSeconds: DRIFT_GRACE_S,
     policy: examplePolicy(),
   });
+  const restored = stack.slack.state.messages().length;
   // EC2 comes back from the recording in .sandbox/; only an empty one is seeded (as the exempt
   // admins: the seed's rules stand and the baselines take them in).
   if (stack.ec2Replayed === 0) await seed(stack.ec2Endpoint);
@@ -326,7 +327,7 @@ secgroup-approval sandbox is up in ${((performance.now() - started) / 1000).toFi
   Slack Web API (loopback)    ${stack.slack.url}
   DynamoDB (dynalite)         ${stack.dynamoEndpoint}
 
-  State: DynamoDB and Slack messages kept in ${DATA_DIR}/${values.fresh ? " (started empty)" : ` (${stack.slack.state.messages().length} messages restored; --fresh starts empty)`}
+  State: DynamoDB and Slack messages kept in ${DATA_DIR}/${restored === 0 ? " (started empty)" : ` (${restored} messages restored; --fresh starts empty)`}
   EC2 ${stack.ec2Replayed ? `restored: ${stack.ec2Replayed} recorded calls replayed` : "seeded afresh"}, recorded in ${DATA_DIR}/${EC2_RECORDING}
   Schedules: expireRequests ${every(EXPIRE_EVERY_S)}, drift check ${every(SWEEP_EVERY_S)} (grace ${DRIFT_GRACE_S} s)
 
