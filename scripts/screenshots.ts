@@ -8,88 +8,16 @@
  */
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import {
-  AuthorizeSecurityGroupIngressCommand,
-  CreateSecurityGroupCommand,
-  DescribeVpcsCommand,
-  EC2Client,
-} from "@aws-sdk/client-ec2";
 import type { Log } from "../src/ports/log.js";
+import { seed } from "../src/sandbox/seed.js";
 import { startSandboxServer } from "../src/sandbox/server.js";
-import { SANDBOX, SANDBOX_MEMBERS, startLocalStack } from "../src/sandbox/stack.js";
+import { examplePolicy, startLocalStack } from "../src/sandbox/stack.js";
 import { launchChromium } from "../test/support/chromium.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const OUT = "docs/sandbox.png";
 const VIEWPORT = { width: 1440, height: 900 };
-
-/** The groups `npm start` seeds, per account alias (made by the exempt admin: they stand). */
-const SEED: Record<
-  string,
-  { name: string; description: string; port: number; cidr: string; note: string }[]
-> = {
-  sandbox: [
-    {
-      name: "web-servers",
-      description: "Public web tier",
-      port: 443,
-      cidr: "0.0.0.0/0",
-      note: "HTTPS from anywhere",
-    },
-    {
-      name: "databases",
-      description: "PostgreSQL for the web tier",
-      port: 5432,
-      cidr: "10.0.0.0/16",
-      note: "PostgreSQL from the VPC",
-    },
-  ],
-  staging: [
-    {
-      name: "staging-web",
-      description: "Staging web tier",
-      port: 443,
-      cidr: "10.0.0.0/8",
-      note: "HTTPS from the corporate network",
-    },
-  ],
-};
-
-async function seed(ec2Endpoint: string): Promise<void> {
-  for (const member of SANDBOX_MEMBERS) {
-    const ec2 = new EC2Client({
-      endpoint: ec2Endpoint,
-      region: SANDBOX.region,
-      credentials: { accessKeyId: member.adminAccessKey, secretAccessKey: "sandbox" },
-    });
-    const { Vpcs = [] } = await ec2.send(
-      new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] }),
-    );
-    for (const g of SEED[member.alias] ?? []) {
-      const { GroupId } = await ec2.send(
-        new CreateSecurityGroupCommand({
-          GroupName: g.name,
-          Description: g.description,
-          VpcId: Vpcs[0]?.VpcId,
-        }),
-      );
-      await ec2.send(
-        new AuthorizeSecurityGroupIngressCommand({
-          GroupId,
-          IpPermissions: [
-            {
-              IpProtocol: "tcp",
-              FromPort: g.port,
-              ToPort: g.port,
-              IpRanges: [{ CidrIp: g.cidr, Description: g.note }],
-            },
-          ],
-        }),
-      );
-    }
-  }
-}
 
 /** The page's Flow panel gets the steps `npm start` shows; everything else is dropped. */
 let broadcast: (event: { type: string; line: string }) => void = () => {};
@@ -115,7 +43,12 @@ const log: Log = {
 };
 
 async function main(): Promise<void> {
-  const stack = await startLocalStack({ signingSecret: "screenshots", log });
+  // As `npm start` runs: the example policy, the same seed.
+  const stack = await startLocalStack({
+    signingSecret: "screenshots",
+    log,
+    policy: examplePolicy(),
+  });
   const server = await startSandboxServer({ stack, port: 0 }).catch(async (err: unknown) => {
     await stack.stop();
     throw err;
