@@ -8,6 +8,7 @@
  * Each record of the last two is wrapped in the envelope EventBridge would have given it.
  */
 import { CLOUDTRAIL_DETAIL_TYPE, MalformedEventError } from "./cloudtrail.js";
+import { isObject, type Json, str } from "./json.js";
 
 export type CloudTrailInputKind = "event" | "log-file" | "lookup-events";
 
@@ -26,12 +27,6 @@ export interface CloudTrailInput {
   /** One per record, in the input's order (lookup-events lists the newest first). */
   events: CloudTrailInputEvent[];
 }
-
-type Json = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Json =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 /** CloudTrail's eventType → the EventBridge detail-type CloudTrail sends it under. */
 const DETAIL_TYPES: Record<string, string> = {

@@ -4,6 +4,7 @@
  * reason; input that cannot be an event at all is a MalformedEventError.
  */
 import type { Change, ChangeBase, PrefixListChange, RemoveChange } from "./change.js";
+import { isObject, type Json, str } from "./json.js";
 import { type Requester, requesterFromCloudTrail } from "./requester.js";
 import {
   type Direction,
@@ -105,12 +106,6 @@ export function withGroupId(event: unknown, groupId: string): unknown {
 export type ParseResult =
   | { ignored: true; reason: string; eventId?: string }
   | { ignored: false; change: Change };
-
-type Json = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Json =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 function isRuleEvent(name: string): name is RuleEventName {
   return (RULE_EVENT_NAMES as readonly string[]).includes(name);

@@ -14,16 +14,13 @@
  */
 import type { AddChange } from "./change.js";
 import { CREATE_GROUP_EVENT_NAME, MalformedEventError, validateChange } from "./cloudtrail.js";
+import { readRecordHeader } from "./cloudtrail-record.js";
 import { creationDefaults } from "./drift.js";
+import { isObject, str } from "./json.js";
 import { matchingRule } from "./policy/engine.js";
 import type { Policy, PolicyFacts } from "./policy/types.js";
 import { type Requester, requesterFromCloudTrail } from "./requester.js";
 import { type Rule, ruleKey } from "./rule.js";
-
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 export interface CreatedGroup {
   eventName: typeof CREATE_GROUP_EVENT_NAME;
@@ -47,29 +44,9 @@ export type CreateGroupParse =
  * CreateSecurityGroup.json, a real record).
  */
 export function parseCreateGroupEvent(event: unknown): CreateGroupParse {
-  if (!isObject(event)) throw new MalformedEventError("the event is not a JSON object");
-  const detail = isObject(event.detail) ? event.detail : event;
-  const eventName = str(detail.eventName);
-  const eventId = str(detail.eventID) ?? str(event.id);
-  const ignore = (reason: string): CreateGroupParse => ({
-    ignored: true,
-    reason,
-    ...(eventId ? { eventId } : {}),
-  });
-  if (eventName !== CREATE_GROUP_EVENT_NAME)
-    return ignore(`${eventName} is not ${CREATE_GROUP_EVENT_NAME}`);
-  if (detail.eventSource !== undefined && detail.eventSource !== "ec2.amazonaws.com")
-    return ignore(`eventSource is ${String(detail.eventSource)}, not ec2.amazonaws.com`);
-  if (detail.errorCode !== undefined && detail.errorCode !== null)
-    return ignore(`the call failed (${String(detail.errorCode)}); no group was made`);
-  if (!eventId) throw new MalformedEventError("detail.eventID is missing");
-  const eventTime = str(detail.eventTime) ?? str(event.time);
-  if (!eventTime || Number.isNaN(Date.parse(eventTime)))
-    throw new MalformedEventError("detail.eventTime is missing or not a time");
-  const account = str(detail.recipientAccountId) ?? str(event.account);
-  if (!account) throw new MalformedEventError("the account (recipientAccountId) is missing");
-  const region = str(detail.awsRegion) ?? str(event.region);
-  if (!region) throw new MalformedEventError("the region (awsRegion) is missing");
+  const read = readRecordHeader(event, CREATE_GROUP_EVENT_NAME, "no group was made");
+  if (read.ignored) return read;
+  const { detail, eventId, eventTime, account, region } = read.header;
   const params = isObject(detail.requestParameters) ? detail.requestParameters : {};
   const response = isObject(detail.responseElements) ? detail.responseElements : {};
   const groupId = str(response.groupId) ?? str(response.GroupId);

@@ -17,13 +17,10 @@
  */
 import type { PrefixListChange, PrefixListEntry, PrefixListReference } from "./change.js";
 import { MalformedEventError, PREFIX_LIST_EVENT_NAME, validateChange } from "./cloudtrail.js";
+import { readRecordHeader } from "./cloudtrail-record.js";
+import { isObject, type Json, str } from "./json.js";
 import { type Requester, requesterFromCloudTrail } from "./requester.js";
 import type { Rule } from "./rule.js";
-
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 /** What the event says: the list and the entries it added and removed. */
 export interface PrefixListModification {
@@ -94,29 +91,10 @@ function version(v: unknown): number | undefined {
  * failed call, a rename or resize that moves no entry). A bare CloudTrail record is accepted too.
  */
 export function parsePrefixListEvent(event: unknown): PrefixListParse {
-  if (!isObject(event)) throw new MalformedEventError("the event is not a JSON object");
-  const detail = isObject(event.detail) ? event.detail : event;
-  const eventName = str(detail.eventName);
-  const eventId = str(detail.eventID) ?? str(event.id);
-  const ignore = (reason: string): PrefixListParse => ({
-    ignored: true,
-    reason,
-    ...(eventId ? { eventId } : {}),
-  });
-  if (eventName !== PREFIX_LIST_EVENT_NAME)
-    return ignore(`${eventName} is not ${PREFIX_LIST_EVENT_NAME}`);
-  if (detail.eventSource !== undefined && detail.eventSource !== "ec2.amazonaws.com")
-    return ignore(`eventSource is ${String(detail.eventSource)}, not ec2.amazonaws.com`);
-  if (detail.errorCode !== undefined && detail.errorCode !== null)
-    return ignore(`the call failed (${String(detail.errorCode)}); nothing changed`);
-  if (!eventId) throw new MalformedEventError("detail.eventID is missing");
-  const eventTime = str(detail.eventTime) ?? str(event.time);
-  if (!eventTime || Number.isNaN(Date.parse(eventTime)))
-    throw new MalformedEventError("detail.eventTime is missing or not a time");
-  const account = str(detail.recipientAccountId) ?? str(event.account);
-  if (!account) throw new MalformedEventError("the account (recipientAccountId) is missing");
-  const region = str(detail.awsRegion) ?? str(event.region);
-  if (!region) throw new MalformedEventError("the region (awsRegion) is missing");
+  const read = readRecordHeader(event, PREFIX_LIST_EVENT_NAME, "nothing changed");
+  if (read.ignored) return read;
+  const { detail, eventName, eventId, eventTime, account, region } = read.header;
+  const ignore = (reason: string): PrefixListParse => ({ ignored: true, reason, eventId });
   const params = detail.requestParameters;
   if (!isObject(params)) throw new MalformedEventError(`${eventName} has no requestParameters`);
   const req = isObject(params.ModifyManagedPrefixListRequest)
