@@ -38,7 +38,10 @@ export async function findChromium(): Promise<ChromiumChoice> {
   }
   const { default: packaged } = await import("@sparticuz/chromium");
   const executablePath = await packaged.executablePath();
-  const args = [...new Set([...packaged.args, ...QUIET_FLAGS])];
+  // --single-process (meant for Lambda) ends the whole browser when a test closes its page.
+  const args = [...new Set([...packaged.args, ...QUIET_FLAGS])].filter(
+    (flag) => flag !== "--single-process",
+  );
   return { executablePath, args, source: "@sparticuz/chromium" };
 }
 
