@@ -11,7 +11,6 @@
  * back; when the revoke fails, the egress is adopted (it stands) and the change is filed live.
  */
 import type { Change } from "../../domain/change.js";
-import { MalformedEventError } from "../../domain/cloudtrail.js";
 import {
   createChange,
   createGroupDecision,
@@ -23,9 +22,8 @@ import { verifyRequester } from "../../domain/identity.js";
 import type { ChangeMessage } from "../../domain/messages.js";
 import { revertPlan } from "../../domain/plan.js";
 import { type Policy, type PolicyFacts, policyFromLegacy } from "../../domain/policy/index.js";
-import { matchingArnPattern } from "../../domain/requester.js";
 import { contentKey } from "../../domain/rule.js";
-import { liveRules, type MemberDeps, perform, why } from "./deps.js";
+import { liveRules, type MemberDeps, perform, screenCall, why } from "./deps.js";
 import { publishOutbox } from "./outbox.js";
 import { file, type RevertOutcome } from "./revert.js";
 
@@ -47,14 +45,8 @@ export async function adoptCreatedGroup(
   const parsed = parseCreateGroupEvent(event);
   if (parsed.ignored) return { status: "ignored", reason: parsed.reason };
   const created = parsed.created;
-  const system = matchingArnPattern(created.requester, deps.config.policy.systemRoleArns);
-  if (system) return { status: "ignored", reason: `made by this system's own role (${system})` };
-  if (created.account !== deps.config.account || created.region !== deps.config.region) {
-    deps.metrics.count("RefusedInvocation");
-    throw new MalformedEventError(
-      `the event is for ${created.account} ${created.region}; this member governs ${deps.config.account} ${deps.config.region}`,
-    );
-  }
+  const ignored = screenCall(deps, created);
+  if (ignored) return { status: "ignored", reason: ignored };
   const started = deps.clock();
   const { groupId, eventId } = created;
   const seen = await deps.ledger.receive(eventId, started.toISOString());

@@ -4,11 +4,13 @@
  */
 import { diffRuleSets } from "../../domain/baseline.js";
 import { BaselineGapError, type Change } from "../../domain/change.js";
+import { MalformedEventError } from "../../domain/cloudtrail.js";
 import type { PeopleConfig } from "../../domain/identity.js";
 import type { Ec2Operation } from "../../domain/plan.js";
 import { mergePolicies, type Policy } from "../../domain/policy/index.js";
 import type { PolicyConfig } from "../../domain/policy.js";
 import type { ApplyError } from "../../domain/request.js";
+import { matchingArnPattern, type Requester } from "../../domain/requester.js";
 import type { Rule } from "../../domain/rule.js";
 import type { Baselines, BaselineWhy, EventLedger } from "../../ports/baselines.js";
 import { OUTCOME_ERROR_CODES, SecurityGroupApiError } from "../../ports/errors.js";
@@ -157,3 +159,23 @@ export const why = (deps: MemberDeps, by: string): BaselineWhy => ({
   at: deps.clock().toISOString(),
   by,
 });
+
+/**
+ * Whether this member may act on a recorded call: a reason to ignore it when this system's own
+ * role made it (no loops), undefined when it may. A call of another account or region is refused:
+ * counted and thrown, as a member speaks only for its own account.
+ */
+export function screenCall(
+  deps: MemberDeps,
+  call: { requester: Requester; account: string; region: string },
+): string | undefined {
+  const system = matchingArnPattern(call.requester, deps.config.policy.systemRoleArns);
+  if (system) return `made by this system's own role (${system})`;
+  if (call.account !== deps.config.account || call.region !== deps.config.region) {
+    deps.metrics.count("RefusedInvocation");
+    throw new MalformedEventError(
+      `the event is for ${call.account} ${call.region}; this member governs ${deps.config.account} ${deps.config.region}`,
+    );
+  }
+  return undefined;
+}

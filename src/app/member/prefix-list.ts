@@ -12,7 +12,6 @@
  * group's rule names (they widen nothing governed), a call that moved no entry, the system's own
  * calls. Every group in this member's account and region is governed (the sweep adopts them all).
  */
-import { MalformedEventError } from "../../domain/cloudtrail.js";
 import type { ChangeMessage } from "../../domain/messages.js";
 import { revertPlan } from "../../domain/plan.js";
 import {
@@ -21,11 +20,10 @@ import {
   prefixListChange,
   referencesTo,
 } from "../../domain/prefix-list.js";
-import { matchingArnPattern } from "../../domain/requester.js";
 import type { Rule } from "../../domain/rule.js";
 import type { GroupInfo } from "../../ports/security-groups.js";
 import { decideChange, policyField, standingError } from "./decide.js";
-import { type MemberDeps, type Performed, perform } from "./deps.js";
+import { type MemberDeps, type Performed, perform, screenCall } from "./deps.js";
 import { publishOutbox } from "./outbox.js";
 import { file, type RevertOutcome } from "./revert.js";
 
@@ -61,14 +59,8 @@ export async function revertPrefixListChange(
   const parsed: PrefixListParse = parsePrefixListEvent(event);
   if (parsed.ignored) return { status: "ignored", reason: parsed.reason };
   const modification = parsed.modification;
-  const system = matchingArnPattern(modification.requester, deps.config.policy.systemRoleArns);
-  if (system) return { status: "ignored", reason: `made by this system's own role (${system})` };
-  if (modification.account !== deps.config.account || modification.region !== deps.config.region) {
-    deps.metrics.count("RefusedInvocation");
-    throw new MalformedEventError(
-      `the event is for ${modification.account} ${modification.region}; this member governs ${deps.config.account} ${deps.config.region}`,
-    );
-  }
+  const ignored = screenCall(deps, modification);
+  if (ignored) return { status: "ignored", reason: ignored };
   const { describePrefixList } = deps.securityGroups;
   if (!describePrefixList) {
     return {

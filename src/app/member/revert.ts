@@ -21,7 +21,6 @@ import { adoptedAtCreation, explainsDrift } from "../../domain/drift.js";
 import type { ChangeMessage } from "../../domain/messages.js";
 import { type Ec2Operation, revertPlan } from "../../domain/plan.js";
 import type { ApplyError } from "../../domain/request.js";
-import { matchingArnPattern } from "../../domain/requester.js";
 import { contentKey, type Rule, ruleKey } from "../../domain/rule.js";
 import type { GroupRecord } from "../../ports/baselines.js";
 import { decideChange, groupFacts, groupField, policyField, standingError } from "./decide.js";
@@ -31,6 +30,7 @@ import {
   type MemberDeps,
   type Performed,
   perform,
+  screenCall,
   toApplyError,
   why,
   writeBaseline,
@@ -136,14 +136,8 @@ export async function revertChange(deps: MemberDeps, event: unknown): Promise<Re
   const parsed = await parseEvent(deps, event);
   if (parsed.ignored) return { status: "ignored", reason: parsed.reason };
   let change = parsed.change;
-  const system = matchingArnPattern(change.requester, deps.config.policy.systemRoleArns);
-  if (system) return { status: "ignored", reason: `made by this system's own role (${system})` };
-  if (change.account !== deps.config.account || change.region !== deps.config.region) {
-    deps.metrics.count("RefusedInvocation");
-    throw new MalformedEventError(
-      `the event is for ${change.account} ${change.region}; this member governs ${deps.config.account} ${deps.config.region}`,
-    );
-  }
+  const ignored = screenCall(deps, change);
+  if (ignored) return { status: "ignored", reason: ignored };
   const started = deps.clock();
   const { groupId, eventId } = change;
 
