@@ -1,8 +1,7 @@
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { main } from "../../src/cli/main.js";
+import { runCli, runInProcess } from "../support/cli.js";
 import { REPO_ROOT } from "../support/domain-fixtures.js";
 
 const FIX = "test/fixtures/terraform";
@@ -58,52 +57,7 @@ const outputJson = z
   })
   .strict();
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-let out: MockInstance<typeof process.stdout.write>;
-let err: MockInstance<typeof process.stderr.write>;
-const written = (spy: MockInstance<(chunk: string | Uint8Array) => boolean>) =>
-  spy.mock.calls.map((c) => String(c[0])).join("");
-
-async function runInProcess(args: string[]): Promise<Run> {
-  out.mockClear();
-  err.mockClear();
-  const code = await main(args);
-  return { code, stdout: written(out), stderr: written(err) };
-}
-
-/** The real CLI, as a user runs it: `node bin/secgroup-approval.mjs ...`. */
-function runCli(args: string[], stdin?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["bin/secgroup-approval.mjs", ...args], {
-      cwd: REPO_ROOT,
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(stdin ?? "");
-  });
-}
-
 describe("check-plan in process", () => {
-  beforeEach(() => {
-    out = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
-    err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
-  });
-  afterEach(() => vi.restoreAllMocks());
-
   it.each([
     ["ssh-from-internet.json", [], 2],
     ["ssh-from-internet.json", PIPELINE, 2],

@@ -6,10 +6,10 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { main } from "../../src/cli/main.js";
 import { parsePolicyText } from "../../src/domain/policy/load.js";
+import { runInProcess as run } from "../support/cli.js";
 import {
   cloudTrailFixtureNames,
   fixturePath,
@@ -34,18 +34,6 @@ const policyJson = z
   .refine((p) => (p.action === "require_approval") === (p.approvals !== undefined), {
     message: "approvals with require_approval only, and always with it",
   });
-
-let out: MockInstance<typeof process.stdout.write>;
-let err: MockInstance<typeof process.stderr.write>;
-const written = (spy: MockInstance<(chunk: string | Uint8Array) => boolean>) =>
-  spy.mock.calls.map((c) => String(c[0])).join("");
-
-async function run(args: string[]) {
-  out.mockClear();
-  err.mockClear();
-  const code = await main(args);
-  return { code, stdout: written(out), stderr: written(err) };
-}
 
 function tempFile(name: string, content: string): string {
   const path = join(mkdtempSync(join(tmpdir(), "sg-policy-")), name);
@@ -120,14 +108,6 @@ const EXPECTED: Record<string, [string, string, number?] | undefined> = {
   "other/DescribeSecurityGroups.json": undefined,
   "other/iam-CreateAccessKey.json": undefined,
 };
-
-beforeEach(() => {
-  out = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
-  err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
 
 describe("explain --policy policy.example.json, every fixture", () => {
   it("the fixtures folder is not empty", () => {

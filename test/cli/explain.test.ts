@@ -1,12 +1,11 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { main } from "../../src/cli/main.js";
 import { BaselineGapError } from "../../src/domain/change.js";
+import { runCli, runInProcess } from "../support/cli.js";
 import {
   cloudTrailFixtureNames,
   detailOf,
@@ -120,45 +119,6 @@ function expectContract(json: unknown): asserts json is Explained | z.infer<type
 
 // ---- running the CLI ----
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-let out: MockInstance<typeof process.stdout.write>;
-let err: MockInstance<typeof process.stderr.write>;
-const written = (spy: MockInstance<(chunk: string | Uint8Array) => boolean>) =>
-  spy.mock.calls.map((c) => String(c[0])).join("");
-
-async function runInProcess(args: string[]): Promise<Run> {
-  out.mockClear();
-  err.mockClear();
-  const code = await main(args);
-  return { code, stdout: written(out), stderr: written(err) };
-}
-
-/** The real CLI, as a user runs it: `node bin/secgroup-approval.mjs ...`. */
-function runCli(args: string[], stdin?: string | Uint8Array): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["bin/secgroup-approval.mjs", ...args], {
-      cwd: REPO_ROOT,
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(stdin ?? "");
-  });
-}
-
 const IGNORED_FIXTURES = [
   "AuthorizeSecurityGroupIngress/failed-call.json",
   "RevokeSecurityGroupIngress/failed-not-found.json",
@@ -259,14 +219,6 @@ function tempFile(name: string, content: string | Uint8Array): string {
 // ---- in process: every fixture ----
 
 describe("explain in process (main), every fixture", () => {
-  beforeEach(() => {
-    out = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
-    err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
-  });
-  afterEach(() => {
-    vi.restoreAllMocks();
-  });
-
   it("the fixtures folder is not empty", () => {
     expect(cloudTrailFixtureNames().length).toBeGreaterThanOrEqual(25);
   });
@@ -637,14 +589,6 @@ function expectBalancedQuotes(text: string): void {
 }
 
 describe("usage in process (main): --help, --version, unknown input", () => {
-  beforeEach(() => {
-    out = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
-    err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
-  });
-  afterEach(() => {
-    vi.restoreAllMocks();
-  });
-
   it.each([["--help"], ["-h"], ["help"]])(
     "%s: the overall usage on stdout, exit 0",
     async (flag) => {
@@ -900,14 +844,6 @@ describe("the log-file and lookup-events fixtures", () => {
 });
 
 describe("explain many records in process (main)", () => {
-  beforeEach(() => {
-    out = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
-    err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
-  });
-  afterEach(() => {
-    vi.restoreAllMocks();
-  });
-
   it.each(MULTI)(
     "--json %s: JSON Lines, one per record in order, each as for the record's own event",
     async (name, records) => {

@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApprovalRequest } from "../../src/domain/request.js";
 import { type LocalStack, SANDBOX, startLocalStack } from "../../src/sandbox/stack.js";
 import { clickBody, MemoryLog } from "../support/hub-harness.js";
+import { waitFor } from "../support/wait.js";
 
 let stack: LocalStack;
 const log = new MemoryLog();
@@ -34,20 +35,6 @@ beforeAll(async () => {
   stack = await startLocalStack({ signingSecret: "e2e-secret", log, retryBackoffMs: () => 20 });
 }, 60_000);
 afterAll(async () => stack?.stop());
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 async function newGroup(name: string): Promise<string> {
   const { GroupId } = await as("admin").send(

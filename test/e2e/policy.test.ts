@@ -17,6 +17,7 @@ import {
   startLocalStack,
 } from "../../src/sandbox/stack.js";
 import { clickBody, MemoryLog } from "../support/hub-harness.js";
+import { waitFor } from "../support/wait.js";
 
 let stack: LocalStack;
 const log = new MemoryLog();
@@ -37,20 +38,6 @@ beforeAll(async () => {
   });
 }, 60_000);
 afterAll(async () => stack?.stop());
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 let serial = 0;
 async function newGroup(admin: string, tags?: Record<string, string>): Promise<string> {

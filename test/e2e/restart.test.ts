@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApprovalRequest } from "../../src/domain/request.js";
 import { type LocalStack, SANDBOX, startLocalStack } from "../../src/sandbox/stack.js";
 import { clickBody, MemoryLog } from "../support/hub-harness.js";
+import { waitFor } from "../support/wait.js";
 
 let dataDir: string;
 let stack: LocalStack | undefined;
@@ -34,16 +35,6 @@ afterAll(async () => {
   await stack?.stop();
   await rm(dataDir, { recursive: true, force: true });
 });
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const until = Date.now() + 10_000;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe("a sandbox restarted on the same data folder", () => {
   it("keeps pending requests and their Slack messages; a click after the restart updates them", async () => {

@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApprovalRequest } from "../../src/domain/request.js";
 import { type LocalStack, SANDBOX, startLocalStack } from "../../src/sandbox/stack.js";
 import { MemoryLog } from "../support/hub-harness.js";
+import { waitFor } from "../support/wait.js";
 
 let stack: LocalStack;
 const as = (identity: string) =>
@@ -35,16 +36,6 @@ beforeAll(async () => {
   });
 }, 60_000);
 afterAll(async () => stack?.stop());
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const until = Date.now() + 10_000;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const entries = async (prefixListId: string) => {
   const { Entries = [] } = await as("admin").send(

@@ -19,6 +19,7 @@ import { parsePolicy } from "../../src/domain/policy/index.js";
 import type { ApprovalRequest } from "../../src/domain/request.js";
 import { type LocalStack, SANDBOX, startLocalStack } from "../../src/sandbox/stack.js";
 import { clickBody, MemoryLog } from "../support/hub-harness.js";
+import { waitFor } from "../support/wait.js";
 
 const STAGING = "444455556666";
 const PROD_CHANNEL = "C0SGPROD001";
@@ -89,20 +90,6 @@ beforeAll(async () => {
   for (const { member, deps } of stack.members) countWrites(deps, member.account);
 }, 60_000);
 afterAll(async () => stack?.stop());
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 let serial = 0;
 /** A group made by the exempt admin of the account, adopted by a sweep. */
