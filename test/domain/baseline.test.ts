@@ -8,20 +8,11 @@ import {
   type RemoveChange,
 } from "../../src/domain/change.js";
 import type { Rule } from "../../src/domain/rule.js";
-import { CHANGE_BASE, v4 } from "../support/domain-builders.js";
+import { CHANGE_BASE, tcpIn, v4 } from "../support/domain-builders.js";
 
-const tcp = (port: number, cidr: string, extra: Partial<Rule> = {}): Rule => ({
-  direction: "ingress",
-  protocol: "tcp",
-  fromPort: port,
-  toPort: port,
-  peer: v4(cidr),
-  ...extra,
-});
-
-const A = tcp(22, "10.0.0.0/8", { ruleId: "sgr-a", description: "ssh" });
-const B = tcp(443, "0.0.0.0/0", { ruleId: "sgr-b" });
-const N = tcp(3389, "0.0.0.0/0", { ruleId: "sgr-n" });
+const A = tcpIn(22, "10.0.0.0/8", { ruleId: "sgr-a", description: "ssh" });
+const B = tcpIn(443, "0.0.0.0/0", { ruleId: "sgr-b" });
+const N = tcpIn(3389, "0.0.0.0/0", { ruleId: "sgr-n" });
 
 describe("diffRuleSets", () => {
   it("nothing to write for the same rules, whatever their order", () => {
@@ -45,7 +36,7 @@ describe("diffRuleSets", () => {
   });
 
   it("cannot store rules without an id, on either side", () => {
-    const noId = tcp(80, "10.0.0.0/8");
+    const noId = tcpIn(80, "10.0.0.0/8");
     expect(diffRuleSets([noId], [A])).toStrictEqual({ put: [A], removeIds: [] });
     expect(diffRuleSets([A], [A, noId])).toStrictEqual({ put: [], removeIds: [] });
   });

@@ -26,19 +26,11 @@ import {
 } from "../../src/domain/plan.js";
 import { contentKey, type Rule, uniqueRules } from "../../src/domain/rule.js";
 import { asMultiset, ruleArb } from "../support/domain-arbitraries.js";
-import { CHANGE_BASE, GROUP, v4, v6 } from "../support/domain-builders.js";
+import { CHANGE_BASE, GROUP, tcpIn, v4, v6 } from "../support/domain-builders.js";
 
-const tcp = (port: number, cidr: string, extra: Partial<Rule> = {}): Rule => ({
-  direction: "ingress",
-  protocol: "tcp",
-  fromPort: port,
-  toPort: port,
-  peer: v4(cidr),
-  ...extra,
-});
-const A = tcp(22, "10.0.0.0/8", { ruleId: "sgr-0000000000000000a", description: "ssh" });
-const B = tcp(443, "0.0.0.0/0", { ruleId: "sgr-0000000000000000b" });
-const N = tcp(3389, "0.0.0.0/0", { ruleId: "sgr-0000000000000000c" });
+const A = tcpIn(22, "10.0.0.0/8", { ruleId: "sgr-0000000000000000a", description: "ssh" });
+const B = tcpIn(443, "0.0.0.0/0", { ruleId: "sgr-0000000000000000b" });
+const N = tcpIn(3389, "0.0.0.0/0", { ruleId: "sgr-0000000000000000c" });
 const EGRESS_ALL: Rule = {
   direction: "egress",
   protocol: "all",

@@ -1,9 +1,19 @@
 /** Small builders the domain tests share: peers, and the fields every change carries. */
 import type { ChangeBase } from "../../src/domain/change.js";
-import type { Peer } from "../../src/domain/rule.js";
+import type { Peer, Rule } from "../../src/domain/rule.js";
 
 export const v4 = (cidr: string): Peer => ({ kind: "cidrIpv4", cidr });
 export const v6 = (cidr: string): Peer => ({ kind: "cidrIpv6", cidr });
+
+/** An ingress TCP rule on one port from an IPv4 CIDR; `extra` adds an id, a description… */
+export const tcpIn = (port: number, cidr: string, extra: Partial<Rule> = {}): Rule => ({
+  direction: "ingress",
+  protocol: "tcp",
+  fromPort: port,
+  toPort: port,
+  peer: v4(cidr),
+  ...extra,
+});
 
 /** The group every hand-built change in the plan and baseline tests is made on. */
 export const GROUP = "sg-0f3a9c2b7d1e4a5b6";
