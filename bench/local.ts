@@ -208,15 +208,9 @@ const permission = (port: number) => ({
 
 /**
  * Authorize + revoke (by the new rule's id, as the revert does) for every pair, all at once,
- * straight to moto. With `snapshots`, each revoke also reads the group's rules before and after,
- * as the EC2 proxy does to write the revoke's CloudTrail event: moto's share of the burst's work.
+ * straight to moto: what moto itself sustains for the burst's calls.
  */
-export async function benchMotoRaw(
-  stack: LocalStack,
-  groups: string[][],
-  changes: number,
-  snapshots = false,
-) {
+export async function benchMotoRaw(stack: LocalStack, groups: string[][], changes: number) {
   const clients = SANDBOX_MEMBERS.map((m, i) =>
     ec2Client(stack.motoEndpoint, PERSON_KEYS[i] ?? "alice", m.account),
   );
@@ -225,12 +219,6 @@ export async function benchMotoRaw(
   await Promise.all(
     work.map(async (p) => {
       const client = clients[p.member] as EC2Client;
-      const snapshot = () =>
-        client.send(
-          new DescribeSecurityGroupRulesCommand({
-            Filters: [{ Name: "group-id", Values: [p.groupId] }],
-          }),
-        );
       const out = await client.send(
         new AuthorizeSecurityGroupIngressCommand({
           GroupId: p.groupId,
@@ -238,11 +226,9 @@ export async function benchMotoRaw(
         }),
       );
       const ids = (out.SecurityGroupRules ?? []).map((r) => r.SecurityGroupRuleId ?? "");
-      if (snapshots) await snapshot();
       await client.send(
         new RevokeSecurityGroupIngressCommand({ GroupId: p.groupId, SecurityGroupRuleIds: ids }),
       );
-      if (snapshots) await snapshot();
     }),
   );
   const ms = performance.now() - start;

@@ -163,9 +163,8 @@ async function main() {
     const warm = await benchWarm(stack, OPTIONS.rounds);
     const groups = await createGroups(stack, OPTIONS.groups);
     await stack.idle();
-    progress(`moto raw: ${OPTIONS.burst} authorize + revoke pairs, without and with snapshots`);
+    progress(`moto raw: ${OPTIONS.burst} authorize + revoke pairs`);
     const raw = await benchMotoRaw(stack, groups, OPTIONS.burst);
-    const withSnapshots = await benchMotoRaw(stack, groups, OPTIONS.burst, true);
     progress(`burst: ${OPTIONS.burst} changes at once`);
     const burst = await benchBurst(stack, groups, OPTIONS.burst);
     progress(`click: ${OPTIONS.clicks} clicks at once`);
@@ -218,9 +217,6 @@ async function main() {
       burst,
       motoRawPerSecond: round(raw.perSecond, 1),
       ratio: round(burst.perSecond / raw.perSecond, 2),
-      // moto alone doing what the burst has it do (a snapshot before and after each revoke):
-      // the most the burst could reach if nothing but moto took time.
-      motoWithSnapshotsPerSecond: round(withSnapshots.perSecond, 1),
       memory: { rssMiB: round(mem.rss / 2 ** 20), heapUsedMiB: round(mem.heapUsed / 2 ** 20) },
     };
     if (JSON_OUT) console.log(JSON.stringify(result));
@@ -243,7 +239,6 @@ function printTable(r: {
   burst: BurstResult;
   motoRawPerSecond: number;
   ratio: number;
-  motoWithSnapshotsPerSecond: number;
   memory: Record<string, number>;
 }) {
   const line = (label: string, value: string) => console.log(`${label.padEnd(34)}${value}`);
@@ -286,10 +281,6 @@ function printTable(r: {
   );
   line("burst: revert inside the handler", `p50 ${b.revertP50Ms} ms, p95 ${b.revertP95Ms} ms`);
   line("moto raw: authorize + revoke", `${r.motoRawPerSecond}/s; burst/raw ratio ${r.ratio}`);
-  line(
-    "moto raw + the proxy's snapshots",
-    `${r.motoWithSnapshotsPerSecond}/s (the burst's ceiling were this process free: ratio ${round(r.motoWithSnapshotsPerSecond / r.motoRawPerSecond, 2)})`,
-  );
   line("memory (this process)", `rss ${r.memory.rssMiB} MiB, heap ${r.memory.heapUsedMiB} MiB`);
 }
 

@@ -20,7 +20,9 @@
  *   with the caller's own headers, before and after the call) to write what EC2 would:
  *   - Revoke*: moto returns only `<return>`; EC2 also returns `revokedSecurityGroupRuleSet`. The
  *     proxy reads the group's rules before and after the call and lists the rules that the call
- *     removed (by rule id, or matching the revoked permissions).
+ *     removed (by rule id, or matching the revoked permissions). A Revoke by the ids of rules the
+ *     proxy has seen (in an Authorize's answer or a snapshot: rule-memory.ts) is written from
+ *     what it saw, with no snapshot: the member's revert of a change costs moto one call.
  *   - Authorize* with several IpPermissions: moto returns only the last permission's rules; the
  *     rules the call added are then read from the before/after difference.
  *   - moto leaves out `description` for group and prefix-list peers, `groupOwnerId`, and the
@@ -77,6 +79,7 @@ import {
   revokeResponseElements,
 } from "./cloudtrail/response.js";
 import { child, childText, parseXml, type XmlElement } from "./cloudtrail/xml.js";
+import { RuleMemory } from "./rule-memory.js";
 
 export { cloudTrailTime, type EventBridgeEvent } from "./cloudtrail/event.js";
 export {
@@ -267,6 +270,7 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
   const onError = options.onError ?? ((e: unknown) => console.error("ec2-proxy:", e));
   const maxQueued = options.maxQueued ?? 256;
   const sessionCreated = cloudTrailTime(clock());
+  const memory = new RuleMemory();
 
   /** The account a caller acts in: its identity's, else the proxy's. */
   const accountOf = (accessKeyId: string): string =>
@@ -392,6 +396,14 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
     body: Buffer;
   }
 
+  /** What the proxy knew of a call's group's rules: read before and after it, or remembered. */
+  interface Snapshots {
+    before: ReportedRule[] | undefined;
+    after: ReportedRule[] | undefined;
+    /** The rules a Revoke by rule id names, as the proxy last saw them. */
+    remembered?: ReportedRule[];
+  }
+
   const ruleKey = (r: ReportedRule) =>
     ruleMatchKey(r.ipProtocol, r.fromPort, r.toPort, reportedPeer(r));
 
@@ -422,22 +434,28 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
     });
   };
 
-  /** The rules a Revoke removed: moto's list if it gave one, else the before/after difference. */
+  /** The rule ids a Revoke names (none when it names permissions). */
+  const revokedIds = (call: GovernedCall): string[] =>
+    listMembers(call.params, "SecurityGroupRuleId", "SecurityGroupRuleIds").map(
+      (m) => call.params.get(m) ?? "",
+    );
+
+  /**
+   * The rules a Revoke removed: moto's list if it gave one, else the rules remembered by id, else
+   * the before/after difference.
+   */
   const revokedRules = (
     call: GovernedCall,
     root: XmlElement,
-    before: ReportedRule[] | undefined,
-    after: ReportedRule[] | undefined,
+    snapshots: Snapshots,
   ): ReportedRule[] | undefined => {
     const fromMoto = reportedRules(child(root, "revokedSecurityGroupRuleSet"));
     if (fromMoto.length > 0) return fromMoto;
+    if (snapshots.remembered) return snapshots.remembered;
+    const { before, after } = snapshots;
     if (!before || !after) return undefined;
     const remaining = new Set(after.map((r) => r.securityGroupRuleId));
-    const ids = new Set(
-      listMembers(call.params, "SecurityGroupRuleId", "SecurityGroupRuleIds").map(
-        (m) => call.params.get(m) ?? "",
-      ),
-    );
+    const ids = new Set(revokedIds(call));
     const egress = call.action === "RevokeSecurityGroupEgress";
     const requested = new Set(requestedRules(call.params).map((r) => r.key));
     return before.filter(
@@ -448,11 +466,30 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
     );
   };
 
+  /** The region a call was signed for, else the proxy's. */
+  const regionOf = (call: GovernedCall): string =>
+    (call.caller.service === "ec2" && call.caller.region) || options.region;
+
+  /** Keeps the rule memory true to a governed call that succeeded (see rule-memory.ts). */
+  const follow = (
+    call: GovernedCall,
+    snapshots: Snapshots,
+    rules: { added?: ReportedRule[]; removed?: ReportedRule[] },
+  ) => {
+    const scope = `${call.account}/${regionOf(call)}`;
+    const groupId = call.params.get("GroupId");
+    const seen = snapshots.after ?? snapshots.before;
+    if (seen) memory.remember(scope, seen);
+    if (rules.added) memory.remember(scope, rules.added);
+    if (rules.removed) memory.forget(scope, [...rules.removed.map((r) => r.securityGroupRuleId)]);
+    if (call.action.startsWith("Revoke")) memory.forget(scope, revokedIds(call));
+    else if (!call.action.startsWith("Authorize") && groupId) memory.forgetGroup(scope, groupId);
+  };
+
   const buildEvent = (
     call: GovernedCall,
     answer: UpstreamAnswer,
-    before: ReportedRule[] | undefined,
-    after: ReportedRule[] | undefined,
+    snapshots: Snapshots,
   ): EventBridgeEvent | undefined => {
     const ok = answer.status >= 200 && answer.status < 300;
     if (!ok && !options.emitFailed) return undefined;
@@ -470,7 +507,7 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
     const requestID =
       (typeof header === "string" && header) ||
       (bodyRequestId && bodyRequestId !== "request-id" ? bodyRequestId : randomUUID());
-    const region = (call.caller.service === "ec2" && call.caller.region) || options.region;
+    const region = regionOf(call);
     const common = {
       account: call.account,
       region,
@@ -503,26 +540,36 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
     if (other) {
       // CreateSecurityGroup, ModifyManagedPrefixList: no rules to read before and after.
       responseElements = other;
+      follow(call, snapshots, {});
     } else if (call.action === "ModifySecurityGroupRules") {
       responseElements = modifyResponseElements(requestID, root);
+      follow(call, snapshots, {});
     } else if (call.action.startsWith("Authorize")) {
-      const rules = authorizedRules(call, root, before, after);
-      responseElements = authorizeResponseElements(requestID, root, rules, call.account, region);
+      const added = authorizedRules(call, root, snapshots.before, snapshots.after);
+      responseElements = authorizeResponseElements(requestID, root, added, call.account, region);
+      follow(call, snapshots, { added });
     } else {
-      responseElements = revokeResponseElements(
-        requestID,
-        root,
-        revokedRules(call, root, before, after),
-      );
+      const removed = revokedRules(call, root, snapshots);
+      responseElements = revokeResponseElements(requestID, root, removed);
+      follow(call, snapshots, removed ? { removed } : {});
     }
     return apiCallEvent({ ...common, responseElements });
   };
 
-  /** One governed call, alone in its group's queue: snapshot, forward, answer, snapshot, emit. */
+  /**
+   * One governed call, alone in its group's queue: snapshot, forward, answer, snapshot, emit. A
+   * Revoke by the ids of rules the proxy remembers needs no snapshot.
+   */
   const runGoverned = async (call: GovernedCall, req: IncomingMessage, res: ServerResponse) => {
     const groupId = call.params.get("GroupId");
+    const ids = call.action.startsWith("Revoke") ? revokedIds(call) : [];
+    const remembered =
+      groupId && ids.length > 0 && listMembers(call.params, "IpPermissions").length === 0
+        ? memory.recall(`${call.account}/${regionOf(call)}`, groupId, ids)
+        : undefined;
     const needsSnapshots =
       groupId !== undefined &&
+      !remembered &&
       (call.action.startsWith("Revoke") ||
         (call.action.startsWith("Authorize") &&
           listMembers(call.params, "IpPermissions").length > 1));
@@ -580,7 +627,11 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
     const after = ok && before ? await snapshot() : undefined;
     let event: EventBridgeEvent | undefined;
     try {
-      event = buildEvent(call, answer, before, after);
+      event = buildEvent(call, answer, {
+        before,
+        after,
+        ...(remembered ? { remembered } : {}),
+      });
     } catch (e) {
       onError(e);
       return;
@@ -666,6 +717,8 @@ export async function startEc2Proxy(options: Ec2ProxyOptions): Promise<Ec2Proxy>
     const action = params?.get("Action");
     const otherService = caller.service !== undefined && caller.service !== "ec2";
     if (!params || !isEventAction(action) || otherService || untracked) {
+      // A rule may change where the proxy cannot follow it: it forgets what it knew.
+      if (untracked || action === "CreateTags" || action === "DeleteTags") memory.clear();
       await passThrough(req, res, headers, body);
       return;
     }

@@ -736,6 +736,140 @@ describe("moto through the proxy", () => {
     expect(await rulesOf(group)).toHaveLength(1); // the default egress rule
   });
 
+  it("revoke by the ids of rules it has seen: written from memory, no snapshot; forgotten after a change it cannot follow", async () => {
+    // A relay in front of moto that notes each call's Action: what the proxy asked moto.
+    const asked: string[] = [];
+    const relay = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const body = Buffer.concat(chunks);
+        asked.push(new URLSearchParams(body.toString()).get("Action") ?? "?");
+        const up = request(
+          `${moto.endpoint}${req.url}`,
+          { method: req.method, headers: req.headers },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          },
+        );
+        up.end(body);
+      });
+    });
+    await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
+    const relayed = new Events();
+    const remembering = await startEc2Proxy({
+      upstream: `http://127.0.0.1:${(relay.address() as AddressInfo).port}`,
+      account: ACCOUNT,
+      region: REGION,
+      onEvent: relayed.push,
+      pinUpstreamAccount: true,
+    });
+    try {
+      const viaRelay = client("alice", remembering.url);
+      const group = await newGroup("remembered");
+      const authorize = async (port: number, description: string) => {
+        const out = await viaRelay.send(
+          new AuthorizeSecurityGroupIngressCommand({
+            GroupId: group,
+            IpPermissions: [
+              {
+                IpProtocol: "tcp",
+                FromPort: port,
+                ToPort: port,
+                IpRanges: [{ CidrIp: "10.1.0.0/16", Description: description }],
+              },
+            ],
+          }),
+        );
+        await relayed.one();
+        return out.SecurityGroupRules?.[0]?.SecurityGroupRuleId ?? "";
+      };
+      const revoke = async (id: string) => {
+        await viaRelay.send(
+          new RevokeSecurityGroupIngressCommand({ GroupId: group, SecurityGroupRuleIds: [id] }),
+        );
+        const event = await relayed.one();
+        return (event.detail.responseElements as { revokedSecurityGroupRuleSet: { items: Json[] } })
+          .revokedSecurityGroupRuleSet.items;
+      };
+
+      // Seen in the Authorize's answer: the Revoke costs moto one call, and says what EC2 would.
+      const first = await authorize(8080, "web");
+      asked.length = 0;
+      expect(await revoke(first)).toEqual([
+        expect.objectContaining({
+          securityGroupRuleId: first,
+          groupId: group,
+          fromPort: 8080,
+          cidrIpv4: "10.1.0.0/16",
+          description: "web",
+        }),
+      ]);
+      expect(asked).toEqual(["RevokeSecurityGroupIngress"]);
+
+      // Changed through the proxy by ModifySecurityGroupRules: the group's rules are read again.
+      const second = await authorize(8081, "old");
+      await viaRelay.send(
+        new ModifySecurityGroupRulesCommand({
+          GroupId: group,
+          SecurityGroupRules: [
+            {
+              SecurityGroupRuleId: second,
+              SecurityGroupRule: {
+                IpProtocol: "tcp",
+                FromPort: 8081,
+                ToPort: 8081,
+                CidrIpv4: "10.1.0.0/16",
+                Description: "new",
+              },
+            },
+          ],
+        }),
+      );
+      await relayed.one();
+      asked.length = 0;
+      expect(await revoke(second)).toEqual([
+        expect.objectContaining({ securityGroupRuleId: second, description: "new" }),
+      ]);
+      expect(asked).toEqual([
+        "DescribeSecurityGroupRules",
+        "RevokeSecurityGroupIngress",
+        "DescribeSecurityGroupRules",
+      ]);
+
+      // Changed where no event follows (an untracked call): everything is read again.
+      const third = await authorize(8082, "before");
+      const untracked = client("alice", `${remembering.url}/untracked`);
+      await untracked.send(
+        new ModifySecurityGroupRulesCommand({
+          GroupId: group,
+          SecurityGroupRules: [
+            {
+              SecurityGroupRuleId: third,
+              SecurityGroupRule: {
+                IpProtocol: "tcp",
+                FromPort: 8082,
+                ToPort: 8082,
+                CidrIpv4: "10.1.0.0/16",
+                Description: "after",
+              },
+            },
+          ],
+        }),
+      );
+      await relayed.none();
+      asked.length = 0;
+      expect(await revoke(third)).toEqual([
+        expect.objectContaining({ securityGroupRuleId: third, description: "after" }),
+      ]);
+      expect(asked[0]).toBe("DescribeSecurityGroupRules");
+    } finally {
+      await remembering.stop();
+      await new Promise((r) => relay.close(r));
+    }
+  });
+
   it("modify, one rule and several: CloudTrail's PascalCase request and response", async () => {
     const group = await newGroup("modify");
     const peer = await newGroup("modify-peer");
