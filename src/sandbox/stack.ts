@@ -234,7 +234,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const dynamoDir = options.dataDir && join(options.dataDir, "dynamodb");
     if (dynamoDir) await mkdir(dynamoDir, { recursive: true });
     const [dynalite, moto, slack] = await Promise.all([
-      startDynalite({ port: options.dynamoPort ?? 0, ...(dynamoDir ? { path: dynamoDir } : {}) }),
+      startDynalite({
+        port: options.dynamoPort ?? 0,
+        ownProcess: true,
+        ...(dynamoDir ? { path: dynamoDir } : {}),
+      }),
       startMoto(options.dataDir ? { recording: join(options.dataDir, EC2_RECORDING) } : {}),
       startSlackApi({
         port: options.slackApiPort ?? 0,

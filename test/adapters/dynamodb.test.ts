@@ -808,20 +808,23 @@ describe("behaviour dynalite does not show", () => {
   });
 });
 
-describe("startDynalite with a LevelDB path", () => {
+describe.each([
+  { where: "in this process", ownProcess: false },
+  { where: "in its own process (as the sandbox runs it)", ownProcess: true },
+])("startDynalite with a LevelDB path, $where", ({ ownProcess }) => {
   it("keeps data across a stop and a restart on the same folder", async () => {
     const path = await mkdtemp(join(tmpdir(), "dynalite-"));
     try {
       const names = { requests: "persistRequests", baselines: "persistBaselines" };
       const request = newRequest();
-      const first = await startDynalite({ path });
+      const first = await startDynalite({ path, ownProcess });
       const a = dynamoClients(first.endpoint);
       await ensureTables(a.client, names);
       await new DynamoRequestStore(a.doc, names.requests).create(request);
       a.client.destroy();
       await first.stop();
 
-      const second = await startDynalite({ path });
+      const second = await startDynalite({ path, ownProcess });
       const b = dynamoClients(second.endpoint);
       expect(second.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(await new DynamoRequestStore(b.doc, names.requests).get(request.requestId)).toEqual(
@@ -832,5 +835,17 @@ describe("startDynalite with a LevelDB path", () => {
     } finally {
       await rm(path, { recursive: true, force: true });
     }
+  });
+});
+
+describe("startDynalite in its own process", () => {
+  it("says why when it cannot listen, and is stopped with its parent's stop", async () => {
+    const first = await startDynalite({ ownProcess: true });
+    const port = Number(new URL(first.endpoint).port);
+    await expect(startDynalite({ ownProcess: true, port })).rejects.toThrow(
+      /dynalite exited \(1\) before listening: dynalite: listen EADDRINUSE/,
+    );
+    await first.stop();
+    await expect(fetch(`${first.endpoint}/`)).rejects.toThrow();
   });
 });
