@@ -16,12 +16,13 @@ export interface RequestStore {
     next: ApprovalRequest,
   ): Promise<void>;
   /**
-   * Claims the right to post one of the request's messages: true when this caller may post now
-   * (none is recorded and no other claim younger than `staleBefore` stands), false otherwise.
+   * Claims the right to post one or more of the request's messages, all or none: true when this
+   * caller may post them now (none is recorded and no other claim younger than `staleBefore`
+   * stands on any), false otherwise.
    */
   claimPost(
     requestId: string,
-    kind: MessageKind,
+    kinds: MessageKind | readonly MessageKind[],
     at: string,
     staleBefore: string,
   ): Promise<boolean>;

@@ -339,6 +339,33 @@ describe("DynamoRequestStore: versions, claims, due", () => {
     expect(await store.claimPost(request.requestId, "approval", at, "9999")).toBe(false);
   });
 
+  it("claimPost of both messages: all or none", async () => {
+    const request = newRequest();
+    await store.create(request);
+    const at = "2025-03-01T10:00:10.000Z";
+    const stale = "2025-03-01T09:59:10.000Z";
+    expect(await store.claimPost(request.requestId, "monitoring", at, stale)).toBe(true);
+    // One of the two is held: neither is taken.
+    expect(await store.claimPost(request.requestId, ["approval", "monitoring"], at, stale)).toBe(
+      false,
+    );
+    expect((await store.get(request.requestId))?.postClaims).toEqual({ monitoring: at });
+    const other = newRequest();
+    await store.create(other);
+    expect(await store.claimPost(other.requestId, ["approval", "monitoring"], at, stale)).toBe(
+      true,
+    );
+    expect((await store.get(other.requestId))?.postClaims).toEqual({
+      approval: at,
+      monitoring: at,
+    });
+    // A request is born with an empty map of refs (stored, not shown): its first ref is one write.
+    expect(
+      await rawItem(DEFAULT_TABLE_NAMES.requests, { requestId: other.requestId }),
+    ).toMatchObject({ slack: {} });
+    expect((await store.get(other.requestId))?.slack).toBeUndefined();
+  });
+
   it("releasePost leaves the claim stale (the post may have happened), so the next claim succeeds", async () => {
     const request = newRequest();
     await store.create(request);

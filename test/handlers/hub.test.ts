@@ -122,6 +122,23 @@ describe("storeSecurityGroupRequest", () => {
     expect(postsFor(id, "C0MONITORING")).toHaveLength(1);
   });
 
+  it("a new request's two posts go side by side: one failing leaves the other's ref recorded and its own claim stale", async () => {
+    const message = changeMessage();
+    const id = hub.deps.requestIdFor(message.change);
+    hub.slack.failNext("chat.postMessage", { status: 500, times: 1 });
+    await expect(store()(fromMember(message))).rejects.toThrow(/500/);
+    const after = await get(id);
+    const kinds = ["approval", "monitoring"] as const;
+    const landed = kinds.filter((k) => after.slack?.[k]);
+    const failed = kinds.filter((k) => !after.slack?.[k]);
+    expect(landed).toHaveLength(1);
+    expect(failed).toHaveLength(1);
+    const [kind = "approval"] = failed;
+    // Released, not removed: the retry looks for the post before it posts.
+    expect(after.postClaims?.[kind]).toBe("0");
+    expect(after.postClaims?.[landed[0] ?? "approval"]).not.toBe("0");
+  });
+
   it("Slack timing out on a post that did land: the retry finds it instead of posting again", async () => {
     const message = changeMessage();
     const id = hub.deps.requestIdFor(message.change);

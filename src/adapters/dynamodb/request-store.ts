@@ -75,15 +75,21 @@ function toItem(request: ApprovalRequest): Item {
   const { postClaims: _claims, ...rest } = request;
   return {
     ...withoutUndefined(rest),
+    // Born with its (empty) map of Slack refs, so that the first ref is one write, not two.
+    slack: withoutUndefined(request.slack ?? {}),
     ...(request.due ? { dueBucket: DUE_BUCKET } : {}),
     [REQUESTS_TABLE.ttlAttribute]: ttlAfter(request.createdAt, REQUEST_RETENTION_DAYS),
   };
 }
 
+const isEmptyMap = (value: unknown): boolean =>
+  typeof value === "object" && value !== null && Object.keys(value).length === 0;
+
 function fromItem(item: Item): ApprovalRequest {
   const request = { ...item };
   delete request[REQUESTS_TABLE.ttlAttribute];
   delete request.dueBucket;
+  if (isEmptyMap(request.slack)) delete request.slack;
   const claims: Record<string, string> = {};
   for (const kind of ["approval", "monitoring"] as const) {
     const attr = claimAttribute(kind);
@@ -180,20 +186,27 @@ export class DynamoRequestStore implements RequestStore {
 
   claimPost(
     requestId: string,
-    kind: MessageKind,
+    kinds: MessageKind | readonly MessageKind[],
     at: string,
     staleBefore: string,
   ): Promise<boolean> {
+    const all = typeof kinds === "string" ? [kinds] : kinds;
+    const names: Record<string, string> = { "#requestId": "requestId", "#slack": "slack" };
+    const set: string[] = [];
+    const conditions = ["attribute_exists(#requestId)"];
+    for (const kind of all) {
+      names[`#${kind}`] = kind;
+      names[`#claim_${kind}`] = claimAttribute(kind);
+      set.push(`#claim_${kind} = :at`);
+      conditions.push(
+        `attribute_not_exists(#slack.#${kind})`,
+        `(attribute_not_exists(#claim_${kind}) OR #claim_${kind} < :stale)`,
+      );
+    }
     return this.update(requestId, {
-      UpdateExpression: "SET #claim = :at",
-      ConditionExpression:
-        "attribute_exists(#requestId) AND attribute_not_exists(#slack.#kind) AND (attribute_not_exists(#claim) OR #claim < :stale)",
-      ExpressionAttributeNames: {
-        "#requestId": "requestId",
-        "#slack": "slack",
-        "#kind": kind,
-        "#claim": claimAttribute(kind),
-      },
+      UpdateExpression: `SET ${set.join(", ")}`,
+      ConditionExpression: conditions.join(" AND "),
+      ExpressionAttributeNames: names,
       ExpressionAttributeValues: { ":at": at, ":stale": staleBefore },
     });
   }

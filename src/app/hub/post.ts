@@ -20,17 +20,19 @@ export const POST_CLAIM_LEASE_MS = 60_000;
 
 export type PostOutcome = "posted" | "found" | "claimed_elsewhere";
 
-async function postOne(
+/** A claim older than this, taken when `now`, is stale. */
+const staleBefore = (now: Date) => new Date(now.getTime() - POST_CLAIM_LEASE_MS).toISOString();
+
+/**
+ * Posts one message this caller holds the claim to. After an earlier claim (which may have
+ * posted) it looks for that post first. A failed post gives the claim up, marked stale.
+ */
+async function postClaimed(
   deps: HubDeps,
   request: ApprovalRequest,
   kind: ChannelKind,
-): Promise<{ outcome: PostOutcome; ref?: SlackMessageRef }> {
-  const now = deps.clock();
-  const staleBefore = new Date(now.getTime() - POST_CLAIM_LEASE_MS).toISOString();
-  const earlier = request.postClaims?.[kind];
-  if (!(await deps.requests.claimPost(request.requestId, kind, now.toISOString(), staleBefore))) {
-    return { outcome: "claimed_elsewhere" };
-  }
+  earlier: string | undefined,
+): Promise<{ outcome: PostOutcome; ref: SlackMessageRef }> {
   const channel = channelOf(deps, kind, request);
   const tag = { requestId: request.requestId, kind };
   if (earlier !== undefined) {
@@ -54,6 +56,66 @@ async function postOne(
   }
 }
 
+async function postOne(
+  deps: HubDeps,
+  request: ApprovalRequest,
+  kind: ChannelKind,
+): Promise<{ outcome: PostOutcome; ref?: SlackMessageRef }> {
+  const now = deps.clock();
+  if (
+    !(await deps.requests.claimPost(request.requestId, kind, now.toISOString(), staleBefore(now)))
+  ) {
+    return { outcome: "claimed_elsewhere" };
+  }
+  return postClaimed(deps, request, kind, request.postClaims?.[kind]);
+}
+
+/** Records refs just posted (one write) and returns the request with them. */
+async function recordRefs(
+  deps: HubDeps,
+  request: ApprovalRequest,
+  refs: Partial<Record<ChannelKind, SlackMessageRef>>,
+): Promise<ApprovalRequest> {
+  if (Object.keys(refs).length === 0) return request;
+  const withRefs: ApprovalRequest = { ...request, slack: { ...request.slack, ...refs } };
+  await deps.requests.setSlackRefs(request.requestId, refs, dueAt(withRefs, deps.config.jobs));
+  return withRefs;
+}
+
+/**
+ * A new request's messages, none claimed before: claimed in one write, posted side by side and
+ * recorded in one write. Undefined when another caller holds a claim (the caller goes one by one).
+ */
+async function postAllAtOnce(
+  deps: HubDeps,
+  request: ApprovalRequest,
+  kinds: ChannelKind[],
+): Promise<{ request: ApprovalRequest; posted: ChannelKind[] } | undefined> {
+  const now = deps.clock();
+  if (
+    !(await deps.requests.claimPost(request.requestId, kinds, now.toISOString(), staleBefore(now)))
+  ) {
+    return undefined;
+  }
+  const results = await Promise.allSettled(
+    kinds.map((kind) => postClaimed(deps, request, kind, undefined)),
+  );
+  const refs: Partial<Record<ChannelKind, SlackMessageRef>> = {};
+  const posted: ChannelKind[] = [];
+  let failure: unknown;
+  results.forEach((result, i) => {
+    const kind = kinds[i] as ChannelKind;
+    if (result.status === "rejected") failure ??= result.reason;
+    else {
+      refs[kind] = result.value.ref;
+      posted.push(kind);
+    }
+  });
+  const current = await recordRefs(deps, request, refs);
+  if (failure !== undefined) throw failure;
+  return { request: current, posted };
+}
+
 /**
  * Posts the messages the request should have and has not (both while pending, the monitoring
  * one otherwise), recording each ref as soon as it exists. Throws when Slack fails, after
@@ -63,19 +125,17 @@ export async function ensureMessages(
   deps: HubDeps,
   request: ApprovalRequest,
 ): Promise<{ request: ApprovalRequest; posted: ChannelKind[] }> {
+  const missing = missingMessages(request);
+  if (missing.length > 1 && missing.every((kind) => request.postClaims?.[kind] === undefined)) {
+    const together = await postAllAtOnce(deps, request, missing);
+    if (together) return together;
+  }
   let current = request;
   const posted: ChannelKind[] = [];
-  for (const kind of missingMessages(request)) {
+  for (const kind of missing) {
     const { outcome, ref } = await postOne(deps, current, kind);
     if (!ref) continue;
-    const slack = { ...current.slack, [kind]: ref };
-    const withRef: ApprovalRequest = { ...current, slack };
-    await deps.requests.setSlackRefs(
-      current.requestId,
-      { [kind]: ref },
-      dueAt(withRef, deps.config.jobs),
-    );
-    current = withRef;
+    current = await recordRefs(deps, current, { [kind]: ref });
     if (outcome === "posted") posted.push(kind);
   }
   return { request: current, posted };
