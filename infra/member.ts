@@ -47,7 +47,7 @@ import { indexArn, tableFrom } from "./tables.js";
 import { hardenTriggerProvider } from "./trigger.js";
 
 /**
- * The rule's pattern is the domain's GOVERNED_EVENT_PATTERN (the five governed calls from EC2,
+ * The rule's pattern is the domain's GOVERNED_EVENT_PATTERN (the governed calls from EC2,
  * every identity type, failed calls dropped): the sandbox routes events by the same object.
  */
 export const GOVERNED_EVENT_PATTERN: events.EventPattern = {
@@ -60,6 +60,10 @@ export const GOVERNED_EVENT_PATTERN: events.EventPattern = {
   },
 };
 
+/**
+ * The member's writes to security groups. A description update (UpdateSecurityGroupRuleDescriptions*)
+ * is reverted and applied with ModifySecurityGroupRules, so neither call is granted.
+ */
 export const EC2_WRITE_ACTIONS = [
   "ec2:AuthorizeSecurityGroupIngress",
   "ec2:AuthorizeSecurityGroupEgress",

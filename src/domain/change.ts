@@ -4,7 +4,15 @@
  */
 import type { GovernedEventName } from "./cloudtrail.js";
 import type { Requester } from "./requester.js";
-import { type Direction, type Peer, type Rule, type RuleBody, ruleKey } from "./rule.js";
+import {
+  type Direction,
+  describePeer,
+  describePorts,
+  type Peer,
+  type Rule,
+  type RuleBody,
+  ruleKey,
+} from "./rule.js";
 
 /** The eventName of a drift change: no CloudTrail event recorded it. */
 export const DRIFT_EVENT_NAME = "DriftDetected";
@@ -52,10 +60,26 @@ export interface Modification {
   before?: Rule;
 }
 
-/** Rules edited in place (ModifySecurityGroupRules). Directions come from the baseline. */
+/**
+ * A rule's new description as UpdateSecurityGroupRuleDescriptions* names it: by the rule's id
+ * (`securityGroupRuleDescriptions`), or by its content (`ipPermissions`: direction, protocol, ports
+ * and peer, with the new description). No description: the call clears it. Neither form says the
+ * whole rule, so it is resolved against the baseline (resolveChange) into a modification.
+ */
+export type DescriptionEdit =
+  | { direction: Direction; ruleId: string; description?: string }
+  | { rule: Rule };
+
+/**
+ * Rules edited in place (ModifySecurityGroupRules, UpdateSecurityGroupRuleDescriptions*).
+ * Directions come from the baseline. A description update first names its rules in
+ * `descriptions` only (`modifications` empty); resolveChange turns each into a modification (the
+ * baseline's rule, with the new description) and drops `descriptions`.
+ */
 export interface ModifyChange extends ChangeBase {
   kind: "modify";
   modifications: Modification[];
+  descriptions?: DescriptionEdit[];
 }
 
 /**
@@ -124,7 +148,49 @@ export function isResolved(change: Change): boolean {
   if (change.kind === "add" || change.kind === "drift" || change.kind === "prefixList") return true;
   if (change.kind === "remove")
     return change.ruleIds.length === 0 || change.rules.length === change.ruleIds.length;
-  return change.modifications.every((m) => m.before !== undefined);
+  return !change.descriptions?.length && change.modifications.every((m) => m.before !== undefined);
+}
+
+/** How a description edit names its rule, for a message: its id, or what it is. */
+export function describedAs(edit: DescriptionEdit): string {
+  if ("ruleId" in edit) return edit.ruleId;
+  const { direction, protocol, peer } = edit.rule;
+  return `${direction} ${protocol} ${describePorts(edit.rule)} ${describePeer(peer)}`;
+}
+
+/** The baseline's rule a description edit names (by id and direction, or by what it is). */
+function describedRule(edit: DescriptionEdit, baseline: readonly Rule[]): Rule | undefined {
+  if ("ruleId" in edit) {
+    return baseline.find((r) => r.ruleId === edit.ruleId && r.direction === edit.direction);
+  }
+  return baseline.find((r) => r.ruleId && ruleKey(r) === ruleKey(edit.rule));
+}
+
+/**
+ * A description update as a modify: each rule it names, from the baseline, becomes a modification
+ * to the same rule with the new description (none: cleared). Throws BaselineGapError naming every
+ * rule the baseline lacks. A change without `descriptions` is returned as it is.
+ */
+export function resolveDescriptions(change: ModifyChange, baseline: readonly Rule[]): ModifyChange {
+  const edits = change.descriptions ?? [];
+  if (edits.length === 0) return change;
+  const found = edits.map((edit) => ({ edit, before: describedRule(edit, baseline) }));
+  const missing = found.filter((f) => !f.before).map((f) => describedAs(f.edit));
+  if (missing.length > 0) throw new BaselineGapError(change.groupId, missing);
+  const byId = new Map<string, Modification>();
+  for (const { edit, before } of found) {
+    const old = before as Rule;
+    const { direction: _d, ruleId, description: _old, ...body } = old;
+    const description = "ruleId" in edit ? edit.description : edit.rule.description;
+    // The same rule named twice: the last edit is the one EC2 keeps.
+    byId.set(ruleId as string, {
+      ruleId: ruleId as string,
+      rule: description === undefined ? body : { ...body, description },
+      before: old,
+    });
+  }
+  const { descriptions: _named, ...rest } = change;
+  return { ...rest, modifications: [...change.modifications, ...byId.values()] };
 }
 
 /**
@@ -135,6 +201,9 @@ export function isResolved(change: Change): boolean {
 export function resolveChange(change: Change, baseline: readonly Rule[]): Change {
   if (change.kind === "remove" && change.ruleIds.length === 0) {
     return restoreDescriptions(change, baseline);
+  }
+  if (change.kind === "modify" && change.descriptions?.length) {
+    return resolveChange(resolveDescriptions(change, baseline), baseline);
   }
   if (isResolved(change)) return change;
   const byId = new Map(baseline.filter((r) => r.ruleId).map((r) => [r.ruleId as string, r]));
@@ -192,7 +261,33 @@ export function changeDirection(change: Change): Direction | undefined {
   if (change.kind === "add" || change.kind === "remove") return change.direction;
   if (change.kind === "prefixList") return change.references[0]?.rules[0]?.direction;
   const first = change.kind === "drift" ? [...change.added, ...change.removed][0] : undefined;
-  return first?.direction ?? change.modifications.find((m) => m.before)?.before?.direction;
+  const edit = change.kind === "modify" ? change.descriptions?.[0] : undefined;
+  return (
+    first?.direction ??
+    change.modifications.find((m) => m.before)?.before?.direction ??
+    (edit && ("ruleId" in edit ? edit.direction : edit.rule.direction))
+  );
+}
+
+/**
+ * Whether a live rule is one the change edits without the baseline knowing its old content (an
+ * edit of a rule never approved): by its id, or, for a description update named by content, by
+ * what it is.
+ */
+export function editsUnknownRule(change: Change, rule: Rule): boolean {
+  if (change.kind !== "modify") return false;
+  return (
+    change.modifications.some((m) => !m.before && m.ruleId === rule.ruleId) ||
+    (change.descriptions ?? []).some((e) =>
+      "ruleId" in e ? e.ruleId === rule.ruleId : ruleKey(e.rule) === ruleKey(rule),
+    )
+  );
+}
+
+/** The rules a description update names by content, while the baseline has not resolved it. */
+export function describedRules(change: Change): Rule[] {
+  if (change.kind !== "modify") return [];
+  return (change.descriptions ?? []).flatMap((e) => ("rule" in e ? [e.rule] : []));
 }
 
 /**
@@ -205,7 +300,7 @@ export function changedRules(change: Change): Rule[] {
     case "remove":
       return change.rules;
     case "modify":
-      return change.modifications.map((m) => afterRule(m));
+      return [...change.modifications.map((m) => afterRule(m)), ...describedRules(change)];
     case "drift":
       return [...change.added, ...change.modifications.map((m) => afterRule(m))];
     case "prefixList":

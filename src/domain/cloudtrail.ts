@@ -1,9 +1,17 @@
 /**
- * CloudTrail "AWS API Call via CloudTrail" events (as EventBridge delivers them) for the five
- * security-group write calls, turned into a normalised change. Anything else is ignored with a
+ * CloudTrail "AWS API Call via CloudTrail" events (as EventBridge delivers them) for the seven
+ * security-group rule calls, turned into a normalised change. Anything else is ignored with a
  * reason; input that cannot be an event at all is a MalformedEventError.
  */
-import type { Change, ChangeBase, PrefixListChange, RemoveChange } from "./change.js";
+import {
+  type Change,
+  type ChangeBase,
+  type DescriptionEdit,
+  describedRules,
+  type ModifyChange,
+  type PrefixListChange,
+  type RemoveChange,
+} from "./change.js";
 import { isObject, type Json, str } from "./json.js";
 import { type Requester, requesterFromCloudTrail } from "./requester.js";
 import {
@@ -28,13 +36,23 @@ import {
   VPC_PEERING_ID,
 } from "./validate.js";
 
-/** The five calls that change a security group's rules: parseCloudTrailEvent reads these. */
+/**
+ * The two calls that set only rules' descriptions. A description matters to policy (a rule may
+ * need one), so an edit of an approved rule's description is governed like any edit.
+ */
+export const DESCRIPTION_EVENT_NAMES = [
+  "UpdateSecurityGroupRuleDescriptionsIngress",
+  "UpdateSecurityGroupRuleDescriptionsEgress",
+] as const;
+
+/** The seven calls that change a security group's rules: parseCloudTrailEvent reads these. */
 export const RULE_EVENT_NAMES = [
   "AuthorizeSecurityGroupIngress",
   "AuthorizeSecurityGroupEgress",
   "RevokeSecurityGroupIngress",
   "RevokeSecurityGroupEgress",
   "ModifySecurityGroupRules",
+  ...DESCRIPTION_EVENT_NAMES,
 ] as const;
 export type RuleEventName = (typeof RULE_EVENT_NAMES)[number];
 
@@ -44,7 +62,7 @@ export const CREATE_GROUP_EVENT_NAME = "CreateSecurityGroup";
 export const PREFIX_LIST_EVENT_NAME = "ModifyManagedPrefixList";
 
 /**
- * Every call the member governs: the five rule calls, and the two that widen rules without
+ * Every call the member governs: the seven rule calls, and the two that widen rules without
  * naming one. The EventBridge rule (GOVERNED_EVENT_PATTERN) and the sandbox's proxy use it;
  * governedEventRoute says which reader takes an event.
  */
@@ -59,7 +77,7 @@ export type GovernedEventRoute = "rules" | "createGroup" | "prefixList";
 
 /**
  * Which reader takes an event: the prefix list's and the group creation's have their own; every
- * other event (the five rule calls, and anything else, which parseCloudTrailEvent ignores with a
+ * other event (the seven rule calls, and anything else, which parseCloudTrailEvent ignores with a
  * reason) goes to parseCloudTrailEvent. Reads only the event name and source.
  */
 export function governedEventRoute(event: unknown): GovernedEventRoute {
@@ -290,6 +308,42 @@ function parseModify(base: Omit<ChangeBase, "groupId">, params: Json): Change {
 }
 
 /**
+ * UpdateSecurityGroupRuleDescriptions*: the rules named by id (`securityGroupRuleDescriptions:
+ * {items: [{securityGroupRuleId, description?}]}`) or by content (`ipPermissions`, each peer with
+ * its new description); EC2 refuses both in one call. No description: cleared. The modify it
+ * makes is known once the baseline gives the rules (resolveChange).
+ */
+function parseDescriptions(
+  eventName: RuleEventName,
+  base: Omit<ChangeBase, "groupId">,
+  params: Json,
+  response: Json,
+): ModifyChange {
+  const direction: Direction = eventName.endsWith("Egress") ? "egress" : "ingress";
+  const groupId = groupIdFrom(params, response, eventName);
+  const where = "requestParameters.securityGroupRuleDescriptions";
+  const byId = objects(params.securityGroupRuleDescriptions, where).map((d, i): DescriptionEdit => {
+    const ruleId = str(d.securityGroupRuleId);
+    if (!ruleId) throw new MalformedEventError(`${where}[${i}] has no securityGroupRuleId`);
+    if (d.description !== undefined && d.description !== null && typeof d.description !== "string")
+      throw new MalformedEventError(`${where}[${i}].description is not a string`);
+    const description = str(d.description);
+    return description === undefined ? { direction, ruleId } : { direction, ruleId, description };
+  });
+  const byContent = rulesFromPermissions(direction, params).map(
+    (rule): DescriptionEdit => ({ rule }),
+  );
+  if (byId.length > 0 && byContent.length > 0) {
+    throw new MalformedEventError(
+      `${eventName} names rules both by id and by ipPermissions, which EC2 refuses`,
+    );
+  }
+  const descriptions = [...byId, ...byContent];
+  if (descriptions.length === 0) throw new MalformedEventError(`${eventName} names no rule`);
+  return { ...base, groupId, kind: "modify", modifications: [], descriptions };
+}
+
+/**
  * The group's id: from the request, else from the rules EC2's response lists (a call that named
  * the group by name still gets rule entries carrying its id).
  */
@@ -411,6 +465,23 @@ export function validateChange(change: Change): void {
           })),
         ]
       : change.rules.map((r, i) => ({ where: `rules[${i}]`, rule: r, ruleId: r.ruleId }));
+  rules.push(
+    ...describedRules(change).map((r, i) => ({
+      where: `ipPermissions[${i}]`,
+      rule: r,
+      ruleId: undefined,
+    })),
+  );
+  if (change.kind === "modify") {
+    change.descriptions?.forEach((e, i) => {
+      if ("ruleId" in e && !RULE_ID.test(e.ruleId))
+        bad(
+          `securityGroupRuleDescriptions[${i}].securityGroupRuleId`,
+          e.ruleId,
+          "a rule id is sgr- and 8 or 17 hex digits",
+        );
+    });
+  }
   if (change.kind === "remove") {
     change.ruleIds.forEach((id, i) => {
       if (!RULE_ID.test(id))
@@ -487,6 +558,8 @@ function parseChange(
   {
     if (eventName === "ModifySecurityGroupRules")
       return { ignored: false, change: parseModify(base, params) };
+    if ((DESCRIPTION_EVENT_NAMES as readonly string[]).includes(eventName))
+      return { ignored: false, change: parseDescriptions(eventName, base, params, response) };
 
     const direction: Direction = eventName.endsWith("Egress") ? "egress" : "ingress";
     if (eventName.startsWith("Authorize")) {
@@ -540,7 +613,7 @@ function parseChange(
 }
 
 /**
- * The member account's EventBridge rule: the governed calls from EC2 (the five rule calls,
+ * The member account's EventBridge rule: the governed calls from EC2 (the seven rule calls,
  * CreateSecurityGroup, ModifyManagedPrefixList), every identity type, failed calls dropped. The CDK app deploys it; the sandbox routes events by it.
  */
 export const GOVERNED_EVENT_PATTERN = {

@@ -9,6 +9,7 @@ import {
   type Change,
   changeDirection,
   changedRules,
+  describedRules,
   isResolved,
   resolveChange,
 } from "./change.js";
@@ -53,7 +54,7 @@ export interface ChangeJson {
   eventTime: string;
   requester: Change["requester"];
   rules: RuleJson[];
-  /** Remove by rule id: the ids named by the call. */
+  /** Remove by rule id, or a description update by rule id: the ids named by the call. */
   ruleIds?: string[];
   /** Modify: the rules as they were (from the baseline). */
   before?: RuleJson[];
@@ -149,11 +150,19 @@ export function changeToJson(change: Change): ChangeJson {
   }
   const resolved = isResolved(change);
   const mixed = new Set(change.modifications.map((m) => m.before?.direction)).size > 1;
+  // A description update the baseline has not resolved: the rules it names by content, and the
+  // ids it names (with only a description each).
+  const edits = change.kind === "modify" ? (change.descriptions ?? []) : [];
+  const namedIds = edits.flatMap((e) => ("ruleId" in e ? [e.ruleId] : []));
   return {
     ...base,
     rules: resolved
       ? changedRules(change).map((r) => ruleToJson(r, mixed))
-      : change.modifications.map((m) => ruleToJson({ ...m.rule, ruleId: m.ruleId })),
+      : [
+          ...change.modifications.map((m) => ruleToJson({ ...m.rule, ruleId: m.ruleId })),
+          ...describedRules(change).map((r) => ruleToJson(r)),
+        ],
+    ...(namedIds.length ? { ruleIds: namedIds } : {}),
     ...(resolved
       ? { before: change.modifications.map((m) => ruleToJson(m.before as Rule, mixed)) }
       : {}),
@@ -167,12 +176,13 @@ export type ExplainBaseline = readonly Rule[] | ((groupId: string) => readonly R
  * The reason a change cannot be planned without (enough of) a baseline, worded for the CLI user,
  * who gives it with `--baseline`. The member's own wording (BaselineGapError) stays as it is.
  */
-function baselineGapReason(err: BaselineGapError, given: boolean): string {
+function baselineGapReason(err: BaselineGapError, given: boolean, descriptions: boolean): string {
   const ids = err.missingRuleIds.join(", ");
   const describe = `aws ec2 describe-security-group-rules --filters Name=group-id,Values=${err.groupId}`;
+  const names = descriptions ? `sets only the description of ${ids}` : `names ${ids} by id only`;
   return given
     ? `the baseline of ${err.groupId} lacks ${ids}: the old rule cannot be known, so the change cannot be reverted exactly (give --baseline the group's rules from before the change: ${describe})`
-    : `no baseline given for ${err.groupId}: the call names ${ids} by id only, so the old rules cannot be known and the change cannot be reverted exactly (pass --baseline with the group's rules: ${describe})`;
+    : `no baseline given for ${err.groupId}: the call ${names}, so the old rules cannot be known and the change cannot be reverted exactly (pass --baseline with the group's rules: ${describe})`;
 }
 
 /** `explain --policy`: the policy, and who is verified (the config's people, when given). */
@@ -307,7 +317,8 @@ export function explainEvent(
     return { ignored: false, change: changeToJson(change), revert, ...decided };
   } catch (err) {
     if (!(err instanceof BaselineGapError)) throw err;
-    const revertError = baselineGapReason(err, baseline !== undefined);
+    const descriptions = change.kind === "modify" && change.descriptions !== undefined;
+    const revertError = baselineGapReason(err, baseline !== undefined, descriptions);
     const decided = policy ? policyOf(change, policy) : {};
     return { ignored: false, change: changeToJson(change), revert: [], revertError, ...decided };
   }

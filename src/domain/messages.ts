@@ -85,6 +85,11 @@ const base = {
 };
 const eventName = z.enum(GOVERNED_EVENT_NAMES);
 const modification = z.object({ ruleId, rule: ruleBody, before: rule.optional() });
+/** A description update's edit before the baseline resolved it (change.ts DescriptionEdit). */
+const descriptionEdit = z.union([
+  z.object({ direction, ruleId, description: z.string().optional() }),
+  z.object({ rule }),
+]);
 const cidr = z.string().refine((c) => isIpv4Cidr(c) || isIpv6Cidr(c), "not a CIDR");
 const prefixListEntry = z.object({ cidr, description: z.string().max(255).optional() });
 
@@ -98,12 +103,18 @@ export const changeSchema = z.discriminatedUnion("kind", [
     rules: z.array(rule),
     ruleIds: z.array(ruleId),
   }),
-  z.object({
-    ...base,
-    eventName,
-    kind: z.literal("modify"),
-    modifications: z.array(modification).min(1),
-  }),
+  z
+    .object({
+      ...base,
+      eventName,
+      kind: z.literal("modify"),
+      modifications: z.array(modification),
+      descriptions: z.array(descriptionEdit).min(1).optional(),
+    })
+    .refine((c) => c.modifications.length > 0 || c.descriptions !== undefined, {
+      message: "a modify edits at least one rule",
+      path: ["modifications"],
+    }),
   z.object({
     ...base,
     eventName: z.literal(DRIFT_EVENT_NAME),

@@ -8,6 +8,7 @@ import {
   BaselineGapError,
   type Change,
   type DriftChange,
+  describedAs,
   isResolved,
   type Modification,
   type ModifyChange,
@@ -120,7 +121,10 @@ function requireResolved(change: Change): void {
     change.kind === "remove"
       ? change.ruleIds
       : change.kind === "modify"
-        ? change.modifications.filter((m) => !m.before).map((m) => m.ruleId)
+        ? [
+            ...change.modifications.filter((m) => !m.before).map((m) => m.ruleId),
+            ...(change.descriptions ?? []).map(describedAs),
+          ]
         : [];
   throw new BaselineGapError(change.groupId, ids);
 }

@@ -104,6 +104,20 @@ const EXPECTED: Record<string, [string, string, number?] | undefined> = {
   "RevokeSecurityGroupIngress/by-rule-ids.json": ["require_approval", "default", 2],
   "RevokeSecurityGroupIngress/failed-not-found.json": undefined,
   "RevokeSecurityGroupIngress/group-by-name.json": ["require_approval", "default", 2],
+  // Without a baseline a description update knows only what it names: by content (egress 443
+  // to anywhere, its description cleared: the description rule denies it), or by id (no rule is
+  // known, a person decides).
+  "UpdateSecurityGroupRuleDescriptionsEgress/by-permissions.json": [
+    "auto_deny",
+    "rules-need-description",
+  ],
+  "UpdateSecurityGroupRuleDescriptionsEgress/by-rule-ids.json": ["require_approval", "default", 2],
+  "UpdateSecurityGroupRuleDescriptionsIngress/by-permissions.json": [
+    "require_approval",
+    "default",
+    2,
+  ],
+  "UpdateSecurityGroupRuleDescriptionsIngress/by-rule-ids.json": ["require_approval", "default", 2],
   "other/CreateSecurityGroup.json": undefined,
   "other/DescribeSecurityGroups.json": undefined,
   "other/iam-CreateAccessKey.json": undefined,

@@ -81,7 +81,7 @@ const explainedJson = z
             name: z.string().min(1),
           })
           .strict(),
-        rules: z.array(ruleJson).min(1),
+        rules: z.array(ruleJson),
       })
       .strict(),
     revert: z.array(operationJson),
@@ -95,6 +95,10 @@ const explainedJson = z
     // "unknown" only where the contract cannot be met: a modify whose old rules are not known.
     if (j.change.direction === "unknown" && !(j.change.kind === "modify" && j.revertError)) {
       ctx.addIssue({ code: "custom", message: "direction unknown" });
+    }
+    // No rules only for a description update by rule id whose rules the baseline did not give.
+    if (j.change.rules.length === 0 && !(j.change.kind === "modify" && j.revertError)) {
+      ctx.addIssue({ code: "custom", message: "no rules" });
     }
     if (j.revert.length === 0 && !j.revertError) {
       ctx.addIssue({ code: "custom", message: "no revert and no reason" });
@@ -271,9 +275,14 @@ describe("explain in process (main), every fixture", () => {
         // Without a baseline the old rules are unknown: no revert, and a reason telling the CLI
         // user what to pass (not the member's "run the baseline sweep").
         expect(json.revert).toEqual([]);
+        // A description update by ipPermissions names its rule by content, not by id.
+        const named = name.startsWith("UpdateSecurityGroupRuleDescriptions")
+          ? "the call sets only the description of"
+          : "sgr-";
         expect(json.revertError).toMatch(
-          /^no baseline given for (sg-\S+): .*sgr-.* \(pass --baseline with the group's rules: aws ec2 describe-security-group-rules --filters Name=group-id,Values=\1\)$/,
+          /^no baseline given for (sg-\S+): .* \(pass --baseline with the group's rules: aws ec2 describe-security-group-rules --filters Name=group-id,Values=\1\)$/,
         );
+        expect(json.revertError).toContain(named);
         expect(json.revertError).not.toMatch(/baseline sweep/);
       }
     },
@@ -531,6 +540,93 @@ describe.concurrent("explain as a child process (node bin/secgroup-approval.mjs)
     expect(text.stdout).toContain(
       'tcp 443-443 10.0.0.0/8 "office HTTPS" [sgr-01a2b3c4d5e6f7a81] -> ',
     );
+  });
+
+  it("--baseline resolves a description update by rule id: the approved rules with the new descriptions, the old ones in the revert", async () => {
+    const rule = (id: string, port: number, cidr: string, description: string) => ({
+      SecurityGroupRuleId: id,
+      GroupId: MODIFY_GROUP,
+      IsEgress: false,
+      IpProtocol: "tcp",
+      FromPort: port,
+      ToPort: port,
+      CidrIpv4: cidr,
+      Description: description,
+    });
+    const baseline = tempFile(
+      "baseline.json",
+      JSON.stringify([
+        rule("sgr-0a1b2c3d4e5f60718", 5432, "10.30.0.0/16", "reporting DB"),
+        rule("sgr-0b2c3d4e5f6071829", 443, "10.20.0.0/16", "HTTPS - OPS-1"),
+      ]),
+    );
+    const event = fixturePath("UpdateSecurityGroupRuleDescriptionsIngress/by-rule-ids.json");
+    const run = await runInProcess(["explain", "--json", "--baseline", baseline, event]);
+    const json: unknown = JSON.parse(run.stdout);
+    expectContract(json);
+    if (json.ignored) throw new Error("ignored");
+    expect(json.change).toMatchObject({ kind: "modify", direction: "ingress" });
+    expect(json.change.rules).toStrictEqual([
+      {
+        protocol: "tcp",
+        fromPort: 5432,
+        toPort: 5432,
+        cidrIpv4: "10.30.0.0/16",
+        description: "reporting DB replica - OPS-2231",
+        ruleId: "sgr-0a1b2c3d4e5f60718",
+      },
+      // The second edit clears the description.
+      {
+        protocol: "tcp",
+        fromPort: 443,
+        toPort: 443,
+        cidrIpv4: "10.20.0.0/16",
+        ruleId: "sgr-0b2c3d4e5f6071829",
+      },
+    ]);
+    expect(json.revert).toStrictEqual([
+      {
+        action: "modify",
+        groupId: MODIFY_GROUP,
+        securityGroupRules: [
+          {
+            SecurityGroupRuleId: "sgr-0a1b2c3d4e5f60718",
+            SecurityGroupRule: {
+              IpProtocol: "tcp",
+              FromPort: 5432,
+              ToPort: 5432,
+              CidrIpv4: "10.30.0.0/16",
+              Description: "reporting DB",
+            },
+          },
+          {
+            SecurityGroupRuleId: "sgr-0b2c3d4e5f6071829",
+            SecurityGroupRule: {
+              IpProtocol: "tcp",
+              FromPort: 443,
+              ToPort: 443,
+              CidrIpv4: "10.20.0.0/16",
+              Description: "HTTPS - OPS-1",
+            },
+          },
+        ],
+      },
+    ]);
+    // The cleared description is what the example policy's description rule sees.
+    const policy = join(REPO_ROOT, "policy.example.json");
+    const decided = await runInProcess([
+      "explain",
+      "--json",
+      "--policy",
+      policy,
+      "--baseline",
+      baseline,
+      event,
+    ]);
+    expect((JSON.parse(decided.stdout) as Json).policy).toMatchObject({
+      action: "auto_deny",
+      rule: "rules-need-description",
+    });
   });
 
   it("malformed JSON on stdin: exit 2, one line on stderr, no stack trace", async () => {

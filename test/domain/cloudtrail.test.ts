@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Change } from "../../src/domain/change.js";
+import type { Change, DescriptionEdit } from "../../src/domain/change.js";
 import { isResolved } from "../../src/domain/change.js";
 import {
   GroupNamedOnlyError,
@@ -66,6 +66,8 @@ type Core =
       kind: "modify";
       groupId: string;
       modifications: { ruleId: string; rule: RuleBody }[];
+      /** A description update, until the baseline resolves it. */
+      descriptions?: DescriptionEdit[];
     };
 
 /** The change's own content, without the event metadata and the requester. */
@@ -580,6 +582,64 @@ const FIXTURE_TESTS: Record<string, () => void> = {
       expect(result.reason).toMatch(/Client\.InvalidPermission\.NotFound/);
       expect(result.reason).toMatch(/does not exist/);
     }
+  },
+
+  "UpdateSecurityGroupRuleDescriptionsEgress/by-permissions.json": () => {
+    // Named by content; no description: the call clears it.
+    expectFixture("UpdateSecurityGroupRuleDescriptionsEgress/by-permissions.json", {
+      kind: "modify",
+      groupId: SG_B,
+      modifications: [],
+      descriptions: [{ rule: rule("egress", "tcp", 443, 443, v4("0.0.0.0/0")) }],
+    });
+  },
+
+  "UpdateSecurityGroupRuleDescriptionsEgress/by-rule-ids.json": () => {
+    const c = expectFixture("UpdateSecurityGroupRuleDescriptionsEgress/by-rule-ids.json", {
+      kind: "modify",
+      groupId: SG_B,
+      modifications: [],
+      descriptions: [
+        {
+          direction: "egress",
+          ruleId: "sgr-0c3d4e5f6a7b8c9d0",
+          description: "HTTPS out to the package mirror - OPS-2240",
+        },
+      ],
+    });
+    expect(isResolved(c)).toBe(false);
+  },
+
+  "UpdateSecurityGroupRuleDescriptionsIngress/by-permissions.json": () => {
+    expectFixture("UpdateSecurityGroupRuleDescriptionsIngress/by-permissions.json", {
+      kind: "modify",
+      groupId: SG_A,
+      modifications: [],
+      descriptions: [
+        {
+          rule: rule("ingress", "tcp", 443, 443, v4("10.20.0.0/16"), {
+            description: "HTTPS from the office VPN - OPS-2210",
+          }),
+        },
+      ],
+    });
+  },
+
+  "UpdateSecurityGroupRuleDescriptionsIngress/by-rule-ids.json": () => {
+    // The second item has no description: it clears the rule's.
+    expectFixture("UpdateSecurityGroupRuleDescriptionsIngress/by-rule-ids.json", {
+      kind: "modify",
+      groupId: SG_A,
+      modifications: [],
+      descriptions: [
+        {
+          direction: "ingress",
+          ruleId: "sgr-0a1b2c3d4e5f60718",
+          description: "reporting DB replica - OPS-2231",
+        },
+        { direction: "ingress", ruleId: "sgr-0b2c3d4e5f6071829" },
+      ],
+    });
   },
 
   "other/CreateSecurityGroup.json": () => {

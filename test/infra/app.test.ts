@@ -174,6 +174,8 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
               "RevokeSecurityGroupIngress",
               "RevokeSecurityGroupEgress",
               "ModifySecurityGroupRules",
+              "UpdateSecurityGroupRuleDescriptionsIngress",
+              "UpdateSecurityGroupRuleDescriptionsEgress",
               "CreateSecurityGroup",
               "ModifyManagedPrefixList",
             ],

@@ -16,7 +16,7 @@
  * A change with no rules known (a revoke by rule id the baseline has not resolved) matches no
  * rule-level matcher.
  */
-import { type Change, entryRules, type Modification } from "../change.js";
+import { type Change, describedRules, entryRules, type Modification } from "../change.js";
 import { minimumApprovals, type Verification } from "../identity.js";
 import type { Rule } from "../rule.js";
 import { assessChange, type RiskLevel } from "../slack/risk.js";
@@ -55,7 +55,12 @@ export function ruleViews(change: Change): RuleView[] {
     case "remove":
       return change.rules.map(taken);
     case "modify":
-      return [...change.modifications.map(modified), ...befores(change.modifications)];
+      // A description update the baseline has not resolved: only the rules it names by content.
+      return [
+        ...change.modifications.map(modified),
+        ...describedRules(change).map(put),
+        ...befores(change.modifications),
+      ];
     case "drift":
       return [
         ...change.added.map(put),

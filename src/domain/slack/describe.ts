@@ -6,6 +6,7 @@ import {
   afterRule,
   type Change,
   changeDirection,
+  type DescriptionEdit,
   entryRules,
   type Modification,
   type PrefixListChange,
@@ -82,7 +83,8 @@ export function shortUserAgent(ua: string): string {
 }
 
 function ruleCount(change: Change): number {
-  if (change.kind === "modify") return change.modifications.length;
+  if (change.kind === "modify")
+    return change.modifications.length + (change.descriptions?.length ?? 0);
   if (change.kind === "drift")
     return change.added.length + change.removed.length + change.modifications.length;
   // A revoke by rule id has only ids until resolved; once resolved, one rule per id.
@@ -187,6 +189,20 @@ function modifyRow(index: number, m: Modification, prefix = ""): RuleRow {
   return row(index, risk.level, `${text}${riskBadge(risk)}`);
 }
 
+/** A description update's edit the baseline has not resolved: the rule as named, its new description. */
+function describedRow(index: number, edit: DescriptionEdit): RuleRow {
+  if ("rule" in edit) {
+    const risk = assessRule(edit.rule);
+    const text = `${ruleText(edit.rule, edit.rule.direction)} _(description set; previous description not known)_`;
+    return row(index, risk.level, `${text}${riskBadge(risk)}`);
+  }
+  const id = mrkdwnCode(edit.ruleId, MAX_RULE_ID);
+  const description = edit.description?.trim()
+    ? `“${mrkdwnText(edit.description, MAX_DESCRIPTION)}”`
+    : "none";
+  return row(index, "none", `${id} (rule content not known) description → ${description}`);
+}
+
 /**
  * One row per rule of the change, worst risk first (stable: otherwise in change order). Added
  * rules carry their flags; modified rules show before → after with the flags of the result;
@@ -207,7 +223,12 @@ export function ruleRows(change: Change): RuleRow[] {
             );
       break;
     case "modify":
-      rows = change.modifications.map((m, i) => modifyRow(i, m));
+      rows = [
+        ...change.modifications.map((m, i) => modifyRow(i, m)),
+        ...(change.descriptions ?? []).map((e, i) =>
+          describedRow(change.modifications.length + i, e),
+        ),
+      ];
       break;
     case "drift": {
       const added = change.added.map((r, i) => {
