@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { JsonSyntaxError, parseJsonLocated } from "../src/domain/policy/json-position.js";
 import { AWS_REGIONS, closestRegion, isAwsRegion } from "./regions.js";
 

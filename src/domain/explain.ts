@@ -3,7 +3,7 @@
  * stable JSON shape the CLI prints (`secgroup-approval explain --json`).
  */
 
-import { z } from "zod";
+import * as z from "zod";
 import {
   BaselineGapError,
   type Change,

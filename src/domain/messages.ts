@@ -10,7 +10,7 @@
  * Members reach the hub through an EventBridge bus, which sets each event's `account` and
  * `region` itself: the hub takes them from there, and refuses a body that names another.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { type Change, DRIFT_EVENT_NAME } from "./change.js";
 import { GOVERNED_EVENT_NAMES, PREFIX_LIST_EVENT_NAME } from "./cloudtrail.js";
 import { POLICY_ACTIONS } from "./policy/types.js";

@@ -3,7 +3,7 @@
  * wrong variable fails with a message naming it. The CDK app (infra/) and the sandbox set exactly
  * these variables.
  */
-import { z } from "zod";
+import * as z from "zod";
 import {
   mergePolicies,
   type Policy,

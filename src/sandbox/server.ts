@@ -25,7 +25,7 @@ import {
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
-import { z } from "zod";
+import * as z from "zod";
 import { UNTRACKED_HEADER } from "./ec2-proxy.js";
 import { type LocalStack, SANDBOX } from "./stack.js";
 

@@ -18,7 +18,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 
 export interface SlackUserSeed {
   id: string;

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { runCli, runInProcess } from "../support/cli.js";
 import { REPO_ROOT } from "../support/domain-fixtures.js";
 

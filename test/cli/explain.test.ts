@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { BaselineGapError } from "../../src/domain/change.js";
 import { runCli, runInProcess } from "../support/cli.js";
 import {

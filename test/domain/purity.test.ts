@@ -87,7 +87,7 @@ describe("src/domain is pure", () => {
       "const t = Date.parse(event.time);",
       "// no Date.now here: inject a clock",
       "/* process.env is read in handlers */",
-      'import { z } from "zod";',
+      'import * as z from "zod";',
       'import type { Rule } from "./rule.js";',
       'const url = "https://example.com/x"; // Date.now',
     ];

@@ -4,7 +4,7 @@ import type { Stack } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { memberTargets } from "../../infra/config.js";
 import { BUNDLING } from "../../infra/handler.js";
 import { SECRET_PLACEHOLDER } from "../../infra/hub.js";

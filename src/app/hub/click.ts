@@ -17,7 +17,7 @@
  *   of CLICK_ANSWER_BUDGET_MS. A retry Slack sends (`x-slack-retry-num`) of a click already
  *   recorded gets the same answer and no second decision.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { isApprover } from "../../domain/approval.js";
 import { needsEmail, selfCheck } from "../../domain/identity.js";
 import {

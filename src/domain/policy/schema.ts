@@ -4,7 +4,7 @@
  * may not use a matcher that matches wider than it names, names are unique. Each problem is a
  * path in the file and a message; load.ts adds the line and column.
  */
-import { z } from "zod";
+import * as z from "zod";
 import type { JsonPath } from "./json-position.js";
 import { MATCHER_KEYS, MATCHERS, matcherFor } from "./matchers/index.js";
 import { PERMISSIVE_ACTIONS, POLICY_ACTIONS, type PolicyAction } from "./types.js";

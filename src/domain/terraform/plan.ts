@@ -9,7 +9,7 @@
  * unknown object attribute and writes an unknown list element as null; `after_unknown` mirrors
  * `after` with `true` for each unknown value (a whole attribute, or one element of a list).
  */
-import { z } from "zod";
+import * as z from "zod";
 import { formatJsonPath, type JsonPath } from "../policy/json-position.js";
 
 export class PlanError extends Error {

@@ -17,7 +17,7 @@
  * protocol, the ports, the direction) makes the rule "unknown": it is listed in `unknowns` and
  * cannot be judged before apply.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { formatJsonPath, type JsonPath } from "../policy/json-position.js";
 import {
   type Direction,

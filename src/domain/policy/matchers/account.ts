@@ -1,5 +1,5 @@
 /** `account`: the change's account is one of these (12-digit ids). */
-import { z } from "zod";
+import * as z from "zod";
 import { type ChangeMatcher, joined, list, type OneOrMany, oneOrMany } from "./matcher.js";
 
 const ACCOUNT = z.string().regex(/^\d{12}$/, "an AWS account id is 12 digits");

@@ -3,7 +3,7 @@
  * (blank counts as none); false, one with a description. A rule the change removes is judged by
  * neither: true never matches it, false always does (its description is not being set).
  */
-import { z } from "zod";
+import * as z from "zod";
 import type { RuleMatcher } from "./matcher.js";
 
 export const descriptionMissing: RuleMatcher<boolean> = {

@@ -1,5 +1,5 @@
 /** `direction`: the rule is ingress, or egress. A rule whose direction is not known: no match. */
-import { z } from "zod";
+import * as z from "zod";
 import type { Direction } from "../../rule.js";
 import type { RuleMatcher } from "./matcher.js";
 

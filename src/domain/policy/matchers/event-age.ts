@@ -2,7 +2,7 @@
  * `eventAgeOverSeconds`: the event was first received more than this many seconds after the
  * call (a late event, maybe a replay). Unknown receipt time (no `facts.receivedAt`): no match.
  */
-import { z } from "zod";
+import * as z from "zod";
 import type { ChangeMatcher } from "./matcher.js";
 
 /** Seconds between the call and the event's first receipt; NaN when either is unknown. */

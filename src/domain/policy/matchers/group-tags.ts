@@ -2,7 +2,7 @@
  * `groupTags`: {key: value glob}, every key present on the group with a matching value.
  * Unknown tags (no `facts.group.tags`): no match.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { anyGlob, type ChangeMatcher, glob } from "./matcher.js";
 
 export const groupTags: ChangeMatcher<Record<string, string>> = {

@@ -3,7 +3,7 @@
  * (CreateSecurityGroup: the new group's default egress rule, kept unless a rule revokes it) or a
  * `prefixList` (ModifyManagedPrefixList: every rule naming the list widens or narrows).
  */
-import { z } from "zod";
+import * as z from "zod";
 import type { Change } from "../../change.js";
 import { CREATE_GROUP_EVENT_NAME } from "../../cloudtrail.js";
 import { type ChangeMatcher, joined, list, type OneOrMany, oneOrMany } from "./matcher.js";

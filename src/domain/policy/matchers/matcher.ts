@@ -3,7 +3,7 @@
  * A change-level matcher looks at the change and the facts; a rule-level one at one rule of the
  * change at a time (the rule's quantifier says whether all or any of them must match).
  */
-import { z } from "zod";
+import * as z from "zod";
 import { arnGlobMatches } from "../../requester.js";
 import type { MatchContext, PolicyFacts, RuleView } from "../types.js";
 

@@ -11,7 +11,7 @@
  * - `sameVpc`: true, a security group of the same account without a VPC peering connection
  *   (CloudTrail does not tell a reference through a Transit Gateway apart from it).
  */
-import { z } from "zod";
+import * as z from "zod";
 import type { Peer } from "../../rule.js";
 import { type Cidr, cidrWithin, isPublicCidr, parseCidr } from "../cidr.js";
 import { joined, list, type OneOrMany, oneOrMany, type RuleMatcher } from "./matcher.js";

@@ -2,7 +2,7 @@
  * Port ranges as `ports` and `portsOverlap` take them: 22, "22", "8000-8999", or a list of these;
  * and the span of ports a rule opens.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { hasPorts, type RuleBody } from "../../rule.js";
 import { list, type OneOrMany } from "./matcher.js";
 

@@ -3,7 +3,7 @@
  * an IANA number ("50"). Numbers and names are the same protocol ("6" is "tcp"). "all" matches
  * only a rule of protocol all, not a tcp rule.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { normaliseProtocol } from "../../rule.js";
 import { joined, list, type OneOrMany, oneOrMany, type RuleMatcher } from "./matcher.js";
 

@@ -3,7 +3,7 @@
  * puts in place; a removal is "none"). `{atLeast: "high"}`, `{exactly: "medium"}` or
  * `{atMost: "medium"}`; levels none < medium < high < critical.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { RISK_ORDER, type RiskLevel } from "../../slack/risk.js";
 import type { ChangeMatcher } from "./matcher.js";
 

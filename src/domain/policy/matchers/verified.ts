@@ -1,5 +1,5 @@
 /** `verified`: whether the requester is a verified person (identity.ts's Verification). */
-import { z } from "zod";
+import * as z from "zod";
 import type { ChangeMatcher } from "./matcher.js";
 
 export const verified: ChangeMatcher<boolean> = {
