@@ -9,7 +9,13 @@
  * message reports the result kept the first time.
  */
 import { approvedAfter, withLiveIds, withoutIds } from "../../domain/baseline.js";
-import { BaselineGapError, type Change, resolveChange } from "../../domain/change.js";
+import {
+  BaselineGapError,
+  type Change,
+  editsUnknownRule,
+  isResolved,
+  resolveChange,
+} from "../../domain/change.js";
 import { canonicalChange } from "../../domain/fingerprint.js";
 import {
   type ApplyMessage,
@@ -157,14 +163,11 @@ async function approveIntoBaseline(
   let after = performed.error ? [...approved] : approvedAfter(approved, change);
   after = withLiveIds(after, created);
   // An approved edit of a rule the baseline never had: the rule as EC2 has it now is approved.
-  const unknownEdits =
-    !performed.error && change.kind === "modify"
-      ? change.modifications.filter((m) => !m.before).map((m) => m.ruleId)
-      : [];
-  if (performed.resync || unknownEdits.length > 0 || withoutIds(after).length > 0) {
+  const unknownEdits = !performed.error && change.kind === "modify" && !isResolved(change);
+  if (performed.resync || unknownEdits || withoutIds(after).length > 0) {
     const live = await liveRules(deps, change.groupId);
     after = withLiveIds(after, live);
-    after.push(...live.filter((r) => r.ruleId && unknownEdits.includes(r.ruleId)));
+    if (unknownEdits) after.push(...live.filter((r) => r.ruleId && editsUnknownRule(change, r)));
   }
   const missing = withoutIds(after);
   if (missing.length > 0) {
@@ -185,7 +188,7 @@ function applyCalls(
   if (revertError && STANDS_BY_POLICY.has(revertError.code)) return { ops: [], tolerateDone: true };
   if (revertError && NOTHING_REVERTED.has(revertError.code) && change.kind === "modify") {
     // An edit that was never undone is in place; if its old rule is not known there is nothing to plan.
-    if (change.modifications.some((m) => !m.before)) return { ops: [], tolerateDone: true };
+    if (!isResolved(change)) return { ops: [], tolerateDone: true };
   }
   return {
     ops: applyPlanAgainst(change, approved),

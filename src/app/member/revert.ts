@@ -9,7 +9,13 @@
  * that outlasts the invocation's retries reaches revertFailed, and the drift check is the last net.
  */
 import { approvedAfter, withLiveIds } from "../../domain/baseline.js";
-import { BaselineGapError, type Change, resolveChange } from "../../domain/change.js";
+import {
+  afterRule,
+  BaselineGapError,
+  type Change,
+  resolveChange,
+  resolveDescriptions,
+} from "../../domain/change.js";
 import {
   GroupNamedOnlyError,
   MalformedEventError,
@@ -114,8 +120,16 @@ function planRevert(change: Change, approved: readonly Rule[] | undefined): Plan
       const keys = new Set(approved.map(ruleKey));
       resolved = { ...resolved, rules: resolved.rules.filter((r) => keys.has(ruleKey(r))) };
     }
+    if (resolved.kind === "modify") {
+      // An edit that leaves the approved rule as it was (a description set to what it is) undoes nothing.
+      const modifications = resolved.modifications.filter(
+        (m) => !m.before || contentKey(m.before) !== contentKey(afterRule(m)),
+      );
+      resolved = { ...resolved, modifications };
+    }
     const nothing =
-      (resolved.kind === "add" || resolved.kind === "remove") && resolved.rules.length === 0;
+      ((resolved.kind === "add" || resolved.kind === "remove") && resolved.rules.length === 0) ||
+      (resolved.kind === "modify" && resolved.modifications.length === 0);
     return { change: resolved, ops: nothing ? [] : revertPlan(resolved) };
   } catch (err) {
     if (!(err instanceof BaselineGapError)) throw err;
@@ -124,11 +138,27 @@ function planRevert(change: Change, approved: readonly Rule[] | undefined): Plan
   }
 }
 
+/**
+ * A description update as the modify it makes of the approved rules it names. Named rules the
+ * baseline lacks (never approved) or a baseline that could not be read leave it as the call said
+ * it: planRevert then reports it as not reverted, as any edit of an unknown rule.
+ */
+function withDescribedRules(change: Change, approved: readonly Rule[] | undefined): Change {
+  if (change.kind !== "modify" || !change.descriptions || approved === undefined) return change;
+  try {
+    return resolveDescriptions(change, approved);
+  } catch (err) {
+    if (err instanceof BaselineGapError) return change;
+    throw err;
+  }
+}
+
 /** Why a change needs nothing reverted (it only moves toward the approved state), or undefined. */
 function nothingToRevert(plan: Plan): string | undefined {
   if (plan.live || plan.ops.length > 0) return undefined;
   if (plan.change.kind === "add") return "every rule it adds is approved already";
   if (plan.change.kind === "remove") return "it removes only rules that were never approved";
+  if (plan.change.kind === "modify") return "it leaves every approved rule as it was";
   return undefined;
 }
 
@@ -171,11 +201,13 @@ export async function revertChange(deps: MemberDeps, event: unknown): Promise<Re
     }
     // The age rule measures to the first receipt, so a slow retry is not taken for a late event.
     const receivedAt = seen ? new Date(seen.receivedAt) : started;
+    const approved = group === null ? undefined : (group?.rules ?? []);
+    // A description update names a rule without its content: the policy judges the whole rule.
+    change = withDescribedRules(change, approved);
     const facts = groupFacts(group);
     const decided = decideChange(deps, change, facts, receivedAt);
     const { action } = decided;
     if (action === "ignore") return { status: "ignored", reason: decided.reason };
-    const approved = group === null ? undefined : (group?.rules ?? []);
 
     // The drift check reverted and filed this change already (its event came late): its request
     // learns who made it, whoever that was.
