@@ -15,6 +15,10 @@
  *      process: each answer's time, and how many decisions were recorded (one is right);
  *   6. coldStart (--cold-rounds, default 5; see cold-start.ts): each bundle imported in a fresh
  *      process minus a bare one, medians; buttonClick's first click too. bundles: their sizes.
+ *      coldStartModel carries buttonClick's whole cold CPU (Node's start, the import, the first
+ *      click) to Lambda: CPU in proportion to memory (a full vCPU at 1,769 MB), a Lambda core
+ *      SPEED_FACTOR times slower than this machine's; buttonClickMinMb is the least memory that
+ *      leaves IO_ALLOWANCE_MS for the calls within Slack's 3 s. infra/hub.ts sets it from this.
  * With --json the last line is one JSON object with every figure.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -69,6 +73,13 @@ const FULL_VCPU_MB = 1769;
  * machine: an assumption (not measured here), on the safe side for a recent x86 server core.
  */
 const SPEED_FACTOR = 2;
+/**
+ * What a cold Approve waits on besides its CPU, on Lambda: Secrets Manager, DynamoDB (read and
+ * write), SNS and Slack (users.info, chat.update) in the same region, about 50-100 ms each.
+ */
+const IO_ALLOWANCE_MS = 500;
+/** Slack's limit for the answer to an interaction. */
+const SLACK_ANSWER_MS = 3000;
 
 const progress = (what: string) => {
   if (JSON_OUT) process.stderr.write(`bench: ${what}\n`);
@@ -179,6 +190,11 @@ async function main() {
     const button = cold.coldStart.buttonClick;
     const clickCpuMs = cold.bare.cpuMs + (button?.cpuMs ?? 0) + (button?.firstCallCpuMs ?? 0);
     const atMb = (mb: number) => round((clickCpuMs * SPEED_FACTOR * FULL_VCPU_MB) / mb);
+    // The least memory (in 64 MB steps) whose modelled CPU leaves the I/O allowance within 3 s.
+    const minMb =
+      Math.ceil(
+        (clickCpuMs * SPEED_FACTOR * FULL_VCPU_MB) / (SLACK_ANSWER_MS - IO_ALLOWANCE_MS) / 64,
+      ) * 64;
     const result = {
       machine: {
         cpus: cpus().length,
@@ -203,6 +219,8 @@ async function main() {
         speedFactor: SPEED_FACTOR,
         buttonClickCpuMs: round(clickCpuMs),
         buttonClickCpuMsAt: { 256: atMb(256), 512: atMb(512), 1024: atMb(1024) },
+        ioAllowanceMs: IO_ALLOWANCE_MS,
+        buttonClickMinMb: minMb,
       },
       bundles: cold.bundles,
       click: {
@@ -233,7 +251,12 @@ function printTable(r: {
   warm: Record<string, number>;
   coldStart: Record<string, ColdFigures>;
   coldStartBare: { importMs: number; cpuMs: number };
-  coldStartModel: { buttonClickCpuMs: number; buttonClickCpuMsAt: Record<number, number> };
+  coldStartModel: {
+    buttonClickCpuMs: number;
+    buttonClickCpuMsAt: Record<number, number>;
+    ioAllowanceMs: number;
+    buttonClickMinMb: number;
+  };
   bundles: Record<string, { bytes: number; gzipBytes: number }>;
   click: Record<string, unknown>;
   burst: BurstResult;
@@ -267,6 +290,10 @@ function printTable(r: {
   line(
     "buttonClick cold path, CPU",
     `${r.coldStartModel.buttonClickCpuMs} ms here; modelled on Lambda: ${at[256]} ms at 256 MB, ${at[512]} ms at 512 MB, ${at[1024]} ms at 1024 MB`,
+  );
+  line(
+    "buttonClick memory for a cold answer in 3 s",
+    `at least ${r.coldStartModel.buttonClickMinMb} MB (CPU as modelled + ${r.coldStartModel.ioAllowanceMs} ms of AWS and Slack calls)`,
   );
   const c = r.click;
   console.log("");
