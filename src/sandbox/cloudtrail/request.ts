@@ -1,6 +1,6 @@
 /**
  * EC2 Query API parameters (the form body the AWS SDK v3 and the AWS CLI send) and CloudTrail's
- * `requestParameters` for the five security-group write calls.
+ * `requestParameters` for the governed calls.
  *
  * Names the SDK v3 (3.1168) and the AWS CLI (botocore 1.43) send, captured through the proxy:
  *   GroupId
@@ -13,12 +13,16 @@
  *   SecurityGroupRule.N.SecurityGroupRuleId
  *   SecurityGroupRule.N.SecurityGroupRule.IpProtocol / FromPort / ToPort / CidrIpv4 / CidrIpv6 /
  *     PrefixListId / ReferencedGroupId / Description          (ModifySecurityGroupRules)
- * The model's member names (UserIdGroupPairs, SecurityGroupRuleIds, SecurityGroupRules) are
- * accepted too, as is the legacy flat form (IpProtocol/FromPort/ToPort/CidrIp at the top).
+ *   SecurityGroupRuleDescription.N.SecurityGroupRuleId / Description
+ *                   (UpdateSecurityGroupRuleDescriptions* by rule id: the SDK v3 serializer's name)
+ * The model's member names (UserIdGroupPairs, SecurityGroupRuleIds, SecurityGroupRules,
+ * SecurityGroupRuleDescriptions) are accepted too, as is the legacy flat form
+ * (IpProtocol/FromPort/ToPort/CidrIp at the top).
  */
 
 import {
   CREATE_GROUP_EVENT_NAME,
+  DESCRIPTION_EVENT_NAMES,
   GOVERNED_EVENT_NAMES,
   type GovernedEventName,
   PREFIX_LIST_EVENT_NAME,
@@ -28,10 +32,10 @@ export type Json = Record<string, unknown>;
 export type QueryParams = ReadonlyMap<string, string>;
 
 /**
- * The five rule calls, whose events the proxy builds from its before/after rule snapshots. The
- * proxy emits events for every EVENT_ACTIONS call: CreateSecurityGroup and ModifyManagedPrefixList
- * too, their requestParameters built below and their responseElements by response.ts's
- * eventResponseElements.
+ * The Authorize, Revoke and ModifySecurityGroupRules calls, whose events the proxy builds from its
+ * before/after rule snapshots. The proxy emits events for every EVENT_ACTIONS call:
+ * CreateSecurityGroup, ModifyManagedPrefixList and the two description updates too, their
+ * requestParameters built below and their responseElements by response.ts's eventResponseElements.
  */
 
 /** Every governed action, the two that widen rules without naming one included. */
@@ -217,6 +221,34 @@ export function modifyRequestParameters(params: QueryParams): Json {
   };
 }
 
+/**
+ * requestParameters of UpdateSecurityGroupRuleDescriptionsIngress/Egress: the group, and the rules
+ * by content (`ipPermissions`, each peer with its new description) or by id
+ * (`securityGroupRuleDescriptions: {items: [{securityGroupRuleId, description?}]}`, with
+ * `ipPermissions: {}` as CloudTrail writes a list not sent). An item without a description clears it.
+ */
+export function descriptionsRequestParameters(params: QueryParams): Json {
+  const described = listMembers(
+    params,
+    "SecurityGroupRuleDescription",
+    "SecurityGroupRuleDescriptions",
+  ).map((m) =>
+    defined([
+      ["securityGroupRuleId", params.get(`${m}.SecurityGroupRuleId`)],
+      ["description", params.get(`${m}.Description`)],
+    ]),
+  );
+  return defined([
+    ["groupId", params.get("GroupId")],
+    ["groupName", params.get("GroupName")],
+    [
+      "ipPermissions",
+      ctList(listMembers(params, "IpPermissions").map((p) => ipPermission(params, p))),
+    ],
+    ["securityGroupRuleDescriptions", described.length > 0 ? { items: described } : undefined],
+  ]);
+}
+
 /** requestParameters of CreateSecurityGroup: {groupName, groupDescription, vpcId?} (a real record). */
 export function createGroupRequestParameters(params: QueryParams): Json {
   return defined([
@@ -262,6 +294,8 @@ export function prefixListRequestParameters(params: QueryParams): Json {
 export function requestParameters(action: EventAction, params: QueryParams): Json {
   if (action === CREATE_GROUP_EVENT_NAME) return createGroupRequestParameters(params);
   if (action === PREFIX_LIST_EVENT_NAME) return prefixListRequestParameters(params);
+  if ((DESCRIPTION_EVENT_NAMES as readonly string[]).includes(action))
+    return descriptionsRequestParameters(params);
   return action === "ModifySecurityGroupRules"
     ? modifyRequestParameters(params)
     : permissionsRequestParameters(params);

@@ -1,7 +1,8 @@
 /**
- * EC2 Query API responses (XML, as moto answers) into CloudTrail's `responseElements` for the five
- * security-group write calls.
+ * EC2 Query API responses (XML, as moto answers) into CloudTrail's `responseElements` for the
+ * governed calls.
  */
+import { DESCRIPTION_EVENT_NAMES } from "../../domain/cloudtrail.js";
 import { ctList, type EventAction, type Json } from "./request.js";
 import { child, childText, type XmlElement } from "./xml.js";
 
@@ -286,8 +287,17 @@ export function prefixListResponseElements(requestId: string, root: XmlElement):
 }
 
 /**
- * responseElements of the governed calls that are not rule calls, or undefined for the five
- * (their builders need the proxy's rule snapshots). The proxy's buildEvent asks this first.
+ * UpdateSecurityGroupRuleDescriptions*'s responseElements: {requestId, _return}, the answer being
+ * only `return` (the EC2 API reference; `_return` as in every unwrapped EC2 record).
+ */
+export function descriptionsResponseElements(requestId: string, root: XmlElement): Json {
+  return { requestId, _return: returnValue(root) };
+}
+
+/**
+ * responseElements of the governed calls that need no rule snapshots (group creation, prefix
+ * list, description updates), or undefined for the Authorize, Revoke and ModifySecurityGroupRules
+ * calls (their builders need the proxy's rule snapshots). The proxy's buildEvent asks this first.
  */
 export function eventResponseElements(
   action: EventAction,
@@ -296,5 +306,8 @@ export function eventResponseElements(
 ): Json | undefined {
   if (action === "CreateSecurityGroup") return createGroupResponseElements(requestId, root);
   if (action === "ModifyManagedPrefixList") return prefixListResponseElements(requestId, root);
+  if ((DESCRIPTION_EVENT_NAMES as readonly string[]).includes(action)) {
+    return descriptionsResponseElements(requestId, root);
+  }
   return undefined;
 }
