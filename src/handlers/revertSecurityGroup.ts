@@ -8,7 +8,7 @@ import { governedEventRoute } from "../domain/cloudtrail.js";
 import { logger } from "./logging.js";
 import { memberDeps } from "./member-runtime.js";
 
-/** Each event by its own reader: a prefix list's, a group's creation, or the five rule calls. */
+/** Each event by its own reader: a prefix list's, a group's creation, or the seven rule calls. */
 function handle(deps: MemberDeps, event: unknown): Promise<CreateGroupOutcome> {
   switch (governedEventRoute(event)) {
     case "prefixList":
