@@ -73,11 +73,19 @@ async function click(user: string, action: "approve" | "deny", request: Approval
   expect(res.statusCode).toBe(200);
 }
 
-const finalStatus = (requestId: string, status: string) =>
-  waitFor(`request ${requestId} to be ${status}`, async () => {
+/**
+ * The request once it reaches `status` and the deliveries it set off are done: the outcome is
+ * stored before the Slack messages are updated from the outbox, so a test that reads a message
+ * must wait for both.
+ */
+async function finalStatus(requestId: string, status: string): Promise<ApprovalRequest> {
+  const reached = await waitFor(`request ${requestId} to be ${status}`, async () => {
     const r = await stack.hubDeps.requests.get(requestId);
     return r?.status === status ? r : undefined;
   });
+  await stack.idle();
+  return (await stack.hubDeps.requests.get(requestId)) ?? reached;
+}
 
 function messageText(request: ApprovalRequest, kind: "approval" | "monitoring"): string {
   const ref = request.slack?.[kind];
