@@ -295,6 +295,33 @@ describe("revertSecurityGroup", () => {
     expect(events.calls()).toHaveLength(0);
   });
 
+  it("the hub took the message: the event is recorded handled with no outbox entry, in one ledger write", async () => {
+    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+    const ledger = deps.ledger;
+    const writesTo: string[] = [];
+    // The ledger as it is, with its writes counted.
+    const counted: MemberDeps = {
+      ...deps,
+      ledger: Object.assign(Object.create(ledger) as typeof ledger, {
+        record: (...a: Parameters<typeof ledger.record>) => {
+          writesTo.push("record");
+          return ledger.record(...a);
+        },
+        markPublished: (id: string) => {
+          writesTo.push("markPublished");
+          return ledger.markPublished(id);
+        },
+      }),
+    };
+    const e = event("AuthorizeSecurityGroupIngress/ipv6.json");
+    expect(await createRevertHandler(() => counted)(e)).toBe("reverted");
+    expect(sent()).toHaveLength(1);
+    expect(writesTo).toEqual(["record"]);
+    const entry = await deps.ledger.get(e.detail.eventID as string);
+    expect(entry?.handledAt).toBeDefined();
+    expect(entry?.pending).toBeUndefined();
+  });
+
   it("reverts even when the hub is unreachable, keeps the request in the outbox, and delivers it on the retry", async () => {
     ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
     events.on(PutEventsCommand).rejects(

@@ -313,9 +313,12 @@ export async function revertChange(deps: MemberDeps, event: unknown): Promise<Re
 }
 
 /**
- * Records the event as handled with its message, then sends the message. The ledger failing does
- * not hold the request back: it is sent anyway (the hub keeps one request per event), and the
- * failure is thrown afterwards so that the invocation is retried until the ledger has it.
+ * Sends the message, then records the event as handled. A message the hub took needs no outbox
+ * entry, so the usual case costs one ledger write; one it did not take is recorded with the
+ * message as pending, for the retry (and the drift check's outbox flush) to send. The ledger
+ * failing does not hold the request back either; the failure is thrown afterwards so that the
+ * invocation is retried until the ledger has it. A crash between the two sends the message again
+ * on the retry: the hub keeps one request per event, so nothing is filed or posted twice.
  */
 export async function file(
   deps: MemberDeps,
@@ -323,24 +326,35 @@ export async function file(
   message: ChangeMessage,
 ): Promise<void> {
   const raw = JSON.stringify(message);
-  let recorded: boolean | Error;
+  let notSent: { error: unknown } | undefined;
   try {
-    recorded = await deps.ledger.record({
+    await deps.hub.send("change", raw);
+  } catch (error) {
+    notSent = { error };
+  }
+  let notRecorded: unknown;
+  try {
+    // false: a concurrent delivery of the same event recorded it first, with its own outcome.
+    await deps.ledger.record({
       eventId: change.eventId,
-      pending: raw,
+      ...(notSent ? { pending: raw } : {}),
       handledAt: deps.clock().toISOString(),
       change,
       requestId: deps.ids.requestIdFor(change),
     });
   } catch (err) {
-    recorded = err instanceof Error ? err : new Error(String(err));
+    notRecorded = err instanceof Error ? err : new Error(String(err));
   }
-  if (recorded === false) return; // a concurrent delivery of the same event recorded it first
-  if (recorded instanceof Error) {
-    await deps.hub.send("change", raw);
-    throw recorded;
+  if (notSent) {
+    if (notRecorded) {
+      deps.log.error("could not record the event either; the retry reverts and sends again", {
+        eventId: change.eventId,
+        error: String(notRecorded),
+      });
+    }
+    throw notSent.error;
   }
-  await publishOutbox(deps, change.eventId, raw);
+  if (notRecorded) throw notRecorded;
 }
 
 /**
