@@ -86,6 +86,26 @@ describe("storeSecurityGroupRequest", () => {
     expect(stored.slack?.approval?.ts).toBe(postsFor(id, "C0APPROVAL")[0]?.ts);
   });
 
+  it("a new request is born with its posts claimed: its creator posts them with no claim write of its own", async () => {
+    const message = changeMessage();
+    const id = hub.deps.requestIdFor(message.change);
+    const claims: unknown[] = [];
+    const requests: RequestStore = Object.create(hub.deps.requests);
+    requests.claimPost = async (...args) => {
+      claims.push(args);
+      return hub.deps.requests.claimPost(...args);
+    };
+    await createStoreHandler(() => ({ ...hub.deps, requests }))(fromMember(message));
+    expect(claims).toEqual([]);
+    const stored = await get(id);
+    expect(stored.postClaims).toEqual({
+      approval: now.toISOString(),
+      monitoring: now.toISOString(),
+    });
+    expect(postsFor(id, "C0APPROVAL")).toHaveLength(1);
+    expect(postsFor(id, "C0MONITORING")).toHaveLength(1);
+  });
+
   it("a post that succeeded but whose ref was not recorded is found again, not posted twice", async () => {
     const message = changeMessage();
     const id = hub.deps.requestIdFor(message.change);
@@ -549,6 +569,25 @@ describe("denials, expiry and the scheduled job", () => {
     hub.slack.clearFaults();
     const id = hub.deps.requestIdFor(message.change);
     expect((await get(id)).slack?.approval).toBeUndefined();
+    now = new Date(now.getTime() + 3 * 60_000);
+    expect((await runJobs(hub.deps)).posted).toContain(id);
+    expect(postsFor(id, "C0APPROVAL")).toHaveLength(1);
+    expect(postsFor(id, "C0MONITORING")).toHaveLength(1);
+  });
+
+  it("a crash right after the create: a retry within the claims' lease posts nothing, the job posts once after it", async () => {
+    const message = changeMessage();
+    const id = hub.deps.requestIdFor(message.change);
+    const requests: RequestStore = Object.create(hub.deps.requests);
+    requests.create = async (request) => {
+      await hub.deps.requests.create(request);
+      throw new Error("the function was killed");
+    };
+    await expect(
+      createStoreHandler(() => ({ ...hub.deps, requests }))(fromMember(message)),
+    ).rejects.toThrow(/killed/);
+    await store()(fromMember(message));
+    expect(postsFor(id, "C0APPROVAL")).toHaveLength(0);
     now = new Date(now.getTime() + 3 * 60_000);
     expect((await runJobs(hub.deps)).posted).toContain(id);
     expect(postsFor(id, "C0APPROVAL")).toHaveLength(1);

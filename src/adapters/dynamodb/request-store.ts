@@ -72,9 +72,15 @@ const DATA_FIELDS = Object.entries(FIELDS)
   .map(([field]) => field);
 
 function toItem(request: ApprovalRequest): Item {
-  const { postClaims: _claims, ...rest } = request;
+  const { postClaims, ...rest } = request;
+  const claims: Item = {};
+  for (const [kind, at] of Object.entries(postClaims ?? {})) {
+    if (at !== undefined) claims[claimAttribute(kind as MessageKind)] = at;
+  }
   return {
     ...withoutUndefined(rest),
+    // A request may be born with its posts claimed by its creator (no separate claim write).
+    ...claims,
     // Born with its (empty) map of Slack refs, so that the first ref is one write, not two.
     slack: withoutUndefined(request.slack ?? {}),
     ...(request.due ? { dueBucket: DUE_BUCKET } : {}),

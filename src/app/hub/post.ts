@@ -83,6 +83,20 @@ async function recordRefs(
 }
 
 /**
+ * The claims a new request is born with: its creator holds the posts it is to make, written with
+ * the request itself (no claim write of their own). Only the caller whose create wins may post
+ * them with `postHeld`; anyone else finds them claimed, as if claimed by `claimPost`.
+ */
+export function bornClaimed(request: ApprovalRequest, at: Date): ApprovalRequest {
+  const kinds = missingMessages(request);
+  if (kinds.length === 0) return request;
+  return {
+    ...request,
+    postClaims: Object.fromEntries(kinds.map((kind) => [kind, at.toISOString()])),
+  };
+}
+
+/**
  * A new request's messages, none claimed before: claimed in one write, posted side by side and
  * recorded in one write. Undefined when another caller holds a claim (the caller goes one by one).
  */
@@ -97,6 +111,19 @@ async function postAllAtOnce(
   ) {
     return undefined;
   }
+  return postHeld(deps, request, kinds);
+}
+
+/**
+ * Posts messages whose claims this caller holds and no one may have posted (its own fresh claim,
+ * or a request it created born claimed): side by side, the refs recorded in one write. Throws
+ * when Slack fails, after recording what did succeed and giving up the failed claims.
+ */
+export async function postHeld(
+  deps: HubDeps,
+  request: ApprovalRequest,
+  kinds: ChannelKind[],
+): Promise<{ request: ApprovalRequest; posted: ChannelKind[] }> {
   const results = await Promise.allSettled(
     kinds.map((kind) => postClaimed(deps, request, kind, undefined)),
   );

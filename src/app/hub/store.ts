@@ -16,12 +16,13 @@ import {
 import {
   type ApprovalRequest,
   createRequest,
+  missingMessages,
   type NewRequest,
   scheduled,
 } from "../../domain/request.js";
 import type { ChannelKind } from "../../domain/slack/index.js";
 import { advance, aliasOf, type HubDeps, refreshMessages } from "./deps.js";
-import { ensureMessages } from "./post.js";
+import { bornClaimed, ensureMessages, postHeld } from "./post.js";
 
 const HOUR_MS = 3_600_000;
 
@@ -77,8 +78,10 @@ export async function storeRequest(
     }),
     deps.config.jobs,
   );
-  const created = await deps.requests.create(draft);
-  let request = created ? draft : await deps.requests.get(draft.requestId);
+  // Born with its posts claimed: the creator posts them without a claim write of its own.
+  const born = bornClaimed(draft, now);
+  const created = await deps.requests.create(born);
+  let request = created ? born : await deps.requests.get(draft.requestId);
   if (!request) throw new Error(`request ${draft.requestId} vanished after a conflicting create`);
 
   // A retry of the member reverted what its first attempt reported as live.
@@ -92,7 +95,9 @@ export async function storeRequest(
       await refreshMessages(deps, request);
     }
   }
-  const { request: stored, posted } = await ensureMessages(deps, request);
+  const held = created ? missingMessages(request) : [];
+  const { request: stored, posted } =
+    held.length > 0 ? await postHeld(deps, request, held) : await ensureMessages(deps, request);
   deps.log.info("request stored", {
     requestId: stored.requestId,
     created,
