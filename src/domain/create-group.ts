@@ -17,8 +17,8 @@ import { CREATE_GROUP_EVENT_NAME, MalformedEventError, validateChange } from "./
 import { readRecordHeader } from "./cloudtrail-record.js";
 import { creationDefaults } from "./drift.js";
 import { isObject, str } from "./json.js";
-import { matchingRule } from "./policy/engine.js";
-import type { Policy, PolicyFacts } from "./policy/types.js";
+import { DEFAULT_RULE, decide } from "./policy/engine.js";
+import type { Policy, PolicyAction, PolicyFacts } from "./policy/types.js";
 import { type Requester, requesterFromCloudTrail } from "./requester.js";
 import { type Rule, ruleKey } from "./rule.js";
 
@@ -99,13 +99,30 @@ export function createChange(created: CreatedGroup, egress: readonly Rule[]): Ad
 }
 
 export type CreateGroupDecision =
-  | { revoke: false; reason: string; rule?: string }
-  | { revoke: true; action: "auto_deny" | "require_approval"; rule: string; reason: string };
+  | {
+      revoke: false;
+      reason: string;
+      /** The matching rule and its (permissive) action; both absent when no rule matched. */
+      rule?: string;
+      action?: Exclude<PolicyAction, "auto_deny" | "require_approval">;
+    }
+  | {
+      revoke: true;
+      action: "auto_deny" | "require_approval";
+      rule: string;
+      reason: string;
+      /** require_approval only: as the hub will ask (never fewer than the requester needs). */
+      approvals?: number;
+    };
 
 export const KEEP_DEFAULT_EGRESS_REASON =
   "no policy rule matches the new group's creation: its default egress stays";
 
-/** Whether the default egress stays (see the header). */
+/**
+ * Whether the default egress stays (see the header): the engine's `decide`, except that its own
+ * default (no rule matching: require_approval) keeps the egress. The member acts on it, and
+ * `explain --policy` shows it.
+ */
 export function createGroupDecision(
   change: AddChange,
   facts: PolicyFacts,
@@ -113,11 +130,18 @@ export function createGroupDecision(
 ): CreateGroupDecision {
   if (change.rules.length === 0)
     return { revoke: false, reason: "the group has no default egress" };
-  const rule = matchingRule(change, facts, policy);
-  if (!rule) return { revoke: false, reason: KEEP_DEFAULT_EGRESS_REASON };
-  const reason = rule.reason ?? rule.description ?? `policy rule "${rule.name}"`;
-  if (rule.action === "auto_deny" || rule.action === "require_approval") {
-    return { revoke: true, action: rule.action, rule: rule.name, reason };
+  const decision = decide(change, facts, policy);
+  if (decision.rule === DEFAULT_RULE) return { revoke: false, reason: KEEP_DEFAULT_EGRESS_REASON };
+  const { action, rule, reason } = decision;
+  if (action === "auto_deny") return { revoke: true, action, rule, reason };
+  if (action === "require_approval") {
+    return {
+      revoke: true,
+      action,
+      rule,
+      reason,
+      ...(decision.approvals !== undefined ? { approvals: decision.approvals } : {}),
+    };
   }
-  return { revoke: false, rule: rule.name, reason };
+  return { revoke: false, action, rule, reason };
 }

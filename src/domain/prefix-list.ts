@@ -151,6 +151,22 @@ export type PrefixListDecision =
   | { ignored: true; reason: string }
   | { ignored: false; change: PrefixListChange };
 
+/** Why nothing is filed for the list whatever names it (gone, AWS-managed), or undefined. */
+export function unfitPrefixList(
+  prefixListId: string,
+  list: PrefixListFacts | undefined,
+): string | undefined {
+  if (!list) return `prefix list ${prefixListId} no longer exists`;
+  if (isAwsManaged(list))
+    return `${prefixListId} is an AWS-managed prefix list, not the customer's`;
+  return undefined;
+}
+
+/** Why a list that no governed group's rule names is not filed. */
+export function unreferencedReason(prefixListId: string): string {
+  return `no governed security group rule names ${prefixListId}: its entries widen no governed rule`;
+}
+
 /**
  * The change to file, or why there is none: the list is gone, AWS-managed, or named by no
  * governed group's rule (then it widens nothing this member governs). The event's entries are
@@ -163,17 +179,28 @@ export function prefixListChange(
   references: readonly PrefixListReference[],
 ): PrefixListDecision {
   const id = modification.prefixListId;
-  if (!list) return { ignored: true, reason: `prefix list ${id} no longer exists` };
-  if (isAwsManaged(list))
-    return { ignored: true, reason: `${id} is an AWS-managed prefix list, not the customer's` };
+  const unfit = unfitPrefixList(id, list);
+  if (unfit) return { ignored: true, reason: unfit };
   const governed = references.filter((r) => r.rules.length > 0);
   const first = governed[0];
-  if (!first) {
-    return {
-      ignored: true,
-      reason: `no governed security group rule names ${id}: its entries widen no governed rule`,
-    };
-  }
+  if (!first) return { ignored: true, reason: unreferencedReason(id) };
+  return {
+    ignored: false,
+    change: prefixListChangeOf(modification, list, governed, first.groupId),
+  };
+}
+
+/**
+ * The change as filed: the list's entries moved, naming `references`, held by `groupId` (the
+ * first referencing group's). prefixListChange decides whether there is one; `explain` also
+ * builds it before it knows the references.
+ */
+export function prefixListChangeOf(
+  modification: PrefixListModification,
+  list: Pick<PrefixListFacts, "name"> | undefined,
+  references: readonly PrefixListReference[],
+  groupId: string,
+): PrefixListChange {
   const change: PrefixListChange = {
     eventName: modification.eventName,
     eventId: modification.eventId,
@@ -181,15 +208,35 @@ export function prefixListChange(
     account: modification.account,
     region: modification.region,
     requester: modification.requester,
-    groupId: first.groupId,
+    groupId,
     kind: "prefixList",
-    prefixListId: id,
-    ...(list.name ? { prefixListName: list.name } : {}),
+    prefixListId: modification.prefixListId,
+    ...(list?.name ? { prefixListName: list.name } : {}),
     ...(modification.fromVersion !== undefined ? { fromVersion: modification.fromVersion } : {}),
     added: modification.added,
     removed: modification.removed,
-    references: governed.map((r) => ({ ...r, rules: [...r.rules] })),
+    references: references.map((r) => ({ ...r, rules: [...r.rules] })),
   };
   validateChange(change);
-  return { ignored: false, change };
+  return change;
+}
+
+/**
+ * The list as the call's response reports it (ModifyManagedPrefixListResponse.prefixList: its
+ * name and owner), or undefined when the record has none. The member asks EC2 instead
+ * (DescribeManagedPrefixLists); `explain`, offline, has only this.
+ */
+export function reportedPrefixList(event: unknown): PrefixListFacts | undefined {
+  if (!isObject(event)) return undefined;
+  const detail = isObject(event.detail) ? event.detail : event;
+  const response = isObject(detail.responseElements) ? detail.responseElements : undefined;
+  const wrapped = isObject(response?.ModifyManagedPrefixListResponse)
+    ? response.ModifyManagedPrefixListResponse
+    : response;
+  const list = isObject(wrapped?.prefixList) ? wrapped.prefixList : undefined;
+  const prefixListId = list && (str(list.prefixListId) ?? str(list.PrefixListId));
+  if (!list || !prefixListId) return undefined;
+  const name = str(list.prefixListName) ?? str(list.PrefixListName);
+  const ownerId = str(list.ownerId) ?? str(list.OwnerId);
+  return { prefixListId, ...(name ? { name } : {}), ...(ownerId ? { ownerId } : {}) };
 }

@@ -79,7 +79,13 @@ describe("CreateSecurityGroup", () => {
       reason: KEEP_DEFAULT_EGRESS_REASON,
     });
     expect(createGroupDecision(change, facts(), policy("auto_deny", "add")).revoke).toBe(false);
-    expect(createGroupDecision(change, facts(), policy("notify")).revoke).toBe(false);
+    // A permissive rule that matches keeps it, and says which rule and action.
+    expect(createGroupDecision(change, facts(), policy("notify"))).toEqual({
+      revoke: false,
+      action: "notify",
+      rule: "no-open-egress",
+      reason: "new groups start closed",
+    });
   });
 
   it("revoked when a kind create rule auto-denies it or asks a person", () => {
@@ -90,10 +96,21 @@ describe("CreateSecurityGroup", () => {
       rule: "no-open-egress",
       reason: "new groups start closed",
     });
-    expect(createGroupDecision(change, facts(), policy("require_approval"))).toMatchObject({
+    expect(createGroupDecision(change, facts(), policy("require_approval"))).toEqual({
       revoke: true,
       action: "require_approval",
+      rule: "no-open-egress",
+      reason: "new groups start closed",
+      approvals: 1,
     });
+    // As the hub will ask: never fewer approvals than an unverified requester needs.
+    expect(
+      createGroupDecision(
+        change,
+        facts({ verification: { verified: false, reason: "not mapped" } }),
+        policy("require_approval"),
+      ),
+    ).toMatchObject({ approvals: 2 });
     expect(revertPlan(change)).toEqual([
       expect.objectContaining({
         action: "revoke",

@@ -16,7 +16,10 @@ import {
   type PrefixListModification,
   parsePrefixListEvent,
   prefixListChange,
+  prefixListChangeOf,
   referencesTo,
+  reportedPrefixList,
+  unfitPrefixList,
 } from "../../src/domain/prefix-list.js";
 import type { Rule } from "../../src/domain/rule.js";
 import { actionText, ruleRows } from "../../src/domain/slack/describe.js";
@@ -173,6 +176,34 @@ describe("prefixListChange", () => {
     expect(prefixListChange(m, undefined, [])).toMatchObject({ ignored: true });
     expect(isAwsManaged({ name: "com.amazonaws.global.cloudfront.origin-facing" })).toBe(true);
     expect(isAwsManaged({ ownerId: "111122223333", name: "office" })).toBe(false);
+  });
+
+  it("the same change prefixListChangeOf builds; the reasons for none, on their own (explain's pieces)", () => {
+    const m = modification(CLI);
+    const c = change();
+    expect(prefixListChangeOf(m, CUSTOMER, c.references, c.groupId)).toStrictEqual(c);
+    // Before the references are known (explain without --baseline): the list's change alone.
+    const alone = prefixListChangeOf(m, CUSTOMER, [], "sg-00000000");
+    expect(alone).toMatchObject({ references: [], added: c.added, removed: c.removed });
+    expect(revertPlan(alone)).toEqual(revertPlan(c));
+    expect(changedRules(alone)).toEqual([]);
+    expect(unfitPrefixList(m.prefixListId, CUSTOMER)).toBeUndefined();
+    expect(unfitPrefixList(m.prefixListId, undefined)).toMatch(/no longer exists/);
+    expect(unfitPrefixList(m.prefixListId, { ...CUSTOMER, ownerId: "AWS" })).toMatch(/AWS-managed/);
+  });
+
+  it("reportedPrefixList: the list as the call's response names it, from an event or a bare record", () => {
+    const event = loadFixture(CLI);
+    const reported = {
+      prefixListId: "pl-04b7e2c9a1d3f5e68",
+      name: "partner-ranges",
+      ownerId: "111122223333",
+    };
+    expect(reportedPrefixList(event)).toStrictEqual(reported);
+    expect(reportedPrefixList(event.detail)).toStrictEqual(reported);
+    const bare = structuredClone(event) as { detail: Record<string, unknown> };
+    bare.detail.responseElements = null;
+    expect(reportedPrefixList(bare)).toBeUndefined();
   });
 
   it("widens each rule by each added CIDR, narrows by each removed one", () => {
