@@ -19,7 +19,7 @@ import {
   policyText,
 } from "../domain/explain.js";
 import { PolicyError } from "../domain/policy/index.js";
-import { type Ec2SecurityGroupRule, type Rule, ruleFromSecurityGroupRule } from "../domain/rule.js";
+import { type Ec2SecurityGroupRule, ruleFromSecurityGroupRule } from "../domain/rule.js";
 import {
   CHECK_PLAN_USAGE,
   CheckPlanInputError,
@@ -61,13 +61,18 @@ and the EC2 calls that would revert it. FILE (or - for stdin) holds one of:
   - a CloudTrail log file as a trail delivers it to S3: {"Records": [...]}, gzipped (.json.gz)
     or not;
   - the output of \`aws cloudtrail lookup-events\`: {"Events": [...]}.
-A record of a call that does not change security group rules is reported as ignored, with why.
+Each record is read as the member reads it: the seven rule calls, CreateSecurityGroup (the new
+group's default egress, which the policy keeps or revokes) and ModifyManagedPrefixList (the
+entries moved, and the rules naming the list). A record of any other call is reported as
+ignored, with why.
 
 options:
   --json                  one JSON object per record, one per line (JSON Lines), in input order
   --baseline RULES.json   the group's rules before the change, as
                           \`aws ec2 describe-security-group-rules\` prints them (- for stdin);
-                          needed to revert a ModifySecurityGroupRules or a revoke by rule id
+                          needed to revert a ModifySecurityGroupRules or a revoke by rule id;
+                          for ModifyManagedPrefixList, every rule of the region (to find the
+                          rules naming the list)
   --policy FILE           also show the policy's decision on each change: FILE is a policy
                           file (see policy.example.json) or a config holding "policy" (whose
                           "people" then tell who is verified). The group's name, VPC and tags
@@ -216,8 +221,9 @@ function parseJson(text: string, what: string): unknown {
 }
 
 /**
- * The baseline, per group: DescribeSecurityGroupRules output names each rule's GroupId, so a
- * record only ever meets its own group's rules (a rule without GroupId counts for every group).
+ * The baseline: DescribeSecurityGroupRules output names each rule's GroupId, so a record only
+ * ever meets its own group's rules (a rule without GroupId counts for every group), and a prefix
+ * list change finds the groups whose rules name the list.
  */
 function baselineFrom(json: unknown): ExplainBaseline {
   const list = Array.isArray(json)
@@ -227,12 +233,11 @@ function baselineFrom(json: unknown): ExplainBaseline {
     throw new UsageError(
       "the baseline must be a JSON array of SecurityGroupRules, or {SecurityGroupRules: [...]}",
     );
-  const rules = list.map((r) => ({
-    groupId: (r as { GroupId?: unknown })?.GroupId,
-    rule: ruleFromSecurityGroupRule(r as Ec2SecurityGroupRule),
-  }));
-  return (groupId: string): Rule[] =>
-    rules.filter((r) => typeof r.groupId !== "string" || r.groupId === groupId).map((r) => r.rule);
+  return list.map((r) => {
+    const groupId = (r as { GroupId?: unknown })?.GroupId;
+    const rule = ruleFromSecurityGroupRule(r as Ec2SecurityGroupRule);
+    return typeof groupId === "string" ? { groupId, rule } : { rule };
+  });
 }
 
 // ---- explain ----
@@ -240,9 +245,13 @@ function baselineFrom(json: unknown): ExplainBaseline {
 function formatText(result: ExplainJson): string {
   if (result.ignored) return `ignored: ${result.reason}`;
   const c = result.change;
+  const pl = c.prefixList;
+  const where =
+    c.groupId ??
+    (pl ? `the groups whose rules name ${pl.prefixListId}` : "a group named only by name");
   const lines = [
     `${c.eventName} by ${c.requester.name} (${c.requester.type}, ${c.requester.arn})`,
-    `  ${c.kind} ${c.direction} on ${c.groupId ?? "a group named only by name"} in ${c.account} ${c.region} at ${c.eventTime}`,
+    `  ${c.kind} ${c.direction} on ${where} in ${c.account} ${c.region} at ${c.eventTime}`,
   ];
   const rule = (r: (typeof c.rules)[number]) => {
     const peer =
@@ -253,6 +262,35 @@ function formatText(result: ExplainJson): string {
     const ports = r.fromPort === null ? "" : ` ${r.fromPort}-${r.toPort}`;
     return `${r.protocol}${ports} ${peer}${r.description ? ` "${r.description}"` : ""}${r.ruleId ? ` [${r.ruleId}]` : ""}`;
   };
+  if (c.created) {
+    const group = [
+      c.created.groupName && `"${c.created.groupName}"`,
+      c.created.vpcId && `in ${c.created.vpcId}`,
+    ].filter(Boolean);
+    const from =
+      c.created.egressFrom === "baseline" ? "as the baseline holds it" : "as EC2 creates it";
+    lines.push(
+      `  the new group${group.length ? ` ${group.join(" ")}` : ""}: its default egress, ${from}`,
+    );
+  }
+  if (pl) {
+    const entry = (e: { cidr: string; description?: string }) =>
+      `${e.cidr}${e.description ? ` "${e.description}"` : ""}`;
+    lines.push(
+      `  prefix list ${pl.prefixListId}${pl.prefixListName ? ` "${pl.prefixListName}"` : ""}`,
+    );
+    if (pl.added.length) lines.push(`    added: ${pl.added.map(entry).join(", ")}`);
+    if (pl.removed.length) lines.push(`    removed: ${pl.removed.map(entry).join(", ")}`);
+    if (pl.references === null) {
+      lines.push(`  rules naming it: ${pl.referencesNote ?? "not known offline"}`);
+    } else {
+      lines.push("  rules naming it:");
+      for (const ref of pl.references) {
+        for (const r of ref.rules) lines.push(`    ${ref.groupId} ${r.direction ?? ""} ${rule(r)}`);
+      }
+      if (c.rules.length) lines.push("  as if each named each added entry:");
+    }
+  }
   if (c.ruleIds) lines.push(`  rule ids: ${c.ruleIds.join(", ")}`);
   c.rules.forEach((r, i) => {
     const before = c.before?.[i];
@@ -261,6 +299,9 @@ function formatText(result: ExplainJson): string {
   lines.push("revert:");
   if (result.revertError) lines.push(`  cannot plan: ${result.revertError}`);
   for (const op of result.revert) lines.push(`  ${JSON.stringify(op)}`);
+  if (c.created && result.revert.length) {
+    lines.push("  (made only when the policy revokes the default egress)");
+  }
   lines.push(...policyText(result));
   return lines.join("\n");
 }

@@ -13,17 +13,44 @@ import {
   isResolved,
   resolveChange,
 } from "./change.js";
-import { GroupNamedOnlyError, parseCloudTrailEvent, withGroupId } from "./cloudtrail.js";
+import {
+  GroupNamedOnlyError,
+  governedEventRoute,
+  parseCloudTrailEvent,
+  withGroupId,
+} from "./cloudtrail.js";
+import {
+  type CreatedGroup,
+  createChange,
+  createGroupDecision,
+  defaultEgress,
+  parseCreateGroupEvent,
+} from "./create-group.js";
+import { creationDefaults } from "./drift.js";
 import { NO_PEOPLE, type PeopleConfig, verifyRequester } from "./identity.js";
 import { describeOperation, revertPlan } from "./plan.js";
 import {
+  accountMode,
+  DEFAULT_RULE,
   decide,
   isConfigWithPolicy,
   type Policy,
   type PolicyAction,
+  type PolicyDecision,
+  type PolicyFacts,
   parsePolicyText,
   unknownFacts,
 } from "./policy/index.js";
+import { policyKind } from "./policy/matchers/kind.js";
+import {
+  type PrefixListFacts,
+  parsePrefixListEvent,
+  prefixListChange,
+  prefixListChangeOf,
+  referencesTo,
+  reportedPrefixList,
+  unfitPrefixList,
+} from "./prefix-list.js";
 import type { Rule, RuleBody } from "./rule.js";
 
 export interface RuleJson {
@@ -42,7 +69,11 @@ export interface RuleJson {
 }
 
 export interface ChangeJson {
-  kind: Change["kind"];
+  /**
+   * The kind as the policy's `kind` matcher sees it: a CreateSecurityGroup's default egress is
+   * `create` (the member files it as an add of the egress rule, eventName CreateSecurityGroup).
+   */
+  kind: ReturnType<typeof policyKind>;
   /** "unknown" only for a ModifySecurityGroupRules whose rules the baseline does not hold. */
   direction: "ingress" | "egress" | "unknown";
   /** null only for a call that named its group by name alone: the id is looked up in the account. */
@@ -58,13 +89,21 @@ export interface ChangeJson {
   ruleIds?: string[];
   /** Modify: the rules as they were (from the baseline). */
   before?: RuleJson[];
-  /** ModifyManagedPrefixList: the list, its entries added and removed, the groups naming it. */
+  /**
+   * ModifyManagedPrefixList: the list, its entries added and removed, the groups whose rules name
+   * it (with those rules). The member finds them in the account when it runs; offline they come
+   * from `--baseline`, and without it `references` is null and `referencesNote` says so.
+   */
   prefixList?: {
     prefixListId: string;
+    prefixListName?: string;
     added: { cidr: string; description?: string }[];
     removed: { cidr: string }[];
-    references: { groupId: string; rules: RuleJson[] }[];
+    references: { groupId: string; rules: RuleJson[] }[] | null;
+    referencesNote?: string;
   };
+  /** CreateSecurityGroup (text view only): the new group, and where its egress rule was read. */
+  created?: { groupName?: string; vpcId?: string; egressFrom: "baseline" | "creation" };
 }
 
 /** `explain --policy`: the policy's decision, as `--json` prints it. */
@@ -114,7 +153,7 @@ export function ruleToJson(
 
 export function changeToJson(change: Change): ChangeJson {
   const base = {
-    kind: change.kind,
+    kind: policyKind(change),
     direction: changeDirection(change) ?? "unknown",
     groupId: change.groupId,
     account: change.account,
@@ -139,6 +178,7 @@ export function changeToJson(change: Change): ChangeJson {
       rules: changedRules(change).map((r) => ruleToJson(r, true)),
       prefixList: {
         prefixListId: change.prefixListId,
+        ...(change.prefixListName ? { prefixListName: change.prefixListName } : {}),
         added: change.added.map((e) => ({ ...e })),
         removed: change.removed.map((e) => ({ cidr: e.cidr })),
         references: change.references.map((ref) => ({
@@ -169,8 +209,20 @@ export function changeToJson(change: Change): ChangeJson {
   };
 }
 
-/** The rules of a group before the change, with ids; a function picks them by the change's group. */
-export type ExplainBaseline = readonly Rule[] | ((groupId: string) => readonly Rule[]);
+/**
+ * `--baseline`: rules as DescribeSecurityGroupRules lists them, with ids, each with the group it
+ * belongs to (a rule without one counts for every group). A change meets only its own group's
+ * rules; a prefix list change looks in all of them for the rules naming the list, as the member
+ * reads every rule of the region.
+ */
+export type ExplainBaseline = readonly { groupId?: string; rule: Rule }[];
+
+/** The baseline's rules of one group. */
+function rulesOf(baseline: ExplainBaseline, groupId: string): Rule[] {
+  return baseline
+    .filter((r) => r.groupId === undefined || r.groupId === groupId)
+    .map((r) => r.rule);
+}
 
 /**
  * The reason a change cannot be planned without (enough of) a baseline, worded for the CLI user,
@@ -224,16 +276,44 @@ export function explainPolicyFromText(text: string, source: string): ExplainPoli
   };
 }
 
+/** The approvals line of the text view: how many, from whom, where, for how long. */
+function approvalsNote(d: PolicyDecision): string {
+  const who = [
+    d.approvers?.userGroup && `user group ${d.approvers.userGroup}`,
+    d.approvers?.users && `users ${d.approvers.users.join(", ")}`,
+  ].filter(Boolean);
+  return `approvals: ${d.approvals}${who.length ? ` from ${who.join(" or ")}` : ""}${d.channel ? ` in ${d.channel}` : ""}${d.expiryHours !== undefined ? `, expires after ${d.expiryHours} h` : ""}`;
+}
+
+/** The notes every decision carries: who asked, then `more`, then what explain could not know. */
+function factNotes(policy: Policy, facts: PolicyFacts, more: string[] = []): string[] {
+  const v = facts.verification;
+  const notes = [
+    v.verified
+      ? `requester: verified (${v.via}: ${v.identity})`
+      : `requester: unverified (${v.reason})`,
+    ...more,
+  ];
+  const unknown = unknownFacts(policy, facts);
+  if (unknown.length > 0) {
+    notes.push(`not known offline: ${unknown.join(", ")}: rules needing them did not match`);
+  }
+  return notes;
+}
+
 /**
  * The policy's decision on a change, offline: explain knows neither the group (name, VPC, tags)
  * nor when the event was received, so matchers needing them do not match, and the notes say so.
+ * `notes` go first among the notes (what explain could not see of the change itself).
  */
 function policyOf(
   change: Change,
   given: ExplainPolicy,
+  notes: string[] = [],
 ): Pick<ExplainJsonExplained, "policy" | "policyNotes"> {
-  const verification = verifyRequester(change.requester, given.people ?? NO_PEOPLE);
-  const facts = { verification };
+  const facts: PolicyFacts = {
+    verification: verifyRequester(change.requester, given.people ?? NO_PEOPLE),
+  };
   const d = decide(change, facts, given.policy);
   const policy: PolicyJson = {
     action: d.action,
@@ -242,31 +322,18 @@ function policyOf(
     ...(d.action === "require_approval" ? { approvals: d.approvals } : {}),
     ...(d.mode === "notify" ? { mode: "notify" as const } : {}),
   };
-  const notes: string[] = [];
-  if (d.action === "require_approval") {
-    const who = [
-      d.approvers?.userGroup && `user group ${d.approvers.userGroup}`,
-      d.approvers?.users && `users ${d.approvers.users.join(", ")}`,
-    ].filter(Boolean);
-    notes.push(
-      `approvals: ${d.approvals}${who.length ? ` from ${who.join(" or ")}` : ""}${d.channel ? ` in ${d.channel}` : ""}${d.expiryHours !== undefined ? `, expires after ${d.expiryHours} h` : ""}`,
-    );
-  }
-  notes.push(
-    verification.verified
-      ? `requester: verified (${verification.via}: ${verification.identity})`
-      : `requester: unverified (${verification.reason})`,
-  );
-  if (d.mode === "notify") {
-    notes.push(
-      `mode: notify: account ${change.account} is being rolled out, nothing is reverted (the decision is only reported)`,
-    );
-  }
-  const unknown = unknownFacts(given.policy, facts);
-  if (unknown.length > 0) {
-    notes.push(`not known offline: ${unknown.join(", ")}: rules needing them did not match`);
-  }
-  return { policy, policyNotes: notes };
+  const mode =
+    d.mode === "notify"
+      ? [
+          `mode: notify: account ${change.account} is being rolled out, nothing is reverted (the decision is only reported)`,
+        ]
+      : [];
+  const lines = [
+    ...(d.action === "require_approval" ? [approvalsNote(d)] : []),
+    ...notes,
+    ...factNotes(given.policy, facts, mode),
+  ];
+  return { policy, policyNotes: lines };
 }
 
 type ExplainJsonExplained = Extract<ExplainJson, { ignored: false }>;
@@ -282,15 +349,32 @@ export function policyText(result: ExplainJson): string[] {
 }
 
 /**
- * Explains one event. `baseline` (the group's rules before the change, with ids) is needed only
- * for a revoke by rule id or a modify; without it the revert plan is empty and `revertError` says why.
- * With `policy`, the result carries the policy's decision on the change.
+ * Explains one event, read by the reader the member uses for it (governedEventRoute): a rule
+ * call, a group's creation (its default egress), or a prefix list's entries moved. `baseline`
+ * (rules with ids, by group) is needed for a revoke by rule id or a modify, and tells which rules
+ * name a prefix list; without it the revert plan of a modify is empty and `revertError` says why.
+ * With `policy`, the result carries the decision the member makes (the same functions decide).
  * Throws MalformedEventError for input that is not an event.
  */
 export function explainEvent(
   event: unknown,
   baseline?: ExplainBaseline,
   policy?: ExplainPolicy,
+): ExplainJson {
+  switch (governedEventRoute(event)) {
+    case "createGroup":
+      return explainCreateGroup(event, baseline, policy);
+    case "prefixList":
+      return explainPrefixList(event, baseline, policy);
+    case "rules":
+      return explainRuleCall(event, baseline, policy);
+  }
+}
+
+function explainRuleCall(
+  event: unknown,
+  baseline: ExplainBaseline | undefined,
+  policy: ExplainPolicy | undefined,
 ): ExplainJson {
   let parsed: ReturnType<typeof parseCloudTrailEvent>;
   try {
@@ -308,10 +392,7 @@ export function explainEvent(
   if (parsed.ignored) return { ignored: true, reason: parsed.reason };
   let change = parsed.change;
   try {
-    if (baseline) {
-      const rules = typeof baseline === "function" ? baseline(change.groupId) : baseline;
-      change = resolveChange(change, rules);
-    }
+    if (baseline) change = resolveChange(change, rulesOf(baseline, change.groupId));
     const revert = revertPlan(change).map(describeOperation);
     const decided = policy ? policyOf(change, policy) : {};
     return { ignored: false, change: changeToJson(change), revert, ...decided };
@@ -322,6 +403,143 @@ export function explainEvent(
     const decided = policy ? policyOf(change, policy) : {};
     return { ignored: false, change: changeToJson(change), revert: [], revertError, ...decided };
   }
+}
+
+/**
+ * CreateSecurityGroup, as the member takes it (src/app/member/create-group.ts): the change is the
+ * new group's default egress (createChange), and createGroupDecision says whether it stays. The
+ * member reads the egress from the new group's live rules; offline it is the baseline's, when
+ * `--baseline` holds the group, else what EC2 gives every new group (without a rule id, so the
+ * revoke names it by content). `revert` is the revoke the member makes when the policy says so.
+ */
+function explainCreateGroup(
+  event: unknown,
+  baseline: ExplainBaseline | undefined,
+  policy: ExplainPolicy | undefined,
+): ExplainJson {
+  const parsed = parseCreateGroupEvent(event);
+  if (parsed.ignored) return { ignored: true, reason: parsed.reason };
+  const created = parsed.created;
+  const live = baseline ? rulesOf(baseline, created.groupId) : [];
+  const egress = defaultEgress(created, live.length > 0 ? live : creationDefaults(created));
+  const change = createChange(created, egress);
+  const json: ChangeJson = {
+    ...changeToJson(change),
+    created: {
+      ...(created.groupName ? { groupName: created.groupName } : {}),
+      ...(created.vpcId ? { vpcId: created.vpcId } : {}),
+      egressFrom: live.length > 0 ? "baseline" : "creation",
+    },
+  };
+  const revert = revertPlan(change).map(describeOperation);
+  const decided = policy ? createPolicyOf(change, created, policy) : {};
+  return { ignored: false, change: json, revert, ...decided };
+}
+
+/** createGroupDecision's word as `policy` (a kept egress with no rule matching: exempt, "default"). */
+function createPolicyOf(
+  change: ReturnType<typeof createChange>,
+  created: CreatedGroup,
+  given: ExplainPolicy,
+): Pick<ExplainJsonExplained, "policy" | "policyNotes"> {
+  // What the member knows of a new group: its name and VPC (the event names them; the member
+  // asks EC2), not its tags, and when it received the event (not known here).
+  const facts: PolicyFacts = {
+    verification: verifyRequester(change.requester, given.people ?? NO_PEOPLE),
+    group: {
+      ...(created.groupName ? { name: created.groupName } : {}),
+      ...(created.vpcId ? { vpcId: created.vpcId } : {}),
+    },
+  };
+  const d = createGroupDecision(change, facts, given.policy);
+  if (!d.revoke) {
+    return {
+      policy: { action: d.action ?? "exempt", rule: d.rule ?? DEFAULT_RULE, reason: d.reason },
+      policyNotes: [
+        "the default egress stays: the member adopts the group with it and files nothing",
+        ...factNotes(given.policy, facts),
+      ],
+    };
+  }
+  const notes =
+    d.action === "auto_deny"
+      ? ["the default egress is revoked and an auto_denied notice is filed: nobody is asked"]
+      : [
+          // Who approves, where and how long: the hub routes from decide on the filed change.
+          approvalsNote(decide(change, facts, given.policy)),
+          "the default egress is revoked and put to a person: Approve puts it back",
+        ];
+  const mode =
+    accountMode(given.policy, change.account) === "notify"
+      ? [
+          `mode: account ${change.account} is in notify mode, which a new group's default egress does not follow: the member revokes it all the same`,
+        ]
+      : [];
+  return {
+    policy: {
+      action: d.action,
+      rule: d.rule,
+      reason: d.reason,
+      ...(d.approvals !== undefined ? { approvals: d.approvals } : {}),
+    },
+    policyNotes: [...notes, ...factNotes(given.policy, facts, mode)],
+  };
+}
+
+/**
+ * ModifyManagedPrefixList, as the member takes it (src/app/member/prefix-list.ts): the member
+ * finds the rules naming the list among every rule of the region (referencesTo) and files the
+ * change only when a governed rule names it (prefixListChange), else it ignores it. Offline the
+ * list is as the call's response reports it, and the rules naming it come from `--baseline`;
+ * without it they are not known: `references` is null, and the decision is the policy's on the
+ * entries alone (rule-level matchers see no rule).
+ */
+function explainPrefixList(
+  event: unknown,
+  baseline: ExplainBaseline | undefined,
+  policy: ExplainPolicy | undefined,
+): ExplainJson {
+  const parsed = parsePrefixListEvent(event);
+  if (parsed.ignored) return { ignored: true, reason: parsed.reason };
+  const modification = parsed.modification;
+  const id = modification.prefixListId;
+  const list: PrefixListFacts = reportedPrefixList(event) ?? { prefixListId: id };
+  if (baseline) {
+    const named = baseline.flatMap((r) =>
+      r.groupId === undefined ? [] : [{ groupId: r.groupId, rule: r.rule }],
+    );
+    const decided = prefixListChange(modification, list, referencesTo(id, named));
+    if (decided.ignored) return { ignored: true, reason: decided.reason };
+    const change = decided.change;
+    return {
+      ignored: false,
+      change: changeToJson(change),
+      revert: revertPlan(change).map(describeOperation),
+      ...(policy ? policyOf(change, policy) : {}),
+    };
+  }
+  const unfit = unfitPrefixList(id, list);
+  if (unfit) return { ignored: true, reason: unfit };
+  const change = prefixListChangeOf(modification, list, [], UNRESOLVED_GROUP);
+  const json = changeToJson(change);
+  const note = `not known offline: the member finds the rules naming ${id} among every rule of ${change.account} ${change.region} when it runs, and ignores the change when none does; pass --baseline with \`aws ec2 describe-security-group-rules --region ${change.region}\` output to list them`;
+  return {
+    ignored: false,
+    change: {
+      ...json,
+      groupId: null,
+      ...(json.prefixList
+        ? { prefixList: { ...json.prefixList, references: null, referencesNote: note } }
+        : {}),
+    },
+    revert: revertPlan(change).map(describeOperation),
+    // No group is known: a groupId matcher does not match an empty id.
+    ...(policy
+      ? policyOf({ ...change, groupId: "" }, policy, [
+          `the rules naming ${id} are not known offline: rule-level matchers saw none, and the risk is that of no rule, so the member, which knows them, may decide otherwise (pass --baseline)`,
+        ])
+      : {}),
+  };
 }
 
 /** A well-formed stand-in id, replaced by `null` in the output: the parser checks ids strictly. */
@@ -343,14 +561,18 @@ const CONTRACT_RULE_KEYS = [
 /**
  * The `explain --json` contract: exactly the keys issue 2 fixed, nothing more, and with
  * `--policy` a `policy` key last ({action, rule, reason, approvals for require_approval, mode
- * only for "notify"}). The text view shows the rest (event name, rule ids named by the call, the
- * rules before a modify, the policy's notes).
+ * only for "notify"}). A prefix list change (kind "prefixList") adds `prefixList` to the change:
+ * {prefixListId, prefixListName?, added, removed, references (each group's rules naming the
+ * list, with their direction; null when not known offline), referencesNote?}. The text view
+ * shows the rest (event name, rule ids named by the call, the rules before a modify, the
+ * policy's notes).
  */
 export function explainContract(result: ExplainJson): Record<string, unknown> {
   if (result.ignored) return { ignored: true, reason: result.reason };
   const c = result.change;
   const rule = (r: RuleJson) =>
     Object.fromEntries(CONTRACT_RULE_KEYS.filter((k) => r[k] !== undefined).map((k) => [k, r[k]]));
+  const pl = c.prefixList;
   return {
     ignored: false,
     change: {
@@ -363,6 +585,22 @@ export function explainContract(result: ExplainJson): Record<string, unknown> {
       eventTime: c.eventTime,
       requester: { arn: c.requester.arn, type: c.requester.type, name: c.requester.name },
       rules: c.rules.map(rule),
+      ...(pl
+        ? {
+            prefixList: {
+              prefixListId: pl.prefixListId,
+              ...(pl.prefixListName !== undefined ? { prefixListName: pl.prefixListName } : {}),
+              added: pl.added,
+              removed: pl.removed,
+              references:
+                pl.references?.map((ref) => ({
+                  groupId: ref.groupId,
+                  rules: ref.rules.map((r) => ({ ...rule(r), direction: r.direction })),
+                })) ?? null,
+              ...(pl.referencesNote !== undefined ? { referencesNote: pl.referencesNote } : {}),
+            },
+          }
+        : {}),
     },
     revert: result.revert,
     ...(result.revertError !== undefined ? { revertError: result.revertError } : {}),

@@ -11,7 +11,7 @@ import * as z from "zod";
 import { parsePolicyText } from "../../src/domain/policy/load.js";
 import { runInProcess as run } from "../support/cli.js";
 import {
-  cloudTrailFixtureNames,
+  allCloudTrailFixtureNames,
   fixturePath,
   type Json,
   loadFixture,
@@ -47,6 +47,23 @@ function variant(name: string, change: (detail: Json) => void): string {
   change(event.detail as Json);
   return tempFile("event.json", JSON.stringify(event));
 }
+
+/** A record's requester as a role session of `role` in the fixtures' account. */
+const asRole = (role: string) => (d: Json) => {
+  d.userIdentity = {
+    type: "AssumedRole",
+    principalId: "AROAEXAMPLE:run-1",
+    arn: `arn:aws:sts::111122223333:assumed-role/${role}/run-1`,
+    accountId: "111122223333",
+    sessionContext: {
+      sessionIssuer: {
+        type: "Role",
+        arn: `arn:aws:iam::111122223333:role/${role}`,
+        userName: role,
+      },
+    },
+  };
+};
 
 /** Every fixture's decision under policy.example.json (undefined: the record is ignored). */
 const EXPECTED: Record<string, [string, string, number?] | undefined> = {
@@ -118,37 +135,46 @@ const EXPECTED: Record<string, [string, string, number?] | undefined> = {
     2,
   ],
   "UpdateSecurityGroupRuleDescriptionsIngress/by-rule-ids.json": ["require_approval", "default", 2],
-  "other/CreateSecurityGroup.json": undefined,
+  // The new group's default egress has no description: the example's description rule matches
+  // it (it names no kind), so the member revokes every new group's egress and files a notice.
+  "other/CreateSecurityGroup.json": ["auto_deny", "rules-need-description"],
   "other/DescribeSecurityGroups.json": undefined,
   "other/iam-CreateAccessKey.json": undefined,
+  // Without --baseline the rules naming the list are not known: no rule-level matcher matches,
+  // and alice, unverified, needs two approvers.
+  "widening/ModifyManagedPrefixList/add-entry-console.json": ["require_approval", "default", 2],
+  "widening/ModifyManagedPrefixList/add-remove-cli.json": ["require_approval", "default", 2],
 };
 
 describe("explain --policy policy.example.json, every fixture", () => {
   it("the fixtures folder is not empty", () => {
-    expect(cloudTrailFixtureNames().length).toBeGreaterThanOrEqual(25);
+    expect(allCloudTrailFixtureNames().length).toBeGreaterThanOrEqual(27);
   });
 
-  it.each(cloudTrailFixtureNames())("--json %s: today's line plus a policy key", async (name) => {
-    const plain = await run(["explain", "--json", fixturePath(name)]);
-    const withPolicy = await run(["explain", "--json", "--policy", EXAMPLE, fixturePath(name)]);
-    expect(withPolicy.stderr).toBe("");
-    expect(withPolicy.code).toBe(0);
-    expect(withPolicy.stdout.trimEnd().split("\n")).toHaveLength(1);
-    const json = JSON.parse(withPolicy.stdout) as Json;
-    if (json.ignored === true) {
-      expect(withPolicy.stdout).toBe(plain.stdout);
-      return;
-    }
-    const parsed = policyJson.safeParse(json.policy);
-    if (!parsed.success) expect.fail(`${JSON.stringify(json.policy)}: ${parsed.error.message}`);
-    // The rest is byte for byte what explain prints without --policy; policy comes last.
-    expect(withPolicy.stdout).toBe(
-      `${plain.stdout.slice(0, -2)},"policy":${JSON.stringify(json.policy)}}\n`,
-    );
-    expect(Object.keys(json).at(-1)).toBe("policy");
-  });
+  it.each(allCloudTrailFixtureNames())(
+    "--json %s: today's line plus a policy key",
+    async (name) => {
+      const plain = await run(["explain", "--json", fixturePath(name)]);
+      const withPolicy = await run(["explain", "--json", "--policy", EXAMPLE, fixturePath(name)]);
+      expect(withPolicy.stderr).toBe("");
+      expect(withPolicy.code).toBe(0);
+      expect(withPolicy.stdout.trimEnd().split("\n")).toHaveLength(1);
+      const json = JSON.parse(withPolicy.stdout) as Json;
+      if (json.ignored === true) {
+        expect(withPolicy.stdout).toBe(plain.stdout);
+        return;
+      }
+      const parsed = policyJson.safeParse(json.policy);
+      if (!parsed.success) expect.fail(`${JSON.stringify(json.policy)}: ${parsed.error.message}`);
+      // The rest is byte for byte what explain prints without --policy; policy comes last.
+      expect(withPolicy.stdout).toBe(
+        `${plain.stdout.slice(0, -2)},"policy":${JSON.stringify(json.policy)}}\n`,
+      );
+      expect(Object.keys(json).at(-1)).toBe("policy");
+    },
+  );
 
-  it.each(cloudTrailFixtureNames())("text %s: today's text plus the decision", async (name) => {
+  it.each(allCloudTrailFixtureNames())("text %s: today's text plus the decision", async (name) => {
     const plain = await run(["explain", fixturePath(name)]);
     const withPolicy = await run(["explain", "--policy", EXAMPLE, fixturePath(name)]);
     expect(withPolicy.code).toBe(0);
@@ -170,7 +196,7 @@ describe("explain --policy policy.example.json, every fixture", () => {
   });
 
   it("the decisions policy.example.json gives the fixtures", async () => {
-    expect(Object.keys(EXPECTED).sort()).toEqual(cloudTrailFixtureNames());
+    expect(Object.keys(EXPECTED).sort()).toEqual(allCloudTrailFixtureNames());
     for (const [name, expected] of Object.entries(EXPECTED)) {
       const { stdout } = await run(["explain", "--json", "--policy", EXAMPLE, fixturePath(name)]);
       const policy = (JSON.parse(stdout) as Json).policy as Json | undefined;
@@ -237,6 +263,177 @@ describe("explain --policy policy.example.json, every fixture", () => {
   );
 });
 
+const CREATE = fixturePath("other/CreateSecurityGroup.json");
+const PREFIX_LIST = fixturePath("widening/ModifyManagedPrefixList/add-remove-cli.json");
+
+/** The region's rules: an SSH rule and an HTTPS egress rule name the partner list. */
+const REGION_RULES = [
+  {
+    SecurityGroupRuleId: "sgr-0a1b2c3d4e5f60001",
+    GroupId: "sg-0aaaaaaaaaaaaaaa1",
+    IsEgress: false,
+    IpProtocol: "tcp",
+    FromPort: 22,
+    ToPort: 22,
+    PrefixListId: "pl-04b7e2c9a1d3f5e68",
+    Description: "partner ssh",
+  },
+  {
+    SecurityGroupRuleId: "sgr-0a1b2c3d4e5f60002",
+    GroupId: "sg-0bbbbbbbbbbbbbbb2",
+    IsEgress: true,
+    IpProtocol: "tcp",
+    FromPort: 443,
+    ToPort: 443,
+    PrefixListId: "pl-04b7e2c9a1d3f5e68",
+    Description: "partner api",
+  },
+];
+
+const policyFile = (rules: unknown[]) => tempFile("policy.json", JSON.stringify({ rules }));
+
+async function decision(args: string[]): Promise<Json | undefined> {
+  const result = await run(["explain", "--json", ...args]);
+  expect(result.stderr).toBe("");
+  return (JSON.parse(result.stdout) as Json).policy as Json | undefined;
+}
+
+describe("explain --policy: a group's creation, decided as the member decides it", () => {
+  it("the example's description rule revokes the default egress (it names no kind): auto_deny, and the text says what the member does", async () => {
+    expect(await decision(["--policy", EXAMPLE, CREATE])).toStrictEqual({
+      action: "auto_deny",
+      rule: "rules-need-description",
+      reason: "a rule has no description: add one naming the ticket, then try again",
+    });
+    const text = await run(["explain", "--policy", EXAMPLE, CREATE]);
+    expect(text.stdout).toContain(
+      '\npolicy: auto_deny (rule "rules-need-description"): a rule has no description: add one naming the ticket, then try again\n  the default egress is revoked and an auto_denied notice is filed: nobody is asked\n  requester: unverified (IAM user alice is not mapped to a Slack user)\n',
+    );
+  });
+
+  it("break-glass: kept by the exempt rule; no rule matching: kept, exempt under the name default", async () => {
+    const bg = variant("other/CreateSecurityGroup.json", asRole("BreakGlassAdmin"));
+    expect(await decision(["--policy", EXAMPLE, bg])).toStrictEqual({
+      action: "exempt",
+      rule: "break-glass",
+      reason: "made with the break-glass role: review it in the incident's post-mortem",
+    });
+    // A rule about added rules does not match a creation; the engine's require_approval default
+    // does not apply to one: the egress stays.
+    const addsOnly = policyFile([
+      { name: "no-adds", match: { kind: "add" }, action: "auto_deny", reason: "no" },
+    ]);
+    expect(await decision(["--policy", addsOnly, CREATE])).toStrictEqual({
+      action: "exempt",
+      rule: "default",
+      reason: "no policy rule matches the new group's creation: its default egress stays",
+    });
+    const text = await run(["explain", "--policy", addsOnly, CREATE]);
+    expect(text.stdout).toContain(
+      "\n  the default egress stays: the member adopts the group with it and files nothing\n",
+    );
+  });
+
+  it("a kind create rule asking a person: require_approval, at least the requester's two approvals", async () => {
+    const ask = policyFile([
+      {
+        name: "new-groups-reviewed",
+        match: { kind: "create" },
+        action: "require_approval",
+        approvals: 1,
+        approvers: { userGroup: "S0SECURITY1" },
+        reason: "new groups are reviewed",
+      },
+    ]);
+    expect(await decision(["--policy", ask, CREATE])).toStrictEqual({
+      action: "require_approval",
+      rule: "new-groups-reviewed",
+      reason: "new groups are reviewed",
+      approvals: 2,
+    });
+    const text = await run(["explain", "--policy", ask, CREATE]);
+    expect(text.stdout).toContain(
+      "\n  approvals: 2 from user group S0SECURITY1\n  the default egress is revoked and put to a person: Approve puts it back\n",
+    );
+  });
+
+  it("an account in notify mode: the member revokes a new group's egress all the same, so no mode is shown", async () => {
+    const staging = variant("other/CreateSecurityGroup.json", (d) => {
+      d.recipientAccountId = "444455556666";
+    });
+    expect(await decision(["--policy", EXAMPLE, staging])).toStrictEqual({
+      action: "auto_deny",
+      rule: "rules-need-description",
+      reason: "a rule has no description: add one naming the ticket, then try again",
+    });
+    const text = await run(["explain", "--policy", EXAMPLE, staging]);
+    expect(text.stdout).toContain(
+      "\n  mode: account 444455556666 is in notify mode, which a new group's default egress does not follow: the member revokes it all the same\n",
+    );
+  });
+});
+
+describe("explain --policy: a prefix list's entries, decided as the member decides them", () => {
+  it("with --baseline: 0.0.0.0/0 added to a list an SSH rule names is SSH from anywhere", async () => {
+    const baseline = tempFile("rules.json", JSON.stringify(REGION_RULES));
+    expect(
+      await decision(["--policy", EXAMPLE, "--baseline", baseline, PREFIX_LIST]),
+    ).toStrictEqual({
+      action: "auto_deny",
+      rule: "no-ssh-rdp-from-internet",
+      reason: "SSH and RDP must not be open to the internet: use Session Manager or the VPN",
+    });
+    // The HTTPS rule alone: a public CIDR on 443, described; alice needs two approvers.
+    const https = tempFile("https.json", JSON.stringify(REGION_RULES.slice(1)));
+    expect(await decision(["--policy", EXAMPLE, "--baseline", https, PREFIX_LIST])).toStrictEqual({
+      action: "require_approval",
+      rule: "default",
+      reason: "no policy rule matched: a person decides",
+      approvals: 2,
+    });
+  });
+
+  it("without --baseline: decided on the entries alone, and the text says the rules are not known", async () => {
+    const text = await run(["explain", "--policy", EXAMPLE, PREFIX_LIST]);
+    expect(text.stdout).toContain(
+      '\npolicy: require_approval (rule "default"): no policy rule matched: a person decides\n  approvals: 2\n  the rules naming pl-04b7e2c9a1d3f5e68 are not known offline: rule-level matchers saw none, and the risk is that of no rule, so the member, which knows them, may decide otherwise (pass --baseline)\n',
+    );
+  });
+
+  it("a list no governed rule names: ignored, with the member's reason, and no decision", async () => {
+    const none = tempFile(
+      "none.json",
+      JSON.stringify([{ ...REGION_RULES[0], PrefixListId: "pl-0ffffffffffffffff" }]),
+    );
+    const result = await run([
+      "explain",
+      "--json",
+      "--policy",
+      EXAMPLE,
+      "--baseline",
+      none,
+      PREFIX_LIST,
+    ]);
+    expect(JSON.parse(result.stdout)).toStrictEqual({
+      ignored: true,
+      reason:
+        "no governed security group rule names pl-04b7e2c9a1d3f5e68: its entries widen no governed rule",
+    });
+  });
+
+  it("an account in notify mode: the decision carries the mode (the member leaves the list as it is)", async () => {
+    const baseline = tempFile("rules.json", JSON.stringify(REGION_RULES));
+    const staging = variant("widening/ModifyManagedPrefixList/add-remove-cli.json", (d) => {
+      d.recipientAccountId = "444455556666";
+    });
+    expect(await decision(["--policy", EXAMPLE, "--baseline", baseline, staging])).toMatchObject({
+      action: "auto_deny",
+      rule: "no-ssh-rdp-from-internet",
+      mode: "notify",
+    });
+  });
+});
+
 describe("explain --policy: accounts, principals, configs", () => {
   it("the staging account is in notify mode: the JSON says so, and the text", async () => {
     const file = variant("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json", (d) => {
@@ -256,21 +453,6 @@ describe("explain --policy: accounts, principals, configs", () => {
   });
 
   it("the pipeline role is auto-approved; break-glass is exempt", async () => {
-    const asRole = (role: string) => (d: Json) => {
-      d.userIdentity = {
-        type: "AssumedRole",
-        principalId: "AROAEXAMPLE:run-1",
-        arn: `arn:aws:sts::111122223333:assumed-role/${role}/run-1`,
-        accountId: "111122223333",
-        sessionContext: {
-          sessionIssuer: {
-            type: "Role",
-            arn: `arn:aws:iam::111122223333:role/${role}`,
-            userName: role,
-          },
-        },
-      };
-    };
     const egress = "AuthorizeSecurityGroupEgress/ipv4.json";
     const ci = await run([
       "explain",

@@ -7,6 +7,7 @@ import * as z from "zod";
 import { BaselineGapError } from "../../src/domain/change.js";
 import { runCli, runInProcess } from "../support/cli.js";
 import {
+  allCloudTrailFixtureNames,
   cloudTrailFixtureNames,
   detailOf,
   fixturePath,
@@ -54,21 +55,72 @@ const ruleJson = z
     }
   });
 
-const operationJson = z
+const operationJson = z.union([
+  z
+    .object({
+      action: z.enum(["authorize", "revoke", "modify"]),
+      groupId: z.string().regex(/^sg-/),
+    })
+    .catchall(z.unknown()),
+  // A prefix list change is reverted on the list, never on a group.
+  z
+    .object({
+      action: z.literal("modifyPrefixList"),
+      prefixListId: z.string().regex(/^pl-/),
+      addEntries: z.array(z.object({ cidr: z.string(), description: z.string().optional() })),
+      removeEntries: z.array(z.object({ cidr: z.string() }).strict()),
+    })
+    .strict(),
+]);
+
+/** A rule naming a prefix list: a contract rule, and its direction. */
+const referencedRuleJson = z
+  .object({ direction: z.enum(["ingress", "egress"]) })
+  .catchall(z.unknown())
+  .superRefine(({ direction: _direction, ...rule }, ctx) => {
+    const parsed = ruleJson.safeParse(rule);
+    if (!parsed.success) ctx.addIssue({ code: "custom", message: parsed.error.message });
+  });
+
+const entryJson = z
+  .object({ cidr: z.string().min(1), description: z.string().optional() })
+  .strict();
+
+/** ModifyManagedPrefixList: the list, its entries, the rules naming it (null: not known offline). */
+const prefixListJson = z
   .object({
-    action: z.enum(["authorize", "revoke", "modify"]),
-    groupId: z.string().regex(/^sg-/),
+    prefixListId: z.string().regex(/^pl-/),
+    prefixListName: z.string().min(1).optional(),
+    added: z.array(entryJson),
+    removed: z.array(entryJson),
+    references: z
+      .array(
+        z
+          .object({
+            groupId: z.string().regex(/^sg-/),
+            rules: z.array(referencedRuleJson).min(1),
+          })
+          .strict(),
+      )
+      .min(1)
+      .nullable(),
+    referencesNote: z.string().min(1).optional(),
   })
-  .catchall(z.unknown());
+  .strict()
+  .refine((p) => (p.references === null) === (p.referencesNote !== undefined), {
+    message: "referencesNote when, and only when, the references are not known",
+  });
 
 const explainedJson = z
   .object({
     ignored: z.literal(false),
     change: z
       .object({
-        kind: z.enum(["add", "remove", "modify"]),
+        // The kind as the policy sees it: a CreateSecurityGroup's default egress is "create".
+        kind: z.enum(["add", "remove", "modify", "create", "prefixList"]),
         direction: z.enum(["ingress", "egress", "unknown"]),
-        // null only for a call that named its group by name alone (the member looks the id up).
+        // null only for a call that named its group by name alone (the member looks the id up),
+        // or a prefix list change whose referencing groups are not known offline.
         groupId: z.string().regex(/^sg-/).nullable(),
         account: z.string().regex(/^\d{12}$/),
         region: z.string().regex(/^[a-z]{2}-[a-z]+-\d$/),
@@ -82,6 +134,7 @@ const explainedJson = z
           })
           .strict(),
         rules: z.array(ruleJson),
+        prefixList: prefixListJson.optional(),
       })
       .strict(),
     revert: z.array(operationJson),
@@ -89,22 +142,36 @@ const explainedJson = z
   })
   .strict()
   .superRefine((j, ctx) => {
-    if (j.change.groupId === null && !/only by name/.test(j.revertError ?? "")) {
+    const c = j.change;
+    // A prefix list change, and only one, says which list; its references may not be known.
+    if ((c.kind === "prefixList") !== (c.prefixList !== undefined)) {
+      ctx.addIssue({ code: "custom", message: "prefixList with kind prefixList only" });
+    }
+    const unreferenced = c.prefixList?.references === null;
+    if (c.groupId === null && !unreferenced && !/only by name/.test(j.revertError ?? "")) {
       ctx.addIssue({ code: "custom", message: "groupId null without the by-name reason" });
     }
-    // "unknown" only where the contract cannot be met: a modify whose old rules are not known.
-    if (j.change.direction === "unknown" && !(j.change.kind === "modify" && j.revertError)) {
+    if (unreferenced && c.groupId !== null) {
+      ctx.addIssue({ code: "custom", message: "a group without references" });
+    }
+    // "unknown" only where the contract cannot be met: a modify whose old rules are not known,
+    // a prefix list change whose rules naming the list are not known.
+    if (c.direction === "unknown" && !(c.kind === "modify" && j.revertError) && !unreferenced) {
       ctx.addIssue({ code: "custom", message: "direction unknown" });
     }
-    // No rules only for a description update by rule id whose rules the baseline did not give.
-    if (j.change.rules.length === 0 && !(j.change.kind === "modify" && j.revertError)) {
+    // No rules only for a description update by rule id whose rules the baseline did not give,
+    // or a prefix list change (rules naming it not known, or it only removed entries).
+    if (c.rules.length === 0 && !(c.kind === "modify" && j.revertError) && !c.prefixList) {
       ctx.addIssue({ code: "custom", message: "no rules" });
     }
     if (j.revert.length === 0 && !j.revertError) {
       ctx.addIssue({ code: "custom", message: "no revert and no reason" });
     }
     for (const op of j.revert) {
-      if (op.groupId !== j.change.groupId) ctx.addIssue({ code: "custom", message: "op groupId" });
+      if (op.action === "modifyPrefixList") {
+        if (op.prefixListId !== c.prefixList?.prefixListId)
+          ctx.addIssue({ code: "custom", message: "op prefixListId" });
+      } else if (op.groupId !== c.groupId) ctx.addIssue({ code: "custom", message: "op groupId" });
     }
   });
 
@@ -126,7 +193,6 @@ function expectContract(json: unknown): asserts json is Explained | z.infer<type
 const IGNORED_FIXTURES = [
   "AuthorizeSecurityGroupIngress/failed-call.json",
   "RevokeSecurityGroupIngress/failed-not-found.json",
-  "other/CreateSecurityGroup.json",
   "other/DescribeSecurityGroups.json",
   "other/iam-CreateAccessKey.json",
 ];
@@ -223,11 +289,18 @@ function tempFile(name: string, content: string | Uint8Array): string {
 // ---- in process: every fixture ----
 
 describe("explain in process (main), every fixture", () => {
-  it("the fixtures folder is not empty", () => {
-    expect(cloudTrailFixtureNames().length).toBeGreaterThanOrEqual(25);
+  it("the fixtures folder is not empty, the widening calls' fixtures included", () => {
+    expect(allCloudTrailFixtureNames().length).toBeGreaterThanOrEqual(27);
+    expect(allCloudTrailFixtureNames()).toEqual(
+      expect.arrayContaining([
+        "other/CreateSecurityGroup.json",
+        "widening/ModifyManagedPrefixList/add-entry-console.json",
+        "widening/ModifyManagedPrefixList/add-remove-cli.json",
+      ]),
+    );
   });
 
-  it.each(cloudTrailFixtureNames())(
+  it.each(allCloudTrailFixtureNames())(
     "--json %s: exit 0, one JSON line, the contract",
     async (name) => {
       const run = await runInProcess(["explain", "--json", fixturePath(name)]);
@@ -247,6 +320,33 @@ describe("explain in process (main), every fixture", () => {
       expect(json.change.region).toBe(detail.awsRegion);
       const params = detail.requestParameters as Json;
       const response = (detail.responseElements ?? {}) as Json;
+      if (name.startsWith("widening/ModifyManagedPrefixList/")) {
+        // Which groups name the list is looked up in the account: not known without --baseline.
+        const request = params.ModifyManagedPrefixListRequest as Json;
+        expect(json.change).toMatchObject({ kind: "prefixList", groupId: null, rules: [] });
+        expect(json.change.prefixList).toMatchObject({
+          prefixListId: request.PrefixListId,
+          references: null,
+        });
+        expect(json.revert).toEqual([
+          expect.objectContaining({
+            action: "modifyPrefixList",
+            prefixListId: request.PrefixListId,
+          }),
+        ]);
+        return;
+      }
+      if (name === "other/CreateSecurityGroup.json") {
+        // The new group's default egress, revoked by content when the policy says so.
+        expect(json.change).toMatchObject({
+          kind: "create",
+          direction: "egress",
+          groupId: response.groupId,
+          rules: [{ protocol: "all", fromPort: null, toPort: null, cidrIpv4: "0.0.0.0/0" }],
+        });
+        expect(json.revert.map((o) => o.action)).toEqual(["revoke"]);
+        return;
+      }
       const responseRules = (response.securityGroupRuleSet as { items?: Json[] } | undefined)
         ?.items;
       const groupId =
@@ -288,12 +388,15 @@ describe("explain in process (main), every fixture", () => {
     },
   );
 
-  it.each(cloudTrailFixtureNames())("text %s: exit 0, a readable summary", async (name) => {
+  it.each(allCloudTrailFixtureNames())("text %s: exit 0, a readable summary", async (name) => {
     const run = await runInProcess(["explain", fixturePath(name)]);
     expect(run.code).toBe(0);
     expect(run.stderr).toBe("");
     if (IGNORED_FIXTURES.includes(name)) expect(run.stdout).toMatch(/^ignored: .+\n$/);
-    else expect(run.stdout).toMatch(/^\w+ by .+\n {2}(add|remove|modify) [\s\S]*\nrevert:\n/);
+    else
+      expect(run.stdout).toMatch(
+        /^\w+ by .+\n {2}(add|remove|modify|create|prefixList) [\s\S]*\nrevert:\n/,
+      );
   });
 
   it("an add with rule ids is reverted by those ids", async () => {
@@ -684,6 +787,287 @@ function expectBalancedQuotes(text: string): void {
   for (const q of ["'", '"']) expect(text.split(q).length % 2, `${q} in ${text}`).toBe(1);
 }
 
+// ---- the calls that widen rules without naming one ----
+
+const CREATE = "other/CreateSecurityGroup.json";
+const CREATED_GROUP = "sg-0f3a9c2b7d1e4a5b6";
+const PREFIX_LIST_CLI = "widening/ModifyManagedPrefixList/add-remove-cli.json";
+const PARTNER_LIST = "pl-04b7e2c9a1d3f5e68";
+
+/** The region's rules (describe-security-group-rules): two groups name the partner list. */
+const REGION_RULES = {
+  SecurityGroupRules: [
+    {
+      SecurityGroupRuleId: "sgr-0a1b2c3d4e5f60001",
+      GroupId: "sg-0aaaaaaaaaaaaaaa1",
+      IsEgress: false,
+      IpProtocol: "tcp",
+      FromPort: 22,
+      ToPort: 22,
+      PrefixListId: PARTNER_LIST,
+      Description: "partner ssh",
+    },
+    {
+      SecurityGroupRuleId: "sgr-0a1b2c3d4e5f60002",
+      GroupId: "sg-0bbbbbbbbbbbbbbb2",
+      IsEgress: true,
+      IpProtocol: "tcp",
+      FromPort: 443,
+      ToPort: 443,
+      PrefixListId: PARTNER_LIST,
+    },
+    {
+      SecurityGroupRuleId: "sgr-0a1b2c3d4e5f60003",
+      GroupId: "sg-0bbbbbbbbbbbbbbb2",
+      IsEgress: false,
+      IpProtocol: "tcp",
+      FromPort: 443,
+      ToPort: 443,
+      CidrIpv4: "10.0.0.0/8",
+    },
+    {
+      SecurityGroupRuleId: "sgr-0a1b2c3d4e5f60004",
+      GroupId: "sg-0ccccccccccccccc3",
+      IsEgress: false,
+      IpProtocol: "tcp",
+      FromPort: 80,
+      ToPort: 80,
+      PrefixListId: "pl-0c3516b0e5630bf3e",
+    },
+  ],
+};
+
+describe("explain CreateSecurityGroup and ModifyManagedPrefixList, as the member reads them", () => {
+  it("CreateSecurityGroup: the new group's default egress, revoked by content", async () => {
+    const run = await runInProcess(["explain", "--json", fixturePath(CREATE)]);
+    expect(JSON.parse(run.stdout)).toStrictEqual({
+      ignored: false,
+      change: {
+        kind: "create",
+        direction: "egress",
+        groupId: CREATED_GROUP,
+        account: "111122223333",
+        region: "us-east-1",
+        eventId: "f7a8b9c0-d1e2-4f3a-a4b5-c6d7e8f9a0b1",
+        eventTime: "2024-11-04T13:58:12Z",
+        requester: {
+          arn: "arn:aws:iam::111122223333:user/alice",
+          type: "IAMUser",
+          name: "alice",
+        },
+        rules: [{ protocol: "all", fromPort: null, toPort: null, cidrIpv4: "0.0.0.0/0" }],
+      },
+      revert: [
+        {
+          action: "revoke",
+          groupId: CREATED_GROUP,
+          direction: "egress",
+          ipPermissions: [{ IpProtocol: "-1", IpRanges: [{ CidrIp: "0.0.0.0/0" }] }],
+        },
+      ],
+    });
+    const text = await runInProcess(["explain", fixturePath(CREATE)]);
+    expect(text.stdout).toBe(
+      [
+        "CreateSecurityGroup by alice (IAMUser, arn:aws:iam::111122223333:user/alice)",
+        `  create egress on ${CREATED_GROUP} in 111122223333 us-east-1 at 2024-11-04T13:58:12Z`,
+        '  the new group "prod-webapp-webserver-security" in vpc-0a1b2c3d4e5f60718: its default egress, as EC2 creates it',
+        "  - all 0.0.0.0/0",
+        "revert:",
+        `  {"action":"revoke","groupId":"${CREATED_GROUP}","direction":"egress","ipPermissions":[{"IpProtocol":"-1","IpRanges":[{"CidrIp":"0.0.0.0/0"}]}]}`,
+        "  (made only when the policy revokes the default egress)",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("CreateSecurityGroup with --baseline holding the new group: its egress rule by id, and nothing else", async () => {
+    const live = {
+      SecurityGroupRules: [
+        {
+          SecurityGroupRuleId: "sgr-0eeeeeeeeeeeeeee1",
+          GroupId: CREATED_GROUP,
+          IsEgress: true,
+          IpProtocol: "-1",
+          FromPort: -1,
+          ToPort: -1,
+          CidrIpv4: "0.0.0.0/0",
+        },
+        {
+          SecurityGroupRuleId: "sgr-0eeeeeeeeeeeeeee2",
+          GroupId: CREATED_GROUP,
+          IsEgress: true,
+          IpProtocol: "tcp",
+          FromPort: 443,
+          ToPort: 443,
+          CidrIpv4: "0.0.0.0/0",
+        },
+      ],
+    };
+    const baseline = tempFile("created.json", JSON.stringify(live));
+    const run = await runInProcess([
+      "explain",
+      "--json",
+      "--baseline",
+      baseline,
+      fixturePath(CREATE),
+    ]);
+    const json = JSON.parse(run.stdout) as Explained;
+    expect(json.change.rules).toStrictEqual([
+      {
+        protocol: "all",
+        fromPort: null,
+        toPort: null,
+        cidrIpv4: "0.0.0.0/0",
+        ruleId: "sgr-0eeeeeeeeeeeeeee1",
+      },
+    ]);
+    expect(json.revert).toStrictEqual([
+      {
+        action: "revoke",
+        groupId: CREATED_GROUP,
+        direction: "egress",
+        securityGroupRuleIds: ["sgr-0eeeeeeeeeeeeeee1"],
+      },
+    ]);
+    const text = await runInProcess(["explain", "--baseline", baseline, fixturePath(CREATE)]);
+    expect(text.stdout).toContain("its default egress, as the baseline holds it\n");
+  });
+
+  it("ModifyManagedPrefixList without --baseline: the list and its entries; the rules naming it are not known", async () => {
+    const run = await runInProcess(["explain", "--json", fixturePath(PREFIX_LIST_CLI)]);
+    const json = JSON.parse(run.stdout) as Explained;
+    expect(json.change).toMatchObject({
+      kind: "prefixList",
+      direction: "unknown",
+      groupId: null,
+      rules: [],
+    });
+    expect(json.change.prefixList).toStrictEqual({
+      prefixListId: PARTNER_LIST,
+      prefixListName: "partner-ranges",
+      added: [{ cidr: "0.0.0.0/0", description: "vendor-a" }, { cidr: "192.0.2.0/24" }],
+      removed: [{ cidr: "10.20.0.0/16" }],
+      references: null,
+      referencesNote: `not known offline: the member finds the rules naming ${PARTNER_LIST} among every rule of 111122223333 us-east-1 when it runs, and ignores the change when none does; pass --baseline with \`aws ec2 describe-security-group-rules --region us-east-1\` output to list them`,
+    });
+    // The revert is on the list: what was added goes, what was removed comes back.
+    expect(json.revert).toStrictEqual([
+      {
+        action: "modifyPrefixList",
+        prefixListId: PARTNER_LIST,
+        addEntries: [{ cidr: "10.20.0.0/16" }],
+        removeEntries: [{ cidr: "0.0.0.0/0" }, { cidr: "192.0.2.0/24" }],
+      },
+    ]);
+    const text = await runInProcess(["explain", fixturePath(PREFIX_LIST_CLI)]);
+    expect(text.stdout).toContain(
+      `\n  prefixList unknown on the groups whose rules name ${PARTNER_LIST} in 111122223333 us-east-1 at 2024-11-06T17:05:41Z\n  prefix list ${PARTNER_LIST} "partner-ranges"\n    added: 0.0.0.0/0 "vendor-a", 192.0.2.0/24\n    removed: 10.20.0.0/16\n  rules naming it: not known offline: `,
+    );
+  });
+
+  it("ModifyManagedPrefixList with --baseline: the groups and rules naming the list, as if they named each added entry", async () => {
+    const baseline = tempFile("region.json", JSON.stringify(REGION_RULES));
+    const run = await runInProcess([
+      "explain",
+      "--json",
+      "--baseline",
+      baseline,
+      fixturePath(PREFIX_LIST_CLI),
+    ]);
+    const json = JSON.parse(run.stdout) as Explained;
+    expectContract(json);
+    // Held by the first group naming the list; its direction is that rule's.
+    expect(json.change).toMatchObject({ groupId: "sg-0aaaaaaaaaaaaaaa1", direction: "ingress" });
+    expect(json.change.prefixList?.references).toStrictEqual([
+      {
+        groupId: "sg-0aaaaaaaaaaaaaaa1",
+        rules: [
+          {
+            protocol: "tcp",
+            fromPort: 22,
+            toPort: 22,
+            prefixListId: PARTNER_LIST,
+            description: "partner ssh",
+            ruleId: "sgr-0a1b2c3d4e5f60001",
+            direction: "ingress",
+          },
+        ],
+      },
+      {
+        groupId: "sg-0bbbbbbbbbbbbbbb2",
+        rules: [
+          {
+            protocol: "tcp",
+            fromPort: 443,
+            toPort: 443,
+            prefixListId: PARTNER_LIST,
+            ruleId: "sgr-0a1b2c3d4e5f60002",
+            direction: "egress",
+          },
+        ],
+      },
+    ]);
+    expect(json.change.prefixList?.referencesNote).toBeUndefined();
+    expect(json.change.rules).toStrictEqual([
+      {
+        protocol: "tcp",
+        fromPort: 22,
+        toPort: 22,
+        cidrIpv4: "0.0.0.0/0",
+        description: "partner ssh",
+      },
+      {
+        protocol: "tcp",
+        fromPort: 22,
+        toPort: 22,
+        cidrIpv4: "192.0.2.0/24",
+        description: "partner ssh",
+      },
+      { protocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0" },
+      { protocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "192.0.2.0/24" },
+    ]);
+    const text = await runInProcess([
+      "explain",
+      "--baseline",
+      baseline,
+      fixturePath(PREFIX_LIST_CLI),
+    ]);
+    expect(text.stdout).toContain(
+      `  rules naming it:\n    sg-0aaaaaaaaaaaaaaa1 ingress tcp 22-22 ${PARTNER_LIST} "partner ssh" [sgr-0a1b2c3d4e5f60001]\n    sg-0bbbbbbbbbbbbbbb2 egress tcp 443-443 ${PARTNER_LIST} [sgr-0a1b2c3d4e5f60002]\n  as if each named each added entry:\n  - tcp 22-22 0.0.0.0/0 "partner ssh"\n`,
+    );
+  });
+
+  it("ModifyManagedPrefixList with --baseline where no rule names the list: ignored, as the member ignores it", async () => {
+    const baseline = tempFile("region.json", JSON.stringify(REGION_RULES));
+    // The console fixture's list (pl-0c3516b0e5630bf3e) is named by the fourth rule only.
+    const others = tempFile(
+      "others.json",
+      JSON.stringify(REGION_RULES.SecurityGroupRules.slice(0, 3)),
+    );
+    const run = await runInProcess([
+      "explain",
+      "--json",
+      "--baseline",
+      others,
+      fixturePath("widening/ModifyManagedPrefixList/add-entry-console.json"),
+    ]);
+    expect(JSON.parse(run.stdout)).toStrictEqual({
+      ignored: true,
+      reason:
+        "no governed security group rule names pl-0c3516b0e5630bf3e: its entries widen no governed rule",
+    });
+    const named = await runInProcess([
+      "explain",
+      "--json",
+      "--baseline",
+      baseline,
+      fixturePath("widening/ModifyManagedPrefixList/add-entry-console.json"),
+    ]);
+    expect((JSON.parse(named.stdout) as Explained).change.groupId).toBe("sg-0ccccccccccccccc3");
+  });
+});
+
 describe("usage in process (main): --help, --version, unknown input", () => {
   it.each([["--help"], ["-h"], ["help"]])(
     "%s: the overall usage on stdout, exit 0",
@@ -977,10 +1361,10 @@ describe("explain many records in process (main)", () => {
     },
   );
 
-  it("the ignored records say why, as for a single event", async () => {
+  it("the ignored records say why, as for a single event; a group's creation is explained", async () => {
     const run = await runInProcess(["explain", fixturePath(LOG_FILE)]);
     expect(run.stdout).toContain(
-      `Records[0]: CreateSecurityGroup, eventID f7a8b9c0-d1e2-4f3a-a4b5-c6d7e8f9a0b1\nignored: CreateSecurityGroup does not change security group rules\n`,
+      `Records[0]: CreateSecurityGroup, eventID f7a8b9c0-d1e2-4f3a-a4b5-c6d7e8f9a0b1\nCreateSecurityGroup by alice (IAMUser, arn:aws:iam::111122223333:user/alice)\n  create egress on sg-0f3a9c2b7d1e4a5b6 `,
     );
     expect(run.stdout).toContain(
       `Records[3]: CreateAccessKey, eventID b9c0d1e2-f3a4-4b5c-86d7-e8f9a0b1c2d3\nignored: source is "aws.iam", not aws.ec2\n`,

@@ -3,7 +3,7 @@
  * into the change it must be.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Change } from "../../src/domain/change.js";
 import {
@@ -28,6 +28,18 @@ export function cloudTrailFixtureNames(): string[] {
     }
   }
   return names.sort();
+}
+
+/**
+ * Every CloudTrail event fixture at any depth, as paths relative to the fixtures folder, sorted:
+ * cloudTrailFixtureNames' and the calls that widen rules without naming one
+ * (widening/ModifyManagedPrefixList/…), which the rule parser does not read. What `explain` runs on.
+ */
+export function allCloudTrailFixtureNames(): string[] {
+  return readdirSync(CLOUDTRAIL_FIXTURES, { recursive: true, encoding: "utf8" })
+    .map((path) => path.split(sep).join("/"))
+    .filter((path) => path.endsWith(".json"))
+    .sort();
 }
 
 export function fixturePath(name: string): string {
