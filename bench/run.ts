@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --json] [--rounds N] [--burst N] [--groups N] [--clicks N] [--cold-rounds N]`:
+ * `npm run bench [-- --json] [--rounds N] [--burst N] [--groups N] [--clicks N] [--cold-rounds N]
+ *   [--warmup N]`:
  * figures, not pass/fail. Defaults are small enough to run in about a minute.
  *   1. core: CloudTrail events parsed + revert-planned per second; a 500-rule approval message
  *      built and validated;
@@ -18,7 +19,9 @@
  *      coldStartModel carries buttonClick's whole cold CPU (Node's start, the import, the first
  *      click) to Lambda: CPU in proportion to memory (a full vCPU at 1,769 MB), a Lambda core
  *      SPEED_FACTOR times slower than this machine's; buttonClickMinMb is the least memory that
- *      leaves IO_ALLOWANCE_MS for the calls within Slack's 3 s. infra/hub.ts sets it from this.
+ *      leaves IO_ALLOWANCE_MS for the calls within Slack's 3 s. infra/memory.ts sets it from this.
+ *   Before 3 and 4, one unmeasured round of each (--warmup pairs, default 60; 0: none) on groups
+ *   of its own: both are measured warm, the JIT done and the connections open.
  * With --json the last line is one JSON object with every figure.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -35,6 +38,7 @@ import { revertPlan } from "../src/domain/plan.js";
 import { createRequest } from "../src/domain/request.js";
 import type { Rule } from "../src/domain/rule.js";
 import { approvalMessage, validateMessage } from "../src/domain/slack/index.js";
+import { BUTTON_CLICK_MEMORY_MB } from "../infra/memory.js";
 import { startLocalStack } from "../src/sandbox/stack.js";
 import { type ColdFigures, measureColdStart } from "./cold-start.js";
 import { firstClick } from "./first-click.js";
@@ -64,6 +68,7 @@ const OPTIONS = {
   burst: numberArg(argv, "--burst", 60),
   groups: numberArg(argv, "--groups", 10),
   clicks: numberArg(argv, "--clicks", 100),
+  warmup: numberArg(argv, "--warmup", 60),
   coldRounds: numberArg(argv, "--cold-rounds", 5),
 };
 /** Lambda gives a function one full vCPU at 1,769 MB, and CPU in proportion below that. */
@@ -173,6 +178,14 @@ async function main() {
     progress(`warm: ${OPTIONS.rounds} changes one at a time`);
     const warm = await benchWarm(stack, OPTIONS.rounds);
     const groups = await createGroups(stack, OPTIONS.groups);
+    if (OPTIONS.warmup > 0) {
+      // One unmeasured round of each on groups of its own, so that both measured runs find the
+      // code compiled and the connections open (a Lambda's is warm after its first calls too).
+      progress(`warm-up: ${OPTIONS.warmup} pairs straight to moto, then as a burst`);
+      const spare = await createGroups(stack, OPTIONS.groups);
+      await benchMotoRaw(stack, spare, OPTIONS.warmup);
+      await benchBurst(stack, spare, OPTIONS.warmup);
+    }
     await stack.idle();
     progress(`moto raw: ${OPTIONS.burst} authorize + revoke pairs`);
     const raw = await benchMotoRaw(stack, groups, OPTIONS.burst);
@@ -221,6 +234,9 @@ async function main() {
         buttonClickCpuMsAt: { 256: atMb(256), 512: atMb(512), 1024: atMb(1024) },
         ioAllowanceMs: IO_ALLOWANCE_MS,
         buttonClickMinMb: minMb,
+        /** What infra/memory.ts deploys, and whether it covers the least that fits. */
+        buttonClickMemoryMb: BUTTON_CLICK_MEMORY_MB,
+        buttonClickFits: BUTTON_CLICK_MEMORY_MB >= minMb,
       },
       bundles: cold.bundles,
       click: {
@@ -256,6 +272,8 @@ function printTable(r: {
     buttonClickCpuMsAt: Record<number, number>;
     ioAllowanceMs: number;
     buttonClickMinMb: number;
+    buttonClickMemoryMb: number;
+    buttonClickFits: boolean;
   };
   bundles: Record<string, { bytes: number; gzipBytes: number }>;
   click: Record<string, unknown>;
@@ -293,7 +311,7 @@ function printTable(r: {
   );
   line(
     "buttonClick memory for a cold answer in 3 s",
-    `at least ${r.coldStartModel.buttonClickMinMb} MB (CPU as modelled + ${r.coldStartModel.ioAllowanceMs} ms of AWS and Slack calls)`,
+    `at least ${r.coldStartModel.buttonClickMinMb} MB (CPU as modelled + ${r.coldStartModel.ioAllowanceMs} ms of AWS and Slack calls); deployed with ${r.coldStartModel.buttonClickMemoryMb} MB (infra/memory.ts): ${r.coldStartModel.buttonClickFits ? "fits" : "does NOT fit"}`,
   );
   const c = r.click;
   console.log("");

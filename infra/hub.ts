@@ -18,6 +18,7 @@ import { Construct } from "constructs";
 import { REQUESTS_BY_DUE_INDEX, REQUESTS_TABLE } from "../src/adapters/dynamodb/tables.js";
 import { HUB_DETAIL_TYPES, MEMBER_EVENT_SOURCE } from "../src/adapters/events/hub-link.js";
 import { metricAlarms } from "./alarms.js";
+import { BUTTON_CLICK_MEMORY_MB } from "./memory.js";
 import {
   type AppConfig,
   accountAliases,
@@ -255,13 +256,8 @@ export class Hub extends Construct {
         "button",
         "buttonClick",
         "Slack interactivity: verifies the signature and records Approve/Deny",
-        // Slack gives 3 s for the answer, cold start included, and Lambda gives CPU in proportion
-        // to memory (one vCPU at 1,769 MB). `npm run bench` (coldStart) measures a cold Approve's
-        // CPU — Node's start, the bundle's import, the first click — at 0.24-0.35 s on the bench
-        // machine; taken twice as long on a Lambda core, at 512 MB (0.29 vCPU) that is 1.6-2.4 s,
-        // leaving at least 0.6 s for the calls to Secrets Manager, DynamoDB, SNS and Slack. At
-        // 256 MB it would be 3.3-4.9 s of CPU alone.
-        { timeout: Duration.seconds(15), memorySize: 512, async: false },
+        // Slack gives 3 s for the answer, cold start included: memory.ts says how much CPU that needs.
+        { timeout: Duration.seconds(15), memorySize: BUTTON_CLICK_MEMORY_MB, async: false },
         // buttonClick alone knows where the signing secret is (and may read it).
         { SLACK_SIGNING_SECRET_ARN: this.secrets.signingSecret.secretArn },
       ),
