@@ -1,6 +1,7 @@
 /**
  * The benchmarks on the local stack (moto behind the CloudTrail proxy, dynalite, the loopback
- * Slack API, the real handlers wired as in AWS), all in this process but moto:
+ * Slack API, the real handlers wired as in AWS), all in this process but moto and dynalite; the
+ * people making the measured changes call from a thread of their own (people.ts):
  *   - warm: one change at a time, from the change to its revert, to its message, to "applied";
  *   - moto raw: authorize + revoke pairs sent straight to moto, all at once;
  *   - burst: the same pairs made by people through the proxy, all at once, over both accounts:
@@ -11,13 +12,19 @@ import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
   DescribeSecurityGroupRulesCommand,
-  EC2Client,
-  RevokeSecurityGroupIngressCommand,
+  type EC2Client,
 } from "@aws-sdk/client-ec2";
 import type { ApprovalRequest } from "../src/domain/request.js";
 import type { Log } from "../src/ports/log.js";
 import type { SecurityGroups } from "../src/ports/security-groups.js";
 import { type LocalStack, SANDBOX, SANDBOX_MEMBERS } from "../src/sandbox/stack.js";
+import {
+  type Caller,
+  type People,
+  pairs,
+  ec2Client as peopleClient,
+  permission,
+} from "./people.js";
 import { percentile, round, sleep } from "./stats.js";
 
 /** Who makes the changes in each member account: a person, so each change is governed. */
@@ -41,26 +48,9 @@ export function watchedLog(): Log & { on: (fn: (m: string, a?: object) => void) 
   };
 }
 
-function ec2Client(endpoint: string, key: string, account?: string): EC2Client {
-  const client = new EC2Client({
-    endpoint,
-    region: SANDBOX.region,
-    credentials: { accessKeyId: key, secretAccessKey: "x" },
-    maxAttempts: 5,
-  });
-  if (account) {
-    // Straight to moto: name the account, as the proxy's pinUpstreamAccount does.
-    client.middlewareStack.add(
-      (next) => (args) => {
-        const request = args.request as { headers?: Record<string, string> };
-        if (request.headers) request.headers["x-moto-account-id"] = account;
-        return next(args);
-      },
-      { step: "build", name: "benchMotoAccount" },
-    );
-  }
-  return client;
-}
+/** A client of this thread's (set-up and checks; the measured changes come from People). */
+const ec2Client = (endpoint: string, key: string): EC2Client =>
+  peopleClient({ endpoint, key, region: SANDBOX.region });
 
 async function waitFor(probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -181,57 +171,33 @@ function clickRequest(stack: LocalStack, request: ApprovalRequest, user: string)
 
 // ---- the burst, and the same calls straight to moto ---------------------------------------
 
-interface Pair {
-  member: number;
-  groupId: string;
-  port: number;
-}
-
-function pairs(groups: string[][], changes: number): Pair[] {
-  return Array.from({ length: changes }, (_, i) => {
-    const member = i % groups.length;
-    const own = groups[member] ?? [];
-    return {
-      member,
-      groupId: own[Math.floor(i / groups.length) % own.length] ?? "",
-      port: 2000 + i,
-    };
-  });
-}
-
-const permission = (port: number) => ({
-  IpProtocol: "tcp",
-  FromPort: port,
-  ToPort: port,
-  IpRanges: [{ CidrIp: `10.${(port >> 8) & 255}.${port & 255}.0/24`, Description: "bench" }],
-});
+/** Each member's person, calling `endpoint` (straight to moto: naming the member's account). */
+const callers = (endpoint: string, direct: boolean): Caller[] =>
+  SANDBOX_MEMBERS.map((m, i) => ({
+    endpoint,
+    key: PERSON_KEYS[i] ?? "alice",
+    region: SANDBOX.region,
+    ...(direct ? { account: m.account } : {}),
+  }));
 
 /**
  * Authorize + revoke (by the new rule's id, as the revert does) for every pair, all at once,
  * straight to moto: what moto itself sustains for the burst's calls.
  */
-export async function benchMotoRaw(stack: LocalStack, groups: string[][], changes: number) {
-  const clients = SANDBOX_MEMBERS.map((m, i) =>
-    ec2Client(stack.motoEndpoint, PERSON_KEYS[i] ?? "alice", m.account),
-  );
-  const work = pairs(groups, changes);
+export async function benchMotoRaw(
+  stack: LocalStack,
+  people: People,
+  groups: string[][],
+  changes: number,
+) {
   const start = performance.now();
-  await Promise.all(
-    work.map(async (p) => {
-      const client = clients[p.member] as EC2Client;
-      const out = await client.send(
-        new AuthorizeSecurityGroupIngressCommand({
-          GroupId: p.groupId,
-          IpPermissions: [permission(p.port)],
-        }),
-      );
-      const ids = (out.SecurityGroupRules ?? []).map((r) => r.SecurityGroupRuleId ?? "");
-      await client.send(
-        new RevokeSecurityGroupIngressCommand({ GroupId: p.groupId, SecurityGroupRuleIds: ids }),
-      );
-    }),
-  );
+  const { failed } = await people.run({
+    callers: callers(stack.motoEndpoint, true),
+    work: pairs(groups, changes),
+    revoke: true,
+  });
   const ms = performance.now() - start;
+  if (failed > 0) throw new Error(`${failed} of ${changes} pairs failed straight to moto`);
   return { pairs: changes, ms, perSecond: changes / (ms / 1000) };
 }
 
@@ -292,10 +258,10 @@ async function timingReverts<T>(
 
 export async function benchBurst(
   stack: LocalStack,
+  people: People,
   groups: string[][],
   changes: number,
 ): Promise<BurstResult> {
-  const people = SANDBOX_MEMBERS.map((_, i) => ec2Client(stack.ec2Endpoint, PERSON_KEYS[i] ?? ""));
   const work = pairs(groups, changes);
   const groupSet = new Set(groups.flat());
   const key = (groupId: string, port: number) => `${groupId}/${port}`;
@@ -324,16 +290,8 @@ export async function benchBurst(
   const start = performance.now();
   try {
     await timingReverts(stack, revertTimes, revertEnds, async () => {
-      await Promise.all(
-        work.map((p) =>
-          (people[p.member] as EC2Client).send(
-            new AuthorizeSecurityGroupIngressCommand({
-              GroupId: p.groupId,
-              IpPermissions: [permission(p.port)],
-            }),
-          ),
-        ),
-      );
+      // A call that failed makes no change: it counts as lost below.
+      await people.run({ callers: callers(stack.ec2Endpoint, false), work, revoke: false });
       answeredMs = performance.now() - start;
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([

@@ -27,6 +27,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
+import { BUTTON_CLICK_MEMORY_MB } from "../infra/memory.js";
 import { requestIdFor } from "../src/adapters/ids.js";
 import { type Change, isResolved } from "../src/domain/change.js";
 import {
@@ -38,7 +39,6 @@ import { revertPlan } from "../src/domain/plan.js";
 import { createRequest } from "../src/domain/request.js";
 import type { Rule } from "../src/domain/rule.js";
 import { approvalMessage, validateMessage } from "../src/domain/slack/index.js";
-import { BUTTON_CLICK_MEMORY_MB } from "../infra/memory.js";
 import { startLocalStack } from "../src/sandbox/stack.js";
 import { type ColdFigures, measureColdStart } from "./cold-start.js";
 import { firstClick } from "./first-click.js";
@@ -51,6 +51,7 @@ import {
   createGroups,
   watchedLog,
 } from "./local.js";
+import { People } from "./people.js";
 import { percentile, round } from "./stats.js";
 
 function numberArg(argv: readonly string[], flag: string, fallback: number): number {
@@ -174,6 +175,7 @@ async function main() {
   const t0 = performance.now();
   const stack = await startLocalStack({ signingSecret: "bench", log, retryBackoffMs: () => 20 });
   const stackStartMs = performance.now() - t0;
+  const people = People.start();
   try {
     progress(`warm: ${OPTIONS.rounds} changes one at a time`);
     const warm = await benchWarm(stack, OPTIONS.rounds);
@@ -183,14 +185,14 @@ async function main() {
       // code compiled and the connections open (a Lambda's is warm after its first calls too).
       progress(`warm-up: ${OPTIONS.warmup} pairs straight to moto, then as a burst`);
       const spare = await createGroups(stack, OPTIONS.groups);
-      await benchMotoRaw(stack, spare, OPTIONS.warmup);
-      await benchBurst(stack, spare, OPTIONS.warmup);
+      await benchMotoRaw(stack, people, spare, OPTIONS.warmup);
+      await benchBurst(stack, people, spare, OPTIONS.warmup);
     }
     await stack.idle();
     progress(`moto raw: ${OPTIONS.burst} authorize + revoke pairs`);
-    const raw = await benchMotoRaw(stack, groups, OPTIONS.burst);
+    const raw = await benchMotoRaw(stack, people, groups, OPTIONS.burst);
     progress(`burst: ${OPTIONS.burst} changes at once`);
-    const burst = await benchBurst(stack, groups, OPTIONS.burst);
+    const burst = await benchBurst(stack, people, groups, OPTIONS.burst);
     progress(`click: ${OPTIONS.clicks} clicks at once`);
     const click = await benchClicks(stack, log, OPTIONS.clicks);
     const cold = await measureColdStart({
@@ -256,6 +258,7 @@ async function main() {
     if (JSON_OUT) console.log(JSON.stringify(result));
     else printTable(result);
   } finally {
+    await people.stop();
     await stack.stop();
   }
 }
