@@ -300,7 +300,9 @@ function formatText(result: ExplainJson): string {
   if (result.revertError) lines.push(`  cannot plan: ${result.revertError}`);
   for (const op of result.revert) lines.push(`  ${JSON.stringify(op)}`);
   if (c.created && result.revert.length) {
-    lines.push("  (made only when the policy revokes the default egress)");
+    lines.push(
+      "  (made only when the policy revokes the default egress; in a notify-mode account, on Deny)",
+    );
   }
   lines.push(...policyText(result));
   return lines.join("\n");

@@ -11,14 +11,17 @@
  *     requester and the monitoring channel learn why);
  *   - require_approval: the egress is revoked and filed for a person; Approve puts it back.
  * The engine's own default (require_approval, rule "default") does not apply to a creation.
+ * In an account the policy rolls out in notify mode nothing is reverted, a creation included:
+ * auto_deny and require_approval leave the egress in place and file it for a person, marked "not
+ * enforced in this account" (Approve keeps it, Deny revokes it), as every other change there.
  */
 import type { AddChange } from "./change.js";
 import { CREATE_GROUP_EVENT_NAME, MalformedEventError, validateChange } from "./cloudtrail.js";
 import { readRecordHeader } from "./cloudtrail-record.js";
 import { creationDefaults } from "./drift.js";
 import { isObject, str } from "./json.js";
-import { DEFAULT_RULE, decide } from "./policy/engine.js";
-import type { Policy, PolicyAction, PolicyFacts } from "./policy/types.js";
+import { accountMode, DEFAULT_RULE, decide } from "./policy/engine.js";
+import type { Policy, PolicyAction, PolicyFacts, PolicyMode } from "./policy/types.js";
 import { type Requester, requesterFromCloudTrail } from "./requester.js";
 import { type Rule, ruleKey } from "./rule.js";
 
@@ -98,50 +101,77 @@ export function createChange(created: CreatedGroup, egress: readonly Rule[]): Ad
   return change;
 }
 
+/** What a restrictive rule said of the default egress: whether it is carried out is the mode's. */
+interface Restricted {
+  action: "auto_deny" | "require_approval";
+  rule: string;
+  reason: string;
+  /** require_approval only: as the hub will ask (never fewer than the requester needs). */
+  approvals?: number;
+}
+
 export type CreateGroupDecision =
   | {
+      /** The egress stays and nothing is filed. */
       revoke: false;
       reason: string;
       /** The matching rule and its (permissive) action; both absent when no rule matched. */
       rule?: string;
       action?: Exclude<PolicyAction, "auto_deny" | "require_approval">;
+      /** The account's mode (accountMode). */
+      mode: PolicyMode;
     }
-  | {
+  | (Restricted & {
+      /** The member revokes the egress now (auto_deny: a notice; require_approval: a request). */
       revoke: true;
-      action: "auto_deny" | "require_approval";
-      rule: string;
-      reason: string;
-      /** require_approval only: as the hub will ask (never fewer than the requester needs). */
-      approvals?: number;
-    };
+      mode: "enforce";
+    })
+  | NotEnforced;
+
+/**
+ * A notify-mode account: the egress stays, and the member files what the rule would have done
+ * for a person, marked not enforced (Approve keeps it, Deny revokes it).
+ */
+export type NotEnforced = Restricted & { revoke: false; notEnforced: true; mode: "notify" };
 
 export const KEEP_DEFAULT_EGRESS_REASON =
   "no policy rule matches the new group's creation: its default egress stays";
 
 /**
  * Whether the default egress stays (see the header): the engine's `decide`, except that its own
- * default (no rule matching: require_approval) keeps the egress. The member acts on it, and
- * `explain --policy` shows it.
+ * default (no rule matching: require_approval) keeps the egress, and that in a notify-mode
+ * account a revoking rule is not carried out. The member acts on it, and `explain --policy`
+ * shows it.
  */
 export function createGroupDecision(
   change: AddChange,
   facts: PolicyFacts,
   policy: Policy,
 ): CreateGroupDecision {
-  if (change.rules.length === 0)
-    return { revoke: false, reason: "the group has no default egress" };
-  const decision = decide(change, facts, policy);
-  if (decision.rule === DEFAULT_RULE) return { revoke: false, reason: KEEP_DEFAULT_EGRESS_REASON };
-  const { action, rule, reason } = decision;
-  if (action === "auto_deny") return { revoke: true, action, rule, reason };
-  if (action === "require_approval") {
+  if (change.rules.length === 0) {
     return {
-      revoke: true,
-      action,
-      rule,
-      reason,
-      ...(decision.approvals !== undefined ? { approvals: decision.approvals } : {}),
+      revoke: false,
+      reason: "the group has no default egress",
+      mode: accountMode(policy, change.account, facts),
     };
   }
-  return { revoke: false, action, rule, reason };
+  const decision = decide(change, facts, policy);
+  const { action, rule, reason, mode } = decision;
+  if (rule === DEFAULT_RULE) return { revoke: false, reason: KEEP_DEFAULT_EGRESS_REASON, mode };
+  if (action !== "auto_deny" && action !== "require_approval") {
+    return { revoke: false, action, rule, reason, mode };
+  }
+  const restricted: Restricted = {
+    action,
+    rule,
+    reason,
+    ...(action === "require_approval" && decision.approvals !== undefined
+      ? { approvals: decision.approvals }
+      : {}),
+  };
+  if (mode === "notify") {
+    const kept: NotEnforced = { ...restricted, revoke: false, notEnforced: true, mode };
+    return kept;
+  }
+  return { ...restricted, revoke: true, mode };
 }

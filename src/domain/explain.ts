@@ -30,7 +30,6 @@ import { creationDefaults } from "./drift.js";
 import { NO_PEOPLE, type PeopleConfig, verifyRequester } from "./identity.js";
 import { describeOperation, revertPlan } from "./plan.js";
 import {
-  accountMode,
   DEFAULT_RULE,
   decide,
   isConfigWithPolicy,
@@ -436,7 +435,10 @@ function explainCreateGroup(
   return { ignored: false, change: json, revert, ...decided };
 }
 
-/** createGroupDecision's word as `policy` (a kept egress with no rule matching: exempt, "default"). */
+/**
+ * createGroupDecision's word as `policy` (a kept egress with no rule matching: exempt, "default"),
+ * with `mode: "notify"` for an account in notify mode, as for any other change.
+ */
 function createPolicyOf(
   change: ReturnType<typeof createChange>,
   created: CreatedGroup,
@@ -452,37 +454,51 @@ function createPolicyOf(
     },
   };
   const d = createGroupDecision(change, facts, given.policy);
-  if (!d.revoke) {
+  const notify = d.mode === "notify" ? { mode: "notify" as const } : {};
+  const mode =
+    d.mode === "notify"
+      ? [
+          `mode: notify: account ${change.account} is being rolled out, nothing is reverted (the decision is only reported)`,
+        ]
+      : [];
+  if (!d.revoke && !("notEnforced" in d)) {
     return {
-      policy: { action: d.action ?? "exempt", rule: d.rule ?? DEFAULT_RULE, reason: d.reason },
+      policy: {
+        action: d.action ?? "exempt",
+        rule: d.rule ?? DEFAULT_RULE,
+        reason: d.reason,
+        ...notify,
+      },
       policyNotes: [
         "the default egress stays: the member adopts the group with it and files nothing",
-        ...factNotes(given.policy, facts),
+        ...factNotes(given.policy, facts, mode),
       ],
     };
   }
   const notes =
-    d.action === "auto_deny"
-      ? ["the default egress is revoked and an auto_denied notice is filed: nobody is asked"]
-      : [
-          // Who approves, where and how long: the hub routes from decide on the filed change.
-          approvalsNote(decide(change, facts, given.policy)),
-          "the default egress is revoked and put to a person: Approve puts it back",
-        ];
-  const mode =
-    accountMode(given.policy, change.account) === "notify"
+    "notEnforced" in d
       ? [
-          `mode: account ${change.account} is in notify mode, which a new group's default egress does not follow: the member revokes it all the same`,
+          `the default egress stays (not enforced in this account): the member files it for a person, marked "not enforced in this account"; Approve keeps it, Deny revokes it`,
         ]
-      : [];
+      : d.action === "auto_deny"
+        ? ["the default egress is revoked and an auto_denied notice is filed: nobody is asked"]
+        : ["the default egress is revoked and put to a person: Approve puts it back"];
   return {
     policy: {
       action: d.action,
       rule: d.rule,
       reason: d.reason,
       ...(d.approvals !== undefined ? { approvals: d.approvals } : {}),
+      ...notify,
     },
-    policyNotes: [...notes, ...factNotes(given.policy, facts, mode)],
+    policyNotes: [
+      // Who approves, where and how long: the hub routes from decide on the filed change.
+      ...(d.action === "require_approval"
+        ? [approvalsNote(decide(change, facts, given.policy))]
+        : []),
+      ...notes,
+      ...factNotes(given.policy, facts, mode),
+    ],
   };
 }
 

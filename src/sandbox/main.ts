@@ -206,8 +206,8 @@ secgroup-approval sandbox is up in ${((performance.now() - started) / 1000).toFi
   Slack users on the page: bob and carol approve, mallory is not an approver.
 
   Policy: policy.example.json (docs/POLICY.md). SSH or RDP from the internet is auto-denied; a rule
-  without a description is auto-denied; payments-prod (tagged env=production) needs two approvers,
-  in #sg-prod; the staging account is rolled out in notify mode.
+  without a description is auto-denied; a new group keeps its default egress; payments-prod (tagged
+  env=production) needs two approvers, in #sg-prod; the staging account is rolled out in notify mode.
 
   Try it from the page, or with the AWS CLI:
     AWS_ACCESS_KEY_ID=alice AWS_SECRET_ACCESS_KEY=x aws ec2 authorize-security-group-ingress \\

@@ -533,7 +533,7 @@ describe("doctor", () => {
     it("shows the policy committed as the example", async () => {
       const result = await doctor(join(import.meta.dirname, "..", "..", EXAMPLE_CONFIG_FILE));
       expect(result.lines).toContain(
-        "ok:    policy: policy.example.json: 7 rules, tried in this order with the config's switches (first match decides):",
+        "ok:    policy: policy.example.json: 8 rules, tried in this order with the config's switches (first match decides):",
       );
       expect(result.lines.filter((l) => l.startsWith("error:"))).toEqual([]);
     });
@@ -551,7 +551,7 @@ describe("doctor", () => {
     expect(info).toEqual([
       'info:  exemptPrincipals is the same as the policy rule {"name":"exempt","description":"exemptPrincipals: break-glass admins and pipelines whose changes stand","match":{"principal":["arn:aws:iam::*:role/BreakGlassAdmin"]},"action":"exempt","reason":"the requester is exempt"}: move it into the policy file (docs/POLICY.md); as a switch it is tried after the file\'s rules',
       'info:  seedRules.maxEventAgeSeconds is the same as the policy rule {"name":"late-events","description":"seedRules.maxEventAgeSeconds: a late event is not reverted, a person decides","match":{"eventAgeOverSeconds":600},"action":"notify","reason":"the event arrived more than 600 s after the change: it was not reverted"}: move it into the policy file (docs/POLICY.md); as a switch it is tried after the file\'s rules',
-      'info:  seedRules.autoDenyWithoutDescription is the same as the policy rule {"name":"rules-need-description","description":"seedRules.autoDenyWithoutDescription","match":{"descriptionMissing":true},"action":"auto_deny","reason":"a rule has no description"}: move it into the policy file (docs/POLICY.md); as a switch it is tried after the file\'s rules',
+      'info:  seedRules.autoDenyWithoutDescription is the same as the policy rule {"name":"rules-need-description","description":"seedRules.autoDenyWithoutDescription","match":{"kind":["add","modify","drift"],"descriptionMissing":true},"action":"auto_deny","reason":"a rule has no description"}: move it into the policy file (docs/POLICY.md); as a switch it is tried after the file\'s rules',
     ]);
     // A config that sets none of them gets no such line.
     expect((await doctor(file(GOOD))).lines.some((l) => l.startsWith("info:"))).toBe(false);

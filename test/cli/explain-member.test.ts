@@ -20,7 +20,7 @@ import {
 } from "../../src/domain/explain.js";
 import { verifyRequester } from "../../src/domain/identity.js";
 import type { ChangeMessage } from "../../src/domain/messages.js";
-import { describeOperation, type Ec2Operation } from "../../src/domain/plan.js";
+import { describeOperation, type Ec2Operation, revertPlan } from "../../src/domain/plan.js";
 import {
   decide,
   enforcedAction,
@@ -95,13 +95,19 @@ function member(event: Json, policyText: string, account: Account) {
   const hub = new RecordingHubLink();
   const log = new MemoryLog();
   const adopted: string[] = [];
+  /** The rules each adoption approved, and the changes left open (live, for a person). */
+  const approved: Rule[][] = [];
+  const opened: { eventId: string; code?: string }[] = [];
   const baselines = {
     read: async () => undefined,
-    adopt: async (groupId: string) => {
+    adopt: async (groupId: string, rules: Rule[]) => {
       adopted.push(groupId);
+      approved.push(rules);
     },
     update: async () => {},
-    openChange: async () => {},
+    openChange: async (_groupId: string, open: { eventId: string; code?: string }) => {
+      opened.push({ eventId: open.eventId, ...(open.code ? { code: open.code } : {}) });
+    },
   } as unknown as Baselines;
   const ledger = {
     receive: async () => undefined,
@@ -133,7 +139,7 @@ function member(event: Json, policyText: string, account: Account) {
       deployment: "test",
     },
   };
-  return { deps, ec2, hub, log, adopted };
+  return { deps, ec2, hub, log, adopted, approved, opened };
 }
 
 /** Runs the member's handler and explain (--json --policy --baseline) on the same event. */
@@ -183,6 +189,9 @@ const inStaging: Mutate = (d) => {
 };
 
 const policyOf = (rules: unknown[]) => JSON.stringify({ rules });
+/** The same rules, with the staging account rolled out in notify mode (as the example does). */
+const stagingNotifyOf = (rules: unknown[]) =>
+  JSON.stringify({ accounts: { "444455556666": { mode: "notify" } }, rules });
 
 // ---- CreateSecurityGroup ----
 
@@ -207,22 +216,26 @@ const NEW_ACCOUNT: Account = {
   ],
 };
 
-const ASK_FOR_NEW_GROUPS = policyOf([
-  {
-    name: "new-groups-reviewed",
-    match: { kind: "create" },
-    action: "require_approval",
-    approvals: 1,
-    reason: "new groups are reviewed",
-  },
-]);
+const ASK_FOR_NEW_GROUPS_RULE = {
+  name: "new-groups-reviewed",
+  match: { kind: "create" },
+  action: "require_approval",
+  approvals: 1,
+  reason: "new groups are reviewed",
+};
+const NEW_GROUPS_CLOSED_RULE = {
+  name: "new-groups-closed",
+  match: { kind: "create" },
+  action: "auto_deny",
+  reason: "new groups start with no egress",
+};
 
 const CREATE_CASES: [string, Json, string, PolicyAction][] = [
   [
-    "the example policy, alice: the description rule revokes it",
+    "the example policy, alice: new-group-default-egress keeps it",
     fixture("other/CreateSecurityGroup.json"),
     EXAMPLE_TEXT,
-    "auto_deny",
+    "auto_approve",
   ],
   [
     "the example policy, break-glass: exempt, kept",
@@ -237,9 +250,17 @@ const CREATE_CASES: [string, Json, string, PolicyAction][] = [
     "exempt",
   ],
   [
+    "a description rule naming no kind: the egress has none, revoked",
+    fixture("other/CreateSecurityGroup.json"),
+    policyOf([
+      { name: "described", match: { descriptionMissing: true }, action: "auto_deny", reason: "no" },
+    ]),
+    "auto_deny",
+  ],
+  [
     "a kind create rule asking a person: revoked and filed",
     fixture("other/CreateSecurityGroup.json"),
-    ASK_FOR_NEW_GROUPS,
+    policyOf([ASK_FOR_NEW_GROUPS_RULE]),
     "require_approval",
   ],
   [
@@ -249,9 +270,27 @@ const CREATE_CASES: [string, Json, string, PolicyAction][] = [
     "notify",
   ],
   [
-    "the example policy in a notify-mode account: revoked all the same",
+    "the example policy in a notify-mode account: kept, as in any account",
     fixture("other/CreateSecurityGroup.json", inStaging),
     EXAMPLE_TEXT,
+    "auto_approve",
+  ],
+  [
+    "a kind create auto_deny rule in a notify-mode account: kept, filed as not enforced",
+    fixture("other/CreateSecurityGroup.json", inStaging),
+    stagingNotifyOf([NEW_GROUPS_CLOSED_RULE]),
+    "auto_deny",
+  ],
+  [
+    "a kind create rule asking a person in a notify-mode account: kept, filed as not enforced",
+    fixture("other/CreateSecurityGroup.json", inStaging),
+    stagingNotifyOf([ASK_FOR_NEW_GROUPS_RULE]),
+    "require_approval",
+  ],
+  [
+    "the same auto_deny rule in the enforced account: revoked",
+    fixture("other/CreateSecurityGroup.json"),
+    stagingNotifyOf([NEW_GROUPS_CLOSED_RULE]),
     "auto_deny",
   ],
 ];
@@ -265,9 +304,12 @@ describe("CreateSecurityGroup: explain --policy says what the member does", () =
     });
     const policy = r.explained.policy as Json;
     const change = r.explained.change as Json;
+    const account = (event.detail as Json).recipientAccountId;
+    const notifyMode = parsePolicyText(policyText).accounts?.[account as string]?.mode === "notify";
     expect(r.explained.ignored).toBe(false);
     expect(policy.action).toBe(action);
-    expect(policy.mode).toBeUndefined();
+    // As for any change: the mode is shown for an account in notify mode, whatever the action.
+    expect(policy.mode).toBe(notifyMode ? "notify" : undefined);
     // explain shows the egress the member judged, by its id.
     expect(change.rules).toStrictEqual([
       {
@@ -279,6 +321,9 @@ describe("CreateSecurityGroup: explain --policy says what the member does", () =
       },
     ]);
     expect(r.adopted).toEqual([NEW_GROUP]);
+    const egressApproved = r.approved[0]?.some(
+      (x) => x.ruleId === DEFAULT_EGRESS.SecurityGroupRuleId,
+    );
 
     if (KEPT.includes(action)) {
       // Kept: no EC2 write, nothing filed, the member's reason is explain's.
@@ -286,36 +331,69 @@ describe("CreateSecurityGroup: explain --policy says what the member does", () =
       expect(r.ec2.executed).toEqual([]);
       expect(r.messages).toEqual([]);
       expect(r.logged.reason).toBe(policy.reason);
+      expect(egressApproved).toBe(true);
       return;
     }
-    // Revoked: exactly the calls explain plans, and the change filed is the one explain shows.
-    expect(r.status).toBe("reverted");
-    expect(r.ec2.executed.map(describeOperation)).toStrictEqual(r.explained.revert);
+    // Filed: the change is the one explain shows, and the egress is not approved (revoked, or
+    // waiting for a person).
     const [message] = r.messages;
     expect(r.messages).toHaveLength(1);
-    expect(message?.change.eventName).toBe("CreateSecurityGroup");
+    if (!message) throw new Error("nothing filed");
+    expect(message.change.eventName).toBe("CreateSecurityGroup");
     expect(
-      message?.change.kind === "add" && message.change.rules.map((x) => ruleToJson(x)),
+      message.change.kind === "add" && message.change.rules.map((x) => ruleToJson(x)),
     ).toStrictEqual(change.rules);
-    if (action === "auto_deny") {
-      expect(message?.policy).toStrictEqual({
+    expect(egressApproved).toBe(false);
+
+    if (notifyMode) {
+      // Not enforced in this account: nothing revoked, the policy's word posted with its mode,
+      // the change left open (Approve keeps it, Deny revokes it with explain's revert).
+      expect(r.status).toBe("revert_failed");
+      expect(r.ec2.executed).toEqual([]);
+      expect(message.revertError?.code).toBe("NotEnforced");
+      expect(message.revertError?.message).toContain(`policy rule "${policy.rule}" would`);
+      expect(message.policy).toStrictEqual({
+        action: enforcedAction({ action, mode: "notify" }),
+        rule: policy.rule,
+        reason: policy.reason,
+        mode: "notify",
+      });
+      expect(r.opened).toEqual([{ eventId: message.change.eventId, code: "NotEnforced" }]);
+      expect(revertPlan(message.change).map(describeOperation)).toStrictEqual(r.explained.revert);
+    } else {
+      // Revoked: exactly the calls explain plans.
+      expect(r.status).toBe("reverted");
+      expect(r.ec2.executed.map(describeOperation)).toStrictEqual(r.explained.revert);
+      expect(message.revertError).toBeUndefined();
+      expect(r.opened).toEqual([]);
+    }
+    if (action === "auto_deny" && !notifyMode) {
+      expect(message.policy).toStrictEqual({
         status: "auto_denied",
         rule: policy.rule,
         reason: policy.reason,
       });
-    } else {
-      // A person decides: the hub routes it with decide on the filed change, as explain counts.
-      expect(message?.policy).toBeUndefined();
-      const change = message?.change;
-      if (!change) throw new Error("nothing filed");
-      const hub = decide(
-        change,
-        { verification: verifyRequester(change.requester, r.deps.config.people) },
-        parsePolicyText(policyText),
-      );
-      expect(hub).toMatchObject({ action, rule: policy.rule, reason: policy.reason });
-      expect(hub.approvals).toBe(policy.approvals);
+      return;
     }
+    if (!notifyMode) expect(message.policy).toBeUndefined();
+    // The hub routes it with decide on the filed change and the facts the member reported: the
+    // rule explain names, and, for a person, the approvals explain counts.
+    const filed = message.change;
+    const hub = decide(
+      filed,
+      {
+        verification: verifyRequester(filed.requester, r.deps.config.people),
+        group: {
+          ...(message.groupName ? { name: message.groupName } : {}),
+          ...(message.group?.vpcId ? { vpcId: message.group.vpcId } : {}),
+        },
+        ...(message.receivedAt ? { receivedAt: new Date(message.receivedAt) } : {}),
+      },
+      parsePolicyText(policyText),
+    );
+    expect(hub).toMatchObject({ action, rule: policy.rule, reason: policy.reason });
+    expect(hub.mode).toBe(notifyMode ? "notify" : "enforce");
+    if (action === "require_approval") expect(hub.approvals).toBe(policy.approvals);
   });
 });
 

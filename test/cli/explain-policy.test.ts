@@ -135,9 +135,9 @@ const EXPECTED: Record<string, [string, string, number?] | undefined> = {
     2,
   ],
   "UpdateSecurityGroupRuleDescriptionsIngress/by-rule-ids.json": ["require_approval", "default", 2],
-  // The new group's default egress has no description: the example's description rule matches
-  // it (it names no kind), so the member revokes every new group's egress and files a notice.
-  "other/CreateSecurityGroup.json": ["auto_deny", "rules-need-description"],
+  // A new group keeps its default egress, which has no description: the example says so with a
+  // rule of its own, and its description rule names the kinds it judges (not create).
+  "other/CreateSecurityGroup.json": ["auto_approve", "new-group-default-egress"],
   "other/DescribeSecurityGroups.json": undefined,
   "other/iam-CreateAccessKey.json": undefined,
   // Without --baseline the rules naming the list are not known: no rule-level matcher matches,
@@ -299,16 +299,38 @@ async function decision(args: string[]): Promise<Json | undefined> {
 }
 
 describe("explain --policy: a group's creation, decided as the member decides it", () => {
-  it("the example's description rule revokes the default egress (it names no kind): auto_deny, and the text says what the member does", async () => {
+  it("the example keeps the default egress by its own rule; its description rule would not revoke it either", async () => {
     expect(await decision(["--policy", EXAMPLE, CREATE])).toStrictEqual({
-      action: "auto_deny",
-      rule: "rules-need-description",
-      reason: "a rule has no description: add one naming the ticket, then try again",
+      action: "auto_approve",
+      rule: "new-group-default-egress",
+      reason: "a new group keeps its default egress (all traffic out), as EC2 creates it",
     });
     const text = await run(["explain", "--policy", EXAMPLE, CREATE]);
     expect(text.stdout).toContain(
-      '\npolicy: auto_deny (rule "rules-need-description"): a rule has no description: add one naming the ticket, then try again\n  the default egress is revoked and an auto_denied notice is filed: nobody is asked\n  requester: unverified (IAM user alice is not mapped to a Slack user)\n',
+      '\npolicy: auto_approve (rule "new-group-default-egress"): a new group keeps its default egress (all traffic out), as EC2 creates it\n  the default egress stays: the member adopts the group with it and files nothing\n',
     );
+    // Without the keep rule, the description rule (it names add, modify and drift) still lets
+    // the egress, which has no description, stay: no rule matches the creation.
+    const example = JSON.parse(EXAMPLE_TEXT) as { rules: Json[] };
+    const withoutKeep = tempFile(
+      "no-keep.json",
+      JSON.stringify({
+        ...example,
+        rules: example.rules.filter((r) => r.name !== "new-group-default-egress"),
+      }),
+    );
+    expect(await decision(["--policy", withoutKeep, CREATE])).toMatchObject({
+      action: "exempt",
+      rule: "default",
+    });
+    // A description rule naming no kind does match it (the egress has no description).
+    const anyKind = policyFile([
+      { name: "described", match: { descriptionMissing: true }, action: "auto_deny", reason: "no" },
+    ]);
+    expect(await decision(["--policy", anyKind, CREATE])).toMatchObject({
+      action: "auto_deny",
+      rule: "described",
+    });
   });
 
   it("break-glass: kept by the exempt rule; no rule matching: kept, exempt under the name default", async () => {
@@ -357,19 +379,47 @@ describe("explain --policy: a group's creation, decided as the member decides it
     );
   });
 
-  it("an account in notify mode: the member revokes a new group's egress all the same, so no mode is shown", async () => {
+  it("an account in notify mode: a revoking rule is not carried out, the egress stays for a person; mode notify is shown", async () => {
     const staging = variant("other/CreateSecurityGroup.json", (d) => {
       d.recipientAccountId = "444455556666";
     });
+    // The example keeps it; the account's mode is shown, as for any change there.
     expect(await decision(["--policy", EXAMPLE, staging])).toStrictEqual({
-      action: "auto_deny",
-      rule: "rules-need-description",
-      reason: "a rule has no description: add one naming the ticket, then try again",
+      action: "auto_approve",
+      rule: "new-group-default-egress",
+      reason: "a new group keeps its default egress (all traffic out), as EC2 creates it",
+      mode: "notify",
     });
-    const text = await run(["explain", "--policy", EXAMPLE, staging]);
-    expect(text.stdout).toContain(
-      "\n  mode: account 444455556666 is in notify mode, which a new group's default egress does not follow: the member revokes it all the same\n",
+    const closed = tempFile(
+      "closed.json",
+      JSON.stringify({
+        accounts: { "444455556666": { mode: "notify" } },
+        rules: [
+          {
+            name: "new-groups-closed",
+            match: { kind: "create" },
+            action: "auto_deny",
+            reason: "new groups start with no egress",
+          },
+        ],
+      }),
     );
+    expect(await decision(["--policy", closed, staging])).toStrictEqual({
+      action: "auto_deny",
+      rule: "new-groups-closed",
+      reason: "new groups start with no egress",
+      mode: "notify",
+    });
+    const text = await run(["explain", "--policy", closed, staging]);
+    expect(text.stdout).toContain(
+      '\npolicy: auto_deny (rule "new-groups-closed"): new groups start with no egress\n  the default egress stays (not enforced in this account): the member files it for a person, marked "not enforced in this account"; Approve keeps it, Deny revokes it\n  requester: unverified (IAM user alice is not mapped to a Slack user)\n  mode: notify: account 444455556666 is being rolled out, nothing is reverted (the decision is only reported)\n',
+    );
+    // The same policy in an enforced account revokes it, and shows no mode.
+    expect(await decision(["--policy", closed, CREATE])).toStrictEqual({
+      action: "auto_deny",
+      rule: "new-groups-closed",
+      reason: "new groups start with no egress",
+    });
   });
 });
 

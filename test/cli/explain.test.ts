@@ -875,7 +875,7 @@ describe("explain CreateSecurityGroup and ModifyManagedPrefixList, as the member
         "  - all 0.0.0.0/0",
         "revert:",
         `  {"action":"revoke","groupId":"${CREATED_GROUP}","direction":"egress","ipPermissions":[{"IpProtocol":"-1","IpRanges":[{"CidrIp":"0.0.0.0/0"}]}]}`,
-        "  (made only when the policy revokes the default egress)",
+        "  (made only when the policy revokes the default egress; in a notify-mode account, on Deny)",
         "",
       ].join("\n"),
     );

@@ -8,7 +8,7 @@ import {
 } from "../../src/domain/create-group.js";
 import { parseChangeMessage } from "../../src/domain/messages.js";
 import { revertPlan } from "../../src/domain/plan.js";
-import type { Policy } from "../../src/domain/policy/types.js";
+import type { Policy, PolicyFacts } from "../../src/domain/policy/types.js";
 import type { Rule } from "../../src/domain/rule.js";
 import { loadFixture } from "../support/domain-fixtures.js";
 import { facts } from "./policy/support.js";
@@ -77,6 +77,7 @@ describe("CreateSecurityGroup", () => {
     expect(createGroupDecision(change, facts(), { rules: [] })).toEqual({
       revoke: false,
       reason: KEEP_DEFAULT_EGRESS_REASON,
+      mode: "enforce",
     });
     expect(createGroupDecision(change, facts(), policy("auto_deny", "add")).revoke).toBe(false);
     // A permissive rule that matches keeps it, and says which rule and action.
@@ -85,6 +86,7 @@ describe("CreateSecurityGroup", () => {
       action: "notify",
       rule: "no-open-egress",
       reason: "new groups start closed",
+      mode: "enforce",
     });
   });
 
@@ -95,6 +97,7 @@ describe("CreateSecurityGroup", () => {
       action: "auto_deny",
       rule: "no-open-egress",
       reason: "new groups start closed",
+      mode: "enforce",
     });
     expect(createGroupDecision(change, facts(), policy("require_approval"))).toEqual({
       revoke: true,
@@ -102,6 +105,7 @@ describe("CreateSecurityGroup", () => {
       rule: "no-open-egress",
       reason: "new groups start closed",
       approvals: 1,
+      mode: "enforce",
     });
     // As the hub will ask: never fewer approvals than an unverified requester needs.
     expect(
@@ -119,6 +123,65 @@ describe("CreateSecurityGroup", () => {
         securityGroupRuleIds: ["sgr-0123456789abcdef0"],
       }),
     ]);
+  });
+
+  // The fixture's account, 111122223333, in each of the ways a policy sets its mode.
+  const notifyHere: [string, Pick<Policy, "mode" | "accounts">, Partial<PolicyFacts>][] = [
+    ["its accounts entry", { accounts: { "111122223333": { mode: "notify" } } }, {}],
+    ["the policy's mode", { mode: "notify" }, {}],
+    ["the deployment's mode", {}, { mode: "notify" }],
+  ];
+
+  it.each(notifyHere)(
+    "an account in notify mode (%s): a revoking rule is not carried out, the egress stays for a person",
+    (_how, mode, more) => {
+      const change = createChange(created(), [EGRESS]);
+      const f = facts(more);
+      expect(createGroupDecision(change, f, { ...policy("auto_deny"), ...mode })).toEqual({
+        revoke: false,
+        notEnforced: true,
+        action: "auto_deny",
+        rule: "no-open-egress",
+        reason: "new groups start closed",
+        mode: "notify",
+      });
+      expect(createGroupDecision(change, f, { ...policy("require_approval"), ...mode })).toEqual({
+        revoke: false,
+        notEnforced: true,
+        action: "require_approval",
+        rule: "no-open-egress",
+        reason: "new groups start closed",
+        approvals: 1,
+        mode: "notify",
+      });
+      // What keeps it anyway keeps it there too, nothing to file; the mode is said.
+      for (const kept of [{ rules: [] }, policy("notify"), policy("auto_deny", "add")]) {
+        expect(createGroupDecision(change, f, { ...kept, ...mode })).toMatchObject({
+          revoke: false,
+          mode: "notify",
+        });
+        expect(createGroupDecision(change, f, { ...kept, ...mode })).not.toHaveProperty(
+          "notEnforced",
+        );
+      }
+    },
+  );
+
+  it("an account entry in enforce mode beats a notify-mode policy: revoked", () => {
+    const change = createChange(created(), [EGRESS]);
+    const decision = createGroupDecision(change, facts({ mode: "notify" }), {
+      ...policy("auto_deny"),
+      mode: "notify",
+      accounts: { "111122223333": { mode: "enforce" } },
+    });
+    expect(decision).toMatchObject({ revoke: true, action: "auto_deny", mode: "enforce" });
+    // Another account in notify mode changes nothing here.
+    expect(
+      createGroupDecision(change, facts(), {
+        ...policy("auto_deny"),
+        accounts: { "444455556666": { mode: "notify" } },
+      }),
+    ).toMatchObject({ revoke: true, mode: "enforce" });
   });
 
   it("travels to the hub as an add with eventName CreateSecurityGroup", () => {

@@ -158,6 +158,44 @@ describe("policy.example.json in the sandbox", () => {
     expect(await ports(groupId)).toEqual([8443]);
   });
 
+  it("a group alice creates keeps its default egress (new-group-default-egress): adopted with it, nothing filed", async () => {
+    const name = `e2e-policy-alice-${Date.now()}`;
+    const { GroupId = "" } = await as("alice").send(
+      new CreateSecurityGroupCommand({ GroupName: name, Description: "alice's group" }),
+    );
+    const record = await waitFor("the group's adoption", async () => {
+      await stack.idle();
+      const r = await stack.memberDeps.baselines.read(GroupId);
+      return r?.rules ? r : undefined;
+    });
+    expect(
+      record.rules?.map((r) => `${r.direction} ${r.protocol} ${JSON.stringify(r.peer)}`),
+    ).toEqual(['egress all {"kind":"cidrIpv4","cidr":"0.0.0.0/0"}']);
+    const { SecurityGroupRules = [] } = await as("admin").send(
+      new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: "group-id", Values: [GroupId] }] }),
+    );
+    expect(SecurityGroupRules.filter((r) => r.IsEgress).map((r) => r.CidrIpv4)).toEqual([
+      "0.0.0.0/0",
+    ]);
+    const filed = [];
+    for (const status of ["auto_denied", "pending"] as const) {
+      filed.push(
+        ...(await stack.hubDeps.requests.listByStatus(status)).filter(
+          (r) => r.change.groupId === GroupId,
+        ),
+      );
+    }
+    expect(filed).toEqual([]);
+    // The member's word: the example's own rule kept it (no rule matching would keep it too).
+    await stack.idle();
+    const adopted = log.lines.find(
+      (l) => l.message === "adopted" && l.attributes?.groupId === GroupId,
+    );
+    expect(adopted?.attributes?.reason).toBe(
+      "a new group keeps its default egress (all traffic out), as EC2 creates it",
+    );
+  });
+
   it("the staging account is in notify mode: the change stands, marked not enforced", async () => {
     const groupId = await newGroup("staging-admin");
     await add("staging-dev", groupId, 8080, "10.0.0.0/8", "JIRA-9 staging preview");

@@ -48,10 +48,14 @@ describe("POLICY", () => {
     const config = loadConfig(memberConfigSchema, { ...member, POLICY: example });
     const names = policyOf(config).rules.map((r) => r.name);
     expect(names[0]).toBe("system-roles");
-    expect(names.slice(1, 3)).toEqual(["break-glass", "no-ssh-rdp-from-internet"]);
+    expect(names.slice(1, 4)).toEqual([
+      "break-glass",
+      "new-group-default-egress",
+      "no-ssh-rdp-from-internet",
+    ]);
     expect(names.slice(-2)).toEqual(["exempt-principals", "max-event-age"]);
     expect(policyOf(config).accounts?.["444455556666"]?.mode).toBe("notify");
-    expect(memberSettings(config).policyFile?.rules).toHaveLength(7);
+    expect(memberSettings(config).policyFile?.rules).toHaveLength(8);
   });
 
   it("the hub gets the same policy (its own copy, from its own variables)", () => {

@@ -28,6 +28,13 @@ const POLICY = parsePolicy({
   accounts: { [STAGING]: { mode: "notify" } },
   rules: [
     {
+      // Only groups staging-dev (IAM user dev) creates: the exempt admins' groups keep theirs.
+      name: "closed-new-groups",
+      match: { kind: "create", principal: "arn:aws:iam::*:user/dev" },
+      action: "auto_deny",
+      reason: "new groups start with no egress",
+    },
+    {
       name: "pipeline",
       match: { principal: "arn:aws:iam::*:role/terraform-ci" },
       action: "auto_approve",
@@ -129,6 +136,16 @@ async function ports(groupId: string, admin = "admin"): Promise<number[]> {
   return SecurityGroupRules.filter((r: SecurityGroupRule) => !r.IsEgress)
     .map((r) => r.FromPort ?? -1)
     .sort((a, b) => a - b);
+}
+
+/** The group's egress rules, as "protocol cidr", read as staging's admin. */
+async function egress(groupId: string, admin = "staging-admin"): Promise<string[]> {
+  const { SecurityGroupRules = [] } = await as(admin).send(
+    new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: "group-id", Values: [groupId] }] }),
+  );
+  return SecurityGroupRules.filter((r: SecurityGroupRule) => r.IsEgress).map(
+    (r) => `${r.IpProtocol} ${r.CidrIpv4 ?? r.CidrIpv6}`,
+  );
 }
 
 async function requestFor(
@@ -350,6 +367,52 @@ describe("policy actions, member and hub", () => {
         const now = await ports(groupId, "staging-admin");
         return now.length === 1 && now[0] === 5000;
       });
+    });
+
+    it("a new group's default egress is not revoked: posted as not enforced; Approve keeps it, Deny revokes it", async () => {
+      const mismatches = stack.metrics.get("PolicyMismatch");
+      const created = async () => {
+        const { GroupId } = await as("staging-dev").send(
+          new CreateSecurityGroupCommand({
+            GroupName: `policy-new-${Date.now()}-${serial++}`,
+            Description: "policy test",
+          }),
+        );
+        if (!GroupId) throw new Error("no group id");
+        const request = await waitFor(`the creation of ${GroupId} posted`, async () => {
+          await stack.idle();
+          const list = await stack.hubDeps.requests.listByStatus("pending");
+          return list.find((r) => r.change.groupId === GroupId && r.slack?.approval);
+        });
+        return { groupId: GroupId, request };
+      };
+
+      const kept = await created();
+      expect(kept.request.change.eventName).toBe("CreateSecurityGroup");
+      expect(await egress(kept.groupId)).toEqual(["-1 0.0.0.0/0"]);
+      expect(kept.request.revertError?.code).toBe("NotEnforced");
+      expect(kept.request.policy).toMatchObject({ rule: "closed-new-groups", mode: "notify" });
+      expect(text(kept.request, "approval")).toContain("not enforced in this account");
+      // The hub routed it from its own policy to the member's decision.
+      expect(stack.metrics.get("PolicyMismatch")).toBe(mismatches);
+      // Open: the drift check leaves it.
+      expect((await stack.sweep()).drift).toBe(0);
+      expect(await egress(kept.groupId)).toEqual(["-1 0.0.0.0/0"]);
+      const before = writesIn(STAGING);
+      await click("U0BOB", "approve", kept.request);
+      await click("U0CAROL", "approve", kept.request);
+      await statusOf(kept.request.requestId, "applied");
+      expect(writesIn(STAGING)).toBe(before);
+      expect(await egress(kept.groupId)).toEqual(["-1 0.0.0.0/0"]);
+      const record = await stack.members
+        .find((m) => m.member.account === STAGING)
+        ?.deps.baselines.read(kept.groupId);
+      expect(record?.rules?.map((r) => `${r.direction} ${r.protocol}`)).toEqual(["egress all"]);
+
+      const denied = await created();
+      await click("U0BOB", "deny", denied.request);
+      await statusOf(denied.request.requestId, "denied");
+      await waitFor("the egress revoked", async () => (await egress(denied.groupId)).length === 0);
     });
 
     it("drift is not reverted, only posted", async () => {

@@ -20,7 +20,7 @@ import { createEc2Client } from "../../src/adapters/ec2/client.js";
 import { Ec2SecurityGroups } from "../../src/adapters/ec2/security-groups.js";
 import { requestIdFor } from "../../src/adapters/ids.js";
 import { adoptCreatedGroup } from "../../src/app/member/create-group.js";
-import { handleHubMessage, type MemberDeps } from "../../src/app/member/index.js";
+import { handleHubMessage, type MemberDeps, sweepBaselines } from "../../src/app/member/index.js";
 import { revertPrefixListChange } from "../../src/app/member/prefix-list.js";
 import type { PrefixListChange } from "../../src/domain/change.js";
 import type { Policy } from "../../src/domain/policy/types.js";
@@ -309,5 +309,106 @@ describe("CreateSecurityGroup", () => {
       direction: "egress",
       groupId,
     });
+  });
+
+  /** The same rule, with moto's account rolled out in notify mode. */
+  const closedInNotifyMode: Policy = { ...closed, accounts: { [ACCOUNT]: { mode: "notify" } } };
+
+  /** A group created, then taken by the member under the notify-mode policy. */
+  async function createdInNotifyMode(name: string) {
+    const w = await world();
+    // Installed before the group is made, as a deployed member is: the install sweep adopts
+    // every group as it stands, later sweeps compare.
+    expect((await sweepBaselines(w.deps)).install).toBe(true);
+    const groupId = await group(`${name}-${serial}`);
+    const [egress] = await egressOf(w.deps, groupId);
+    if (!egress?.ruleId) throw new Error("moto made no default egress");
+    const outcome = await adoptCreatedGroup(
+      w.deps,
+      createEvent(groupId, `${name}-${serial}`),
+      closedInNotifyMode,
+    );
+    const [message] = w.hub.changes();
+    if (!message) throw new Error("nothing filed");
+    return { ...w, groupId, egress, outcome, message };
+  }
+
+  it("in a notify-mode account the rule is not carried out: the egress stays, filed as not enforced, and the drift check leaves it", async () => {
+    const { deps, hub, groupId, egress, outcome, message } =
+      await createdInNotifyMode("staging-closed");
+    expect(outcome.status).toBe("revert_failed");
+    expect(await egressOf(deps, groupId)).toEqual([egress]);
+    expect(hub.changes()).toHaveLength(1);
+    expect(message.change).toMatchObject({
+      kind: "add",
+      eventName: "CreateSecurityGroup",
+      direction: "egress",
+      groupId,
+      rules: [expect.objectContaining({ ruleId: egress.ruleId })],
+    });
+    expect(message.revertError).toEqual({
+      code: "NotEnforced",
+      message:
+        'this account is in notify mode: policy rule "new-groups-closed" would deny it (new groups start with no egress)',
+    });
+    expect(message.policy).toEqual({
+      action: "notify",
+      rule: "new-groups-closed",
+      reason: "new groups start with no egress",
+      mode: "notify",
+    });
+    // Not approved, and open for a person: the drift check neither reverts nor files it.
+    const record = await deps.baselines.read(groupId);
+    expect(record?.rules).toEqual([]);
+    expect(record?.open.map((o) => [o.eventId, o.code])).toEqual([
+      [message.change.eventId, "NotEnforced"],
+    ]);
+    for (let i = 0; i < 2; i += 1) {
+      expect(await sweepBaselines(deps)).toMatchObject({ install: false, drift: 0, suspected: 0 });
+    }
+    expect(await egressOf(deps, groupId)).toEqual([egress]);
+    expect((await deps.baselines.read(groupId))?.rules).toEqual([]);
+    expect(hub.changes()).toHaveLength(1);
+  });
+
+  it("notify mode, Approve: the egress is kept with no EC2 write and becomes approved", async () => {
+    const { deps, groupId, egress, message } = await createdInNotifyMode("staging-approved");
+    const result = await handleHubMessage(deps, {
+      type: "apply",
+      requestId: requestIdFor(message.change),
+      change: message.change,
+      ...(message.revertError ? { revertError: message.revertError } : {}),
+    });
+    expect(result?.outcome).toBe("applied");
+    // The same rule (no revoke and authorize in between), now in the approved baseline.
+    expect(await egressOf(deps, groupId)).toEqual([egress]);
+    const record = await deps.baselines.read(groupId);
+    expect(record?.rules?.map((r) => r.ruleId)).toEqual([egress.ruleId]);
+    expect(record?.open).toEqual([]);
+  });
+
+  it("notify mode, Deny: the egress is revoked and stays away", async () => {
+    const { deps, groupId, message } = await createdInNotifyMode("staging-denied");
+    const result = await handleHubMessage(deps, {
+      type: "revert",
+      requestId: requestIdFor(message.change),
+      change: message.change,
+    });
+    expect(result?.outcome).toBe("reverted");
+    expect(await egressOf(deps, groupId)).toEqual([]);
+    const record = await deps.baselines.read(groupId);
+    expect(record?.rules).toEqual([]);
+    expect(record?.open).toEqual([]);
+  });
+
+  it("the config's description switch does not revoke a new group's egress, which has no description", async () => {
+    const { deps, hub } = await world();
+    deps.config.policy = { ...deps.config.policy, autoDenyWithoutDescription: true };
+    const groupId = await group(`switch-${serial}`);
+    // Through the handler: it decides with the switches merged into the policy.
+    const status = await createRevertHandler(() => deps)(createEvent(groupId, `switch-${serial}`));
+    expect(status).toBe("adopted");
+    expect(await egressOf(deps, groupId)).toHaveLength(1);
+    expect(hub.sent).toHaveLength(0);
   });
 });

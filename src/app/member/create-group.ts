@@ -6,9 +6,13 @@
  * matching `{"kind": "create"}` with auto_deny revokes it and files an auto_denied notice (nobody
  * is asked), with require_approval revokes it and files it for a person (Approve puts it back:
  * apply.ts's applyPlan authorizes the egress again and moves the baseline, as for any add).
+ * In an account in notify mode such a rule is not carried out, as nothing is reverted there: the
+ * egress stays, it is filed live (revertError NotEnforced, the policy's word with mode "notify")
+ * and recorded as an open change; Approve adopts it with no EC2 write, Deny revokes it.
  *
- * The revoked egress is left out of the adopted baseline, so the drift check does not bring it
- * back; when the revoke fails, the egress is adopted (it stands) and the change is filed live.
+ * The revoked egress, or the egress left for a person, is left out of the adopted baseline, so
+ * the drift check neither brings it back nor takes it for drift; when the revoke fails, the egress
+ * is adopted (it stands) and the change is filed live.
  */
 import type { Change } from "../../domain/change.js";
 import {
@@ -23,7 +27,8 @@ import type { ChangeMessage } from "../../domain/messages.js";
 import { revertPlan } from "../../domain/plan.js";
 import { type Policy, type PolicyFacts, policyFromLegacy } from "../../domain/policy/index.js";
 import { contentKey } from "../../domain/rule.js";
-import { liveRules, type MemberDeps, perform, screenCall, why } from "./deps.js";
+import { groupField, type MemberDecision, policyField, standingError } from "./decide.js";
+import { liveRules, type MemberDeps, type Performed, perform, screenCall, why } from "./deps.js";
 import { publishOutbox } from "./outbox.js";
 import { file, type RevertOutcome } from "./revert.js";
 
@@ -75,7 +80,7 @@ export async function adoptCreatedGroup(
   const defaults = adoptedAtCreation({ groupId, groupName }, live);
   const meta = { name: groupName, vpcId: info.vpcId };
 
-  if (!decision.revoke) {
+  if (!decision.revoke && !("notEnforced" in decision)) {
     // The sweep may have met the group first: its adoption stands.
     if (record?.rules === undefined) {
       await deps.baselines.adopt(groupId, defaults, why(deps, `creation:${eventId}`), meta);
@@ -92,14 +97,32 @@ export async function adoptCreatedGroup(
     return { status: "adopted", groupId, reason: decision.reason };
   }
 
+  // A notify-mode account: the rule's word is reported, not carried out (as revert.ts does).
+  const notEnforced: MemberDecision | undefined =
+    "notEnforced" in decision
+      ? {
+          decision: {
+            action: decision.action,
+            rule: decision.rule,
+            reason: decision.reason,
+            mode: decision.mode,
+            ...(decision.approvals !== undefined ? { approvals: decision.approvals } : {}),
+          },
+          action: "notify",
+          reason: decision.reason,
+        }
+      : undefined;
   const ops = revertPlan(change);
-  const performed = await perform(deps, ops, true);
-  const revoked = new Set(performed.error ? [] : egress.map((r) => contentKey(r)));
-  const approved = defaults.filter((r) => !revoked.has(contentKey(r)));
+  const performed: Performed = notEnforced
+    ? { done: [], resync: false }
+    : await perform(deps, ops, true);
+  // Not approved: revoked, or left for a person to decide. A failed revoke leaves it adopted.
+  const unapproved = new Set(performed.error ? [] : egress.map((r) => contentKey(r)));
+  const approved = defaults.filter((r) => !unapproved.has(contentKey(r)));
   if (record?.rules === undefined) {
     await deps.baselines.adopt(groupId, approved, why(deps, `creation:${eventId}`), meta);
   } else {
-    const gone = record.rules.filter((r) => r.ruleId && revoked.has(contentKey(r)));
+    const gone = record.rules.filter((r) => r.ruleId && unapproved.has(contentKey(r)));
     if (gone.length > 0) {
       await deps.baselines.update(
         groupId,
@@ -108,28 +131,46 @@ export async function adoptCreatedGroup(
       );
     }
   }
-  const left = performed.error;
+  const left = notEnforced ? standingError(notEnforced) : performed.error;
   if (left) {
+    // Left live: the drift check must not take it for drift (nor, when by policy, retry it).
     await deps.baselines
-      .openChange(groupId, { eventId, change }, started.toISOString())
+      .openChange(
+        groupId,
+        { eventId, change, ...(notEnforced ? { code: left.code } : {}) },
+        started.toISOString(),
+      )
       .catch((err: unknown) =>
         deps.log.error("could not record the change as open", { groupId, error: String(err) }),
       );
   }
   const finished = deps.clock();
+  const group = groupField(facts.group);
   const message: ChangeMessage = {
     type: "change",
     change,
     ...(groupName ? { groupName } : {}),
+    // The facts the member decided on, for the hub's own decision.
+    ...(group ? { group } : {}),
+    receivedAt: (facts.receivedAt ?? started).toISOString(),
     revertedAt: finished.toISOString(),
     revertMs: finished.getTime() - started.getTime(),
     ...(left ? { revertError: left } : {}),
-    ...(decision.action === "auto_deny"
-      ? { policy: { status: "auto_denied" as const, rule: decision.rule, reason: decision.reason } }
-      : {}),
+    ...(notEnforced
+      ? { policy: policyField(notEnforced) }
+      : decision.action === "auto_deny"
+        ? {
+            policy: {
+              status: "auto_denied" as const,
+              rule: decision.rule,
+              reason: decision.reason,
+            },
+          }
+        : {}),
   };
   await file(deps, change, message);
+  const calls = notEnforced ? 0 : ops.length;
   return left
-    ? { status: "revert_failed", message, calls: ops.length }
-    : { status: "reverted", message, calls: ops.length };
+    ? { status: "revert_failed", message, calls }
+    : { status: "reverted", message, calls };
 }

@@ -6,6 +6,9 @@
  *   maxEventAgeSeconds         -> "max-event-age":       eventAgeOverSeconds  -> notify (left
  *                                 unreverted for a person: what the member calls "leave")
  *   autoDenyWithoutDescription -> "require-description": descriptionMissing   -> auto_deny
+ *                                 (kinds add, modify, drift: every kind but remove, as the
+ *                                 switch was written before creations and prefix lists were
+ *                                 governed; see legacyRules)
  *
  * evaluatePolicy is today's API (the member uses it) on top of the engine, with today's results
  * and wording, which the engine's static reasons do not carry (the pattern matched, the age).
@@ -52,6 +55,12 @@ export const EXEMPT_PRINCIPALS_RULE = "exempt-principals";
 export const MAX_EVENT_AGE_RULE = "max-event-age";
 export const REQUIRE_DESCRIPTION_RULE = "require-description";
 
+/**
+ * The kinds the description switch judges: the changes whose rules a person put in place (the
+ * switch has always skipped removals, which its descriptionMissing match never meets anyway).
+ */
+export const DESCRIBED_KINDS = ["add", "modify", "drift"] as const;
+
 /** The switches as rules, in the order evaluatePolicy has always applied them. */
 function legacyRules(config: PolicyConfig): PolicyRule[] {
   const rules: PolicyRule[] = [];
@@ -86,7 +95,10 @@ function legacyRules(config: PolicyConfig): PolicyRule[] {
     rules.push({
       name: REQUIRE_DESCRIPTION_RULE,
       description: "seedRules.autoDenyWithoutDescription",
-      match: { descriptionMissing: true },
+      // The rules a person puts in place. Not kind create: a new group's default egress has no
+      // description, and the switch would revoke every new group's egress. Not kind prefixList:
+      // its rules are those naming the list, judged when they were made, not by who edits it.
+      match: { kind: [...DESCRIBED_KINDS], descriptionMissing: true },
       action: "auto_deny",
       reason: "a rule has no description",
     });

@@ -14,6 +14,7 @@ describe("describePolicy", () => {
     expect(rows.map((r) => r[0])).toEqual([
       "rule",
       "break-glass",
+      "new-group-default-egress",
       "no-ssh-rdp-from-internet",
       "rules-need-description",
       "pipeline-auto-approve",
@@ -25,21 +26,32 @@ describe("describePolicy", () => {
     ]);
     for (const row of rows) expect(row).toHaveLength(4);
     expect(rows[2]).toEqual([
+      "new-group-default-egress",
+      "kind create",
+      "auto_approve",
+      "a new group keeps its default egress (all traffic out), as EC2 creates it",
+    ]);
+    expect(rows[4]?.slice(0, 3)).toEqual([
+      "rules-need-description",
+      "kind add, modify, drift; any rule: no description",
+      "auto_deny",
+    ]);
+    expect(rows[3]).toEqual([
       "no-ssh-rdp-from-internet",
       "any rule: ingress, ports overlapping 22, 3389, peer public",
       "auto_deny",
       "SSH and RDP must not be open to the internet: use Session Manager or the VPN",
     ]);
-    expect(rows[5]).toEqual([
+    expect(rows[6]).toEqual([
       "production-two-approvers",
       "tags env=production",
       "require_approval",
       "2 approvals, from group S0SECURITY1, in C0SGPROD001, expires after 24 h: a production group: two security approvers",
     ]);
-    expect(rows[7]?.[1]).toBe(
+    expect(rows[8]?.[1]).toBe(
       "verified requester; kind add; every rule: ingress, protocol tcp, ports within 443, peer within 10.0.0.0/8, 172.16.0.0/12",
     );
-    expect(rows[9]).toEqual([
+    expect(rows[10]).toEqual([
       "account 444455556666",
       "changes in 444455556666",
       "notify",
@@ -59,7 +71,7 @@ describe("describePolicy", () => {
     expect(rows.slice(1).map((r) => r.slice(0, 3))).toEqual([
       ["system-roles", "principal arn:aws:iam::1:role/sys", "ignore"],
       ["max-event-age", "event over 300 s late", "notify"],
-      ["require-description", "any rule: no description", "auto_deny"],
+      ["require-description", "kind add, modify, drift; any rule: no description", "auto_deny"],
       ["default", "anything else", "require_approval"],
     ]);
     expect(describeMatch({ name: "x", match: {}, action: "notify" })).toBe("any change");

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type Change, changedRules } from "../../../src/domain/change.js";
+import { type Change, changedRules, type PrefixListChange } from "../../../src/domain/change.js";
+import { createGroupDecision } from "../../../src/domain/create-group.js";
 import { decide } from "../../../src/domain/policy/engine.js";
 import {
   type LegacyDecision,
@@ -10,8 +11,9 @@ import {
 import type { Policy } from "../../../src/domain/policy/types.js";
 import { DEFAULT_POLICY, evaluatePolicy, type PolicyConfig } from "../../../src/domain/policy.js";
 import { matchingArnPattern } from "../../../src/domain/requester.js";
+import type { Rule } from "../../../src/domain/rule.js";
 import { changeArb, receivedAtArb } from "./arbitraries.js";
-import { add, assumedRole, facts, tcp, v4 } from "./support.js";
+import { add, assumedRole, drift, facts, tcp, v4 } from "./support.js";
 
 /** evaluatePolicy as it was before the engine (git history: src/domain/policy.ts), verbatim. */
 function reference(change: Change, config: PolicyConfig, receivedAt: Date): LegacyDecision {
@@ -95,8 +97,56 @@ describe("policyFromLegacy", () => {
       ["system-roles", "ignore", { principal: ["arn:aws:iam::1:role/sys"] }],
       ["exempt-principals", "exempt", { principal: ["arn:aws:iam::*:role/BreakGlassAdmin"] }],
       ["max-event-age", "notify", { eventAgeOverSeconds: 300 }],
-      ["require-description", "auto_deny", { descriptionMissing: true }],
+      [
+        "require-description",
+        "auto_deny",
+        { kind: ["add", "modify", "drift"], descriptionMissing: true },
+      ],
     ]);
+  });
+
+  it("the description switch leaves a new group's default egress and a prefix list alone", () => {
+    // The switch predates governed creations (CreateSecurityGroup and ModifyManagedPrefixList
+    // were governed later): as a rule naming no kind it revoked every new group's egress.
+    const policy = policyFromLegacy({ ...DEFAULT_POLICY, autoDenyWithoutDescription: true });
+    const egress: Rule = {
+      direction: "egress",
+      protocol: "all",
+      fromPort: null,
+      toPort: null,
+      peer: v4("0.0.0.0/0"),
+    };
+    const creation = add([egress], { eventName: "CreateSecurityGroup", direction: "egress" });
+    expect(decide(creation, facts(), policy).rule).toBe("default");
+    expect(createGroupDecision(creation, facts(), policy)).toMatchObject({ revoke: false });
+    const list: PrefixListChange = {
+      ...add(),
+      eventName: "ModifyManagedPrefixList",
+      kind: "prefixList",
+      prefixListId: "pl-0123456789abcdef0",
+      added: [{ cidr: "10.9.0.0/16" }],
+      removed: [],
+      references: [
+        {
+          groupId: "sg-0123456789abcdef0",
+          rules: [
+            tcp(
+              443,
+              443,
+              { kind: "prefixList", prefixListId: "pl-0123456789abcdef0" },
+              {
+                description: undefined,
+              },
+            ),
+          ],
+        },
+      ],
+    };
+    expect(decide(list, facts(), policy).rule).toBe("default");
+    // What it always judged, it still does.
+    const bare = tcp(443, 443, v4("10.0.0.0/8"), { description: undefined });
+    expect(decide(add([bare]), facts(), policy).rule).toBe("require-description");
+    expect(decide(drift({ added: [bare] }), facts(), policy).rule).toBe("require-description");
   });
 
   it("switches that are off make no rule", () => {

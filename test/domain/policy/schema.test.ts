@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { PrefixListChange } from "../../../src/domain/change.js";
 import { decide } from "../../../src/domain/policy/engine.js";
 import { PolicyError, parsePolicy, parsePolicyText } from "../../../src/domain/policy/load.js";
 import { REPO_ROOT } from "../../support/domain-fixtures.js";
-import { add, assumedRole, facts, tcp, UNVERIFIED, v4 } from "./support.js";
+import { add, assumedRole, drift, facts, modify, rule, tcp, UNVERIFIED, v4 } from "./support.js";
 
 const EXAMPLE = readFileSync(join(REPO_ROOT, "policy.example.json"), "utf8");
 
@@ -30,6 +31,7 @@ describe("policy.example.json", () => {
   it("loads, with the rules it promises", () => {
     expect(policy.rules.map((r) => [r.name, r.action])).toEqual([
       ["break-glass", "exempt"],
+      ["new-group-default-egress", "auto_approve"],
       ["no-ssh-rdp-from-internet", "auto_deny"],
       ["rules-need-description", "auto_deny"],
       ["pipeline-auto-approve", "auto_approve"],
@@ -86,6 +88,66 @@ describe("policy.example.json", () => {
     });
     const staging = decide(add([ssh], { account: "444455556666" }), f, policy);
     expect(staging).toMatchObject({ action: "auto_deny", mode: "notify" });
+  });
+
+  it("a new group keeps its default egress; the description rule judges what a person puts in place", () => {
+    const egress = rule({
+      direction: "egress",
+      protocol: "all",
+      fromPort: null,
+      toPort: null,
+      peer: v4("0.0.0.0/0"),
+      description: undefined,
+    });
+    const bare = tcp(443, 443, v4("10.0.0.0/8"), { description: undefined });
+    const creation = add([egress], { eventName: "CreateSecurityGroup", direction: "egress" });
+    const kept = decide(creation, facts({ verification: UNVERIFIED }), policy);
+    expect(kept).toMatchObject({ action: "auto_approve", rule: "new-group-default-egress" });
+    // In the notify-mode account as well (a permissive rule: nothing to report).
+    expect(decide({ ...creation, account: "444455556666" }, facts(), policy)).toMatchObject({
+      action: "auto_approve",
+      rule: "new-group-default-egress",
+    });
+    // The description rule alone no longer matches a creation (it names its kinds)...
+    const described = policy.rules.find((r) => r.name === "rules-need-description");
+    if (!described) throw new Error("no rules-need-description");
+    const alone = { rules: [described] };
+    expect(decide(creation, facts(), alone).rule).toBe("default");
+    // ...nor a prefix list's entries, whose rules (those naming the list) have none.
+    const list: PrefixListChange = {
+      ...add(),
+      eventName: "ModifyManagedPrefixList",
+      kind: "prefixList",
+      prefixListId: "pl-0123456789abcdef0",
+      added: [{ cidr: "10.9.0.0/16", description: "JIRA-4 office" }],
+      removed: [],
+      references: [
+        {
+          groupId: "sg-0123456789abcdef0",
+          rules: [
+            tcp(
+              443,
+              443,
+              { kind: "prefixList", prefixListId: "pl-0123456789abcdef0" },
+              { description: undefined },
+            ),
+          ],
+        },
+      ],
+    };
+    expect(list.references[0]?.rules[0]?.description).toBeUndefined();
+    expect(decide(list, facts(), alone).rule).toBe("default");
+    // But an added rule, a cleared description (a modify) and drift without one are denied.
+    for (const change of [
+      add([bare]),
+      modify(bare, tcp(443, 443, v4("10.0.0.0/8"), { description: "JIRA-1" })),
+      drift({ added: [bare] }),
+    ]) {
+      expect(decide(change, facts(), policy)).toMatchObject({
+        action: "auto_deny",
+        rule: "rules-need-description",
+      });
+    }
   });
 
   it("loads the same from a config's policy key", () => {

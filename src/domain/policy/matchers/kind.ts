@@ -13,7 +13,10 @@ type Kind = (typeof KINDS)[number];
 
 /**
  * The kind a policy sees: a group's creation is `create`, not `add`, so that a rule about added
- * rules never revokes every new group's default egress by surprise.
+ * rules never revokes every new group's default egress by surprise. A rule naming no kind still
+ * matches a creation (a descriptionMissing rule does: the default egress has no description), so
+ * such a rule names the kinds it is about, as policy.example.json's rules-need-description and
+ * the description switch (legacy.ts) do.
  */
 export function policyKind(change: Change): Kind {
   return change.eventName === CREATE_GROUP_EVENT_NAME ? "create" : change.kind;
