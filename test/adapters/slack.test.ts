@@ -209,12 +209,32 @@ describe("SlackNotifier", () => {
   });
 
   it("retries an HTTP 500 and then succeeds", async () => {
-    api.failNext("chat.postMessage", { status: 500, times: 1 });
-    const before = api.state.calls("chat.postMessage").length;
-    const ref = await notifier({ retries: 1 }).post(APPROVALS, message, TAG);
-    expect(api.state.message(ref.channel, ref.ts)).toBeDefined();
-    const calls = api.state.calls("chat.postMessage").slice(before);
+    const ref = await notifier().post(APPROVALS, message, TAG);
+    api.failNext("chat.update", { status: 500, times: 1 });
+    const before = api.state.calls("chat.update").length;
+    await notifier({ retries: 1 }).update(ref, { ...message, text: "updated" });
+    expect(api.state.message(ref.channel, ref.ts)?.text).toBe("updated");
+    const calls = api.state.calls("chat.update").slice(before);
     expect(calls.map((c) => c.error ?? "ok")).toEqual(["http_500", "ok"]);
+  });
+
+  it("never sends a post twice itself: one that timed out (and landed) or answered 500 fails once", async () => {
+    const before = api.state.calls("chat.postMessage").length;
+    const count = () => api.state.messages(APPROVALS).length;
+    const posted = count();
+    api.failNext("chat.postMessage", { delayMs: 400 });
+    const timedOut = await notifierError(
+      notifier({ retries: 2, timeoutMs: 100 }).post(APPROVALS, message, TAG),
+    );
+    expect(timedOut.code).toBe("timeout");
+    await new Promise((r) => setTimeout(r, 500));
+    // Slack took it after the client gave up: there is exactly one, for the caller to find.
+    expect(count()).toBe(posted + 1);
+    api.failNext("chat.postMessage", { status: 500, times: 1 });
+    expect((await notifierError(notifier({ retries: 2 }).post(APPROVALS, message, TAG))).code).toBe(
+      "http_500",
+    );
+    expect(api.state.calls("chat.postMessage").length - before).toBe(2);
   });
 
   it("gives up on repeated HTTP 500s with NotifierError http_500", async () => {

@@ -36,7 +36,9 @@ export interface SlackNotifierOptions {
   timeoutMs?: number;
   /**
    * Retries after an HTTP error, a time-out or a network error (never after ok:false from Slack,
-   * never after a 429). A number keeps the default back-off; default 2.
+   * never after a 429). A number keeps the default back-off; default 2. Never for
+   * chat.postMessage: a post that timed out may have landed, and posting it again would post it
+   * twice; the caller's claim makes its retry look for the post first.
    */
   retries?: number | RetryOptions;
   /** How long a user group's member list is reused, in milliseconds. Default 60 000; 0 = never. */
@@ -60,6 +62,8 @@ function retryConfig(retries: number): RetryOptions {
 
 export class SlackNotifier implements Notifier {
   private readonly client: WebClient;
+  /** chat.postMessage's own client: no retries (see `retries`). */
+  private readonly poster: WebClient;
   private readonly groupCacheMs: number;
   /** Member lists by user group: a click checks the approver group without a Slack round trip. */
   private readonly groups = new Map<string, { until: number; members: Promise<string[]> }>();
@@ -69,24 +73,27 @@ export class SlackNotifier implements Notifier {
     this.groupCacheMs = options.groupCacheMs ?? 60_000;
     let slackApiUrl = options.slackApiUrl ?? SLACK_API_URL;
     if (!slackApiUrl.endsWith("/")) slackApiUrl += "/";
-    this.client = new WebClient(options.token, {
-      slackApiUrl,
-      timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      retryConfig: typeof retries === "number" ? retryConfig(retries) : retries,
-      // A 429 is reported as "ratelimited" at once: waiting out Retry-After would pause every
-      // call of this client and could outlast the Lambda; the caller's retry decides.
-      rejectRateLimitedCalls: true,
-      // Method names are ours, never URLs: no request leaves for another host.
-      allowAbsoluteUrls: false,
-      ...(options.logger
-        ? { logger: options.logger }
-        : { logLevel: options.logLevel ?? LogLevel.WARN }),
-    });
+    const client = (retry: RetryOptions) =>
+      new WebClient(options.token, {
+        slackApiUrl,
+        timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        retryConfig: retry,
+        // A 429 is reported as "ratelimited" at once: waiting out Retry-After would pause every
+        // call of this client and could outlast the Lambda; the caller's retry decides.
+        rejectRateLimitedCalls: true,
+        // Method names are ours, never URLs: no request leaves for another host.
+        allowAbsoluteUrls: false,
+        ...(options.logger
+          ? { logger: options.logger }
+          : { logLevel: options.logLevel ?? LogLevel.WARN }),
+      });
+    this.client = client(typeof retries === "number" ? retryConfig(retries) : retries);
+    this.poster = client({ retries: 0 });
   }
 
   async post(channel: string, message: SlackMessageLike, tag: PostTag): Promise<SlackMessageRef> {
     const result = await this.call("chat.postMessage", () =>
-      this.client.chat.postMessage({
+      this.poster.chat.postMessage({
         channel,
         text: message.text,
         blocks: message.blocks as SdkBlocks,
