@@ -159,22 +159,6 @@ describe("storeSecurityGroupRequest", () => {
     expect(after.postClaims?.[landed[0] ?? "approval"]).not.toBe("0");
   });
 
-  it("Slack timing out on a post that did land: the retry finds it instead of posting again", async () => {
-    const message = changeMessage();
-    const id = hub.deps.requestIdFor(message.change);
-    let calls = 0;
-    const unsubscribe = hub.slack.state.subscribe((e) => {
-      if (e.type === "message_posted" && ++calls === 1)
-        hub.slack.failNext("chat.postMessage", { delayMs: 1500, times: 1 });
-    });
-    await expect(store()(fromMember(message))).rejects.toThrow(/timeout|timed out/i);
-    unsubscribe();
-    await new Promise((r) => setTimeout(r, 700)); // the stalled post lands in Slack
-    await store()(fromMember(message));
-    expect(postsFor(id, "C0APPROVAL")).toHaveLength(1);
-    expect(postsFor(id, "C0MONITORING")).toHaveLength(1);
-  });
-
   it("an auto-denied change is posted to monitoring only", async () => {
     const message = changeMessage({
       policy: {
@@ -592,6 +576,30 @@ describe("denials, expiry and the scheduled job", () => {
     expect((await runJobs(hub.deps)).posted).toContain(id);
     expect(postsFor(id, "C0APPROVAL")).toHaveLength(1);
     expect(postsFor(id, "C0MONITORING")).toHaveLength(1);
+  });
+
+  it("Slack timing out on a post: its claim is kept, so a retry before the stalled post lands posts nothing twice; the job finds it after the lease", async () => {
+    const message = changeMessage();
+    const id = hub.deps.requestIdFor(message.change);
+    let calls = 0;
+    const unsubscribe = hub.slack.state.subscribe((e) => {
+      if (e.type === "message_posted" && ++calls === 1)
+        hub.slack.failNext("chat.postMessage", { delayMs: 1500, times: 1 });
+    });
+    await expect(store()(fromMember(message))).rejects.toThrow(/timeout|timed out/i);
+    unsubscribe();
+    // The retry comes at once, while the stalled post is still on its way.
+    await store()(fromMember(message));
+    await new Promise((r) => setTimeout(r, 1_700)); // now it lands
+    expect(postsFor(id, "C0APPROVAL")).toHaveLength(1);
+    expect(postsFor(id, "C0MONITORING")).toHaveLength(1);
+    now = new Date(now.getTime() + 3 * 60_000);
+    await runJobs(hub.deps);
+    expect(postsFor(id, "C0APPROVAL")).toHaveLength(1);
+    expect(postsFor(id, "C0MONITORING")).toHaveLength(1);
+    const stored = await get(id);
+    expect(stored.slack?.approval?.ts).toBe(postsFor(id, "C0APPROVAL")[0]?.ts);
+    expect(stored.slack?.monitoring?.ts).toBe(postsFor(id, "C0MONITORING")[0]?.ts);
   });
 
   it("one request failing does not stop the others; after its attempts each is given up, alarmed", async () => {

@@ -84,7 +84,11 @@ export const FIXTURE_APP = "A0SECGRPAPP";
 export const MEMBER = { account: "111122223333", region: "us-east-1" } as const;
 
 export async function startHub(clock: () => Date = () => new Date()): Promise<HubHarness> {
-  const [dynalite, slack] = await Promise.all([startDynalite(), startSlackApi()]);
+  // Slack stamps its messages by the same clock as the hub, as Slack and Lambda share real time.
+  const [dynalite, slack] = await Promise.all([
+    startDynalite(),
+    startSlackApi({ now: () => clock().getTime() }),
+  ]);
   const { client, doc } = dynamoClients(dynalite.endpoint);
   await ensureTables(client);
   const publisher = new RecordingPublisher();

@@ -13,7 +13,12 @@ import {
   type SlackMessageRef,
 } from "../../domain/request.js";
 import { type ChannelKind, requestMessage } from "../../domain/slack/index.js";
+import { NotifierError } from "../../ports/errors.js";
 import { channelOf, errorText, type HubDeps } from "./deps.js";
+
+/** A post that failed without an answer from Slack (time-out, network): it may land later. */
+const mayStillLand = (err: unknown): boolean =>
+  err instanceof NotifierError && (err.code === "timeout" || err.code === "network_error");
 
 /** A claim this old is taken over: its holder crashed or is stuck. */
 export const POST_CLAIM_LEASE_MS = 60_000;
@@ -46,7 +51,12 @@ async function postClaimed(
       ref: await deps.notifier.post(channel, requestMessage(request, kind), tag),
     };
   } catch (err) {
-    // The post may still have reached Slack: the claim stays, marked stale, so the retry looks first.
+    if (mayStillLand(err)) {
+      // No answer: the post may still be on its way to Slack. The claim is kept for its lease,
+      // so that the retry that takes it over, and looks for the post first, comes after it landed.
+      throw err;
+    }
+    // Slack answered with a failure: the claim stays, marked stale, so the retry looks first.
     await deps.requests
       .releasePost(request.requestId, kind)
       .catch((e: unknown) =>
