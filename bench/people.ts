@@ -131,7 +131,7 @@ export class People {
 
   static start(): People {
     // The thread runs people-thread.ts through tsx (a worker does not inherit the loader).
-    const worker = new Worker(new URL("./thread-boot.mjs", import.meta.url), {
+    const worker = new Worker(new URL("../src/sandbox/thread-boot.mjs", import.meta.url), {
       workerData: { entry: new URL("./people-thread.ts", import.meta.url).href },
     });
     return new People(worker);

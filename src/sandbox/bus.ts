@@ -29,6 +29,8 @@ export interface DeliveryOptions {
 /** Runs deliveries in the background, retries them, and lets a caller wait until all are done. */
 export class Deliveries {
   private readonly inFlight = new Set<Promise<void>>();
+  /** Deliveries started so far. */
+  started = 0;
   readonly deadLetters: DeadLetter[] = [];
   private readonly attempts: number;
   private readonly backoffMs: (retry: number) => number;
@@ -39,6 +41,7 @@ export class Deliveries {
   }
 
   deliver<E>(target: string, subscriber: Subscriber<E>, event: E): void {
+    this.started += 1;
     const run = async () => {
       await new Promise((resolve) => setImmediate(resolve));
       for (let attempt = 1; ; attempt++) {

@@ -43,7 +43,8 @@ import type { Log } from "../ports/log.js";
 import { CountingMetrics } from "../ports/metrics.js";
 import { Deliveries, LocalEventBus, LocalSns } from "./bus.js";
 import { dynamoClients, startDynalite } from "./dynamodb.js";
-import { defaultIdentities, type Identity, startEc2Proxy } from "./ec2-proxy.js";
+import { defaultIdentities, type Identity } from "./ec2-proxy.js";
+import { startEc2ProxyThread } from "./ec2-proxy-thread.js";
 import { startMoto } from "./moto.js";
 import { type Schedules, startSchedules } from "./schedule.js";
 import { type SlackApi, startSlackApi } from "./slack-api.js";
@@ -271,7 +272,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     /** Each member's EventBridge rule target (revertSecurityGroup), by account and region. */
     const reverts = new Map<string, (event: unknown) => Promise<unknown>>();
-    const proxy = await startEc2Proxy({
+    // In a thread of its own: the proxy's HTTP work is not on the handlers' thread.
+    const proxy = await startEc2ProxyThread({
       upstream: moto.endpoint,
       port: options.ec2Port ?? 0,
       account: SANDBOX.account,
@@ -498,7 +500,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       },
       sweep,
       expire: () => expire(scheduled("ExpireSchedule")),
-      idle: () => deliveries.idle(),
+      idle: async () => {
+        // Until no event is on its way from the proxy's thread and none is being delivered: a
+        // delivery may make EC2 calls, whose events then come in.
+        for (;;) {
+          await proxy.sync();
+          await deliveries.idle();
+          const started = deliveries.started;
+          await proxy.sync();
+          if (deliveries.started === started) return;
+        }
+      },
       stop: async () => {
         await schedules.stop();
         await deliveries.idle().catch(() => undefined);
