@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --json] [--rounds N] [--burst N] [--groups N] [--clicks N] [--cold-rounds N]
- *   [--warmup N]`:
+ *   [--warmup N] [--burst-rounds N]`:
  * figures, not pass/fail. Defaults are small enough to run in about a minute.
  *   1. core: CloudTrail events parsed + revert-planned per second; a 500-rule approval message
  *      built and validated;
@@ -21,7 +21,9 @@
  *      SPEED_FACTOR times slower than this machine's; buttonClickMinMb is the least memory that
  *      leaves IO_ALLOWANCE_MS for the calls within Slack's 3 s. infra/memory.ts sets it from this.
  *   Before 3 and 4, one unmeasured round of each (--warmup pairs, default 60; 0: none) on groups
- *   of its own: both are measured warm, the JIT done and the connections open.
+ *   of its own: both are measured warm, the JIT done and the connections open. Then 3 and 4 run
+ *   alternately, --burst-rounds times (default 3), each round on groups of its own: the figures
+ *   are the medians (the burst's round of median rate), lost and duplicates added up over all.
  * With --json the last line is one JSON object with every figure.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -52,13 +54,15 @@ import {
   watchedLog,
 } from "./local.js";
 import { People } from "./people.js";
-import { percentile, round } from "./stats.js";
+import { median, percentile, round } from "./stats.js";
 
-function numberArg(argv: readonly string[], flag: string, fallback: number): number {
+function numberArg(argv: readonly string[], flag: string, fallback: number, least = 1): number {
   const i = argv.indexOf(flag);
   const raw = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`${flag}=`))?.split("=")[1];
   const n = raw === undefined ? fallback : Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} wants a whole number >= 1: ${raw}`);
+  if (!Number.isInteger(n) || n < least) {
+    throw new Error(`${flag} wants a whole number >= ${least}: ${raw}`);
+  }
   return n;
 }
 
@@ -69,7 +73,8 @@ const OPTIONS = {
   burst: numberArg(argv, "--burst", 60),
   groups: numberArg(argv, "--groups", 10),
   clicks: numberArg(argv, "--clicks", 100),
-  warmup: numberArg(argv, "--warmup", 60),
+  burstRounds: numberArg(argv, "--burst-rounds", 3),
+  warmup: numberArg(argv, "--warmup", 60, 0),
   coldRounds: numberArg(argv, "--cold-rounds", 5),
 };
 /** Lambda gives a function one full vCPU at 1,769 MB, and CPU in proportion below that. */
@@ -179,7 +184,6 @@ async function main() {
   try {
     progress(`warm: ${OPTIONS.rounds} changes one at a time`);
     const warm = await benchWarm(stack, OPTIONS.rounds);
-    const groups = await createGroups(stack, OPTIONS.groups);
     if (OPTIONS.warmup > 0) {
       // One unmeasured round of each on groups of its own, so that both measured runs find the
       // code compiled and the connections open (a Lambda's is warm after its first calls too).
@@ -188,11 +192,19 @@ async function main() {
       await benchMotoRaw(stack, people, spare, OPTIONS.warmup);
       await benchBurst(stack, people, spare, OPTIONS.warmup);
     }
-    await stack.idle();
-    progress(`moto raw: ${OPTIONS.burst} authorize + revoke pairs`);
-    const raw = await benchMotoRaw(stack, people, groups, OPTIONS.burst);
-    progress(`burst: ${OPTIONS.burst} changes at once`);
-    const burst = await benchBurst(stack, people, groups, OPTIONS.burst);
+    // Each round on groups of its own: moto's rate, then the burst's, alternately, so that a
+    // moment of noise on this machine weighs on one round of each, not on one of the two.
+    const rounds: { raw: { perSecond: number }; burst: BurstResult }[] = [];
+    for (let r = 1; r <= OPTIONS.burstRounds; r++) {
+      const groups = await createGroups(stack, OPTIONS.groups);
+      await stack.idle();
+      progress(`moto raw ${r}/${OPTIONS.burstRounds}: ${OPTIONS.burst} authorize + revoke pairs`);
+      const raw = await benchMotoRaw(stack, people, groups, OPTIONS.burst);
+      progress(`burst ${r}/${OPTIONS.burstRounds}: ${OPTIONS.burst} changes at once`);
+      rounds.push({ raw, burst: await benchBurst(stack, people, groups, OPTIONS.burst) });
+    }
+    const rawPerSecond = median(rounds.map((r) => r.raw.perSecond));
+    const burst = medianBurst(rounds.map((r) => r.burst));
     progress(`click: ${OPTIONS.clicks} clicks at once`);
     const click = await benchClicks(stack, log, OPTIONS.clicks);
     const cold = await measureColdStart({
@@ -251,8 +263,9 @@ async function main() {
         outcomes: click.outcomes,
       },
       burst,
-      motoRawPerSecond: round(raw.perSecond, 1),
-      ratio: round(burst.perSecond / raw.perSecond, 2),
+      motoRawPerSecond: round(rawPerSecond, 1),
+      motoRawPerSecondRounds: rounds.map((r) => round(r.raw.perSecond, 1)),
+      ratio: round(burst.perSecond / rawPerSecond, 2),
       memory: { rssMiB: round(mem.rss / 2 ** 20), heapUsedMiB: round(mem.heapUsed / 2 ** 20) },
     };
     if (JSON_OUT) console.log(JSON.stringify(result));
@@ -261,6 +274,27 @@ async function main() {
     await people.stop();
     await stack.stop();
   }
+}
+
+/**
+ * The round of median rate, with what went wrong in any round added up (a change lost in one
+ * round is lost), and every round's rate.
+ */
+function medianBurst(
+  results: BurstResult[],
+): BurstResult & { rounds: number; perSecondRounds: number[] } {
+  const byRate = [...results].sort((a, b) => a.perSecond - b.perSecond);
+  const mid = byRate[Math.floor((byRate.length - 1) / 2)] as BurstResult;
+  const sum = (f: (b: BurstResult) => number) => results.reduce((n, b) => n + f(b), 0);
+  return {
+    ...mid,
+    lost: sum((b) => b.lost),
+    unreverted: sum((b) => b.unreverted),
+    duplicateRequests: sum((b) => b.duplicateRequests),
+    duplicateMessages: sum((b) => b.duplicateMessages),
+    rounds: results.length,
+    perSecondRounds: results.map((b) => b.perSecond),
+  };
 }
 
 function printTable(r: {
@@ -280,12 +314,13 @@ function printTable(r: {
   };
   bundles: Record<string, { bytes: number; gzipBytes: number }>;
   click: Record<string, unknown>;
-  burst: BurstResult;
+  burst: BurstResult & { rounds: number; perSecondRounds: number[] };
   motoRawPerSecond: number;
+  motoRawPerSecondRounds: number[];
   ratio: number;
   memory: Record<string, number>;
 }) {
-  const line = (label: string, value: string) => console.log(`${label.padEnd(34)}${value}`);
+  const line = (label: string, value: string) => console.log(`${label.padEnd(34)} ${value}`);
   const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
   line("machine", `${r.machine.cpus} x ${r.machine.model}, load ${r.machine.load.join(" ")}`);
   line("core: events parsed + planned", `${r.core.eventsPerSecond}/s`);
@@ -325,10 +360,13 @@ function printTable(r: {
   const b = r.burst;
   line(
     `burst: ${b.changes} changes, ${b.accounts} accounts`,
-    `${b.perSecond}/s (settled in ${b.settleMs} ms; all answered in ${b.answeredMs} ms, all reverted in ${b.revertedMs} ms = ${b.revertedPerSecond}/s), lost ${b.lost} (unreverted ${b.unreverted}), duplicate requests ${b.duplicateRequests}, duplicate messages ${b.duplicateMessages}`,
+    `${b.perSecond}/s, the median of ${b.rounds} rounds (${b.perSecondRounds.join(", ")}); the median round settled in ${b.settleMs} ms; all answered in ${b.answeredMs} ms, all reverted in ${b.revertedMs} ms = ${b.revertedPerSecond}/s; over all rounds: lost ${b.lost} (unreverted ${b.unreverted}), duplicate requests ${b.duplicateRequests}, duplicate messages ${b.duplicateMessages}`,
   );
   line("burst: revert inside the handler", `p50 ${b.revertP50Ms} ms, p95 ${b.revertP95Ms} ms`);
-  line("moto raw: authorize + revoke", `${r.motoRawPerSecond}/s; burst/raw ratio ${r.ratio}`);
+  line(
+    "moto raw: authorize + revoke",
+    `${r.motoRawPerSecond}/s, the median of ${r.motoRawPerSecondRounds.join(", ")}; burst/raw ratio ${r.ratio}`,
+  );
   line("memory (this process)", `rss ${r.memory.rssMiB} MiB, heap ${r.memory.heapUsedMiB} MiB`);
 }
 

@@ -117,14 +117,23 @@ export function requesterArns(r: Requester): string[] {
  * everything else is literal. The whole ARN must match.
  */
 export function arnGlobMatches(pattern: string, arn: string): boolean {
-  const re = new RegExp(
-    `^${pattern
-      .split("")
-      .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
-      .join("")}$`,
-  );
+  let re = compiledGlobs.get(pattern);
+  if (!re) {
+    re = new RegExp(
+      `^${pattern
+        .split("")
+        .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+        .join("")}$`,
+    );
+    // The patterns come from the configuration and the policy: few, and asked for every change.
+    if (compiledGlobs.size >= MAX_COMPILED_GLOBS) compiledGlobs.clear();
+    compiledGlobs.set(pattern, re);
+  }
   return re.test(arn);
 }
+
+const MAX_COMPILED_GLOBS = 1000;
+const compiledGlobs = new Map<string, RegExp>();
 
 /** The first pattern that any of the requester's ARNs matches, or undefined. */
 export function matchingArnPattern(r: Requester, patterns: readonly string[]): string | undefined {
