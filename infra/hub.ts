@@ -18,7 +18,6 @@ import { Construct } from "constructs";
 import { REQUESTS_BY_DUE_INDEX, REQUESTS_TABLE } from "../src/adapters/dynamodb/tables.js";
 import { HUB_DETAIL_TYPES, MEMBER_EVENT_SOURCE } from "../src/adapters/events/hub-link.js";
 import { metricAlarms } from "./alarms.js";
-import { BUTTON_CLICK_MEMORY_MB } from "./memory.js";
 import {
   type AppConfig,
   accountAliases,
@@ -27,6 +26,7 @@ import {
   memberTargets,
 } from "./config.js";
 import { Handler, output } from "./handler.js";
+import { BUTTON_CLICK_MEMORY_MB } from "./memory.js";
 import {
   acknowledge,
   acknowledgeWildcards,
