@@ -56,6 +56,12 @@ export function describePolicy(policy: Policy): string[][] {
     "require_approval",
     `1 approval (2 if unverified): ${DEFAULT_REASON}`,
   ]);
+  rows.push([
+    DEFAULT_RULE,
+    "a new group's default egress (kind create) no rule matches",
+    "exempt",
+    "kept as EC2 made it; the group is adopted with it, nothing is filed",
+  ]);
   if (policy.mode === "notify") {
     rows.push(["mode", "every account not listed", "notify", "nothing is reverted (roll-out)"]);
   }

@@ -22,6 +22,7 @@ describe("describePolicy", () => {
       "critical-risk-two-approvers",
       "internal-https",
       "default",
+      "default",
       "account 444455556666",
     ]);
     for (const row of rows) expect(row).toHaveLength(4);
@@ -51,7 +52,12 @@ describe("describePolicy", () => {
     expect(rows[8]?.[1]).toBe(
       "verified requester; kind add; every rule: ingress, protocol tcp, ports within 443, peer within 10.0.0.0/8, 172.16.0.0/12",
     );
-    expect(rows[10]).toEqual([
+    // A creation is never left to the engine's default: its egress stays when no rule names it.
+    expect(rows[10]?.slice(1, 3)).toEqual([
+      "a new group's default egress (kind create) no rule matches",
+      "exempt",
+    ]);
+    expect(rows[11]).toEqual([
       "account 444455556666",
       "changes in 444455556666",
       "notify",
@@ -73,6 +79,7 @@ describe("describePolicy", () => {
       ["max-event-age", "event over 300 s late", "notify"],
       ["require-description", "kind add, modify, drift; any rule: no description", "auto_deny"],
       ["default", "anything else", "require_approval"],
+      ["default", "a new group's default egress (kind create) no rule matches", "exempt"],
     ]);
     expect(describeMatch({ name: "x", match: {}, action: "notify" })).toBe("any change");
   });
