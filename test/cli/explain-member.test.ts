@@ -36,13 +36,18 @@ import { createRevertHandler } from "../../src/handlers/revertSecurityGroup.js";
 import type { Baselines, EventLedger } from "../../src/ports/baselines.js";
 import { CountingMetrics } from "../../src/ports/metrics.js";
 import type { GroupInfo, PrefixListInfo, SecurityGroups } from "../../src/ports/security-groups.js";
-import { type Json, loadFixture, REPO_ROOT } from "../support/domain-fixtures.js";
+import {
+  type Json,
+  loadFixture,
+  PARTNER_LIST,
+  PARTNER_LIST_RULES,
+  REPO_ROOT,
+} from "../support/domain-fixtures.js";
 import { MemoryLog } from "../support/hub-harness.js";
 import { RecordingHubLink } from "../support/member-deps.js";
 
 const EXAMPLE_TEXT = readFileSync(join(REPO_ROOT, "policy.example.json"), "utf8");
 const NEW_GROUP = "sg-0f3a9c2b7d1e4a5b6";
-const PARTNER_LIST = "pl-04b7e2c9a1d3f5e68";
 const KEPT: readonly PolicyAction[] = ["exempt", "auto_approve", "notify", "ignore"];
 
 /** One account and region of EC2, in memory: rules, groups, prefix lists; writes recorded. */
@@ -399,26 +404,8 @@ describe("CreateSecurityGroup: explain --policy says what the member does", () =
 
 // ---- ModifyManagedPrefixList ----
 
-const SSH_FROM_LIST: Ec2SecurityGroupRule = {
-  SecurityGroupRuleId: "sgr-0a1b2c3d4e5f60001",
-  GroupId: "sg-0aaaaaaaaaaaaaaa1",
-  IsEgress: false,
-  IpProtocol: "tcp",
-  FromPort: 22,
-  ToPort: 22,
-  PrefixListId: PARTNER_LIST,
-  Description: "partner ssh",
-};
-const HTTPS_TO_LIST: Ec2SecurityGroupRule = {
-  SecurityGroupRuleId: "sgr-0a1b2c3d4e5f60002",
-  GroupId: "sg-0bbbbbbbbbbbbbbb2",
-  IsEgress: true,
-  IpProtocol: "tcp",
-  FromPort: 443,
-  ToPort: 443,
-  PrefixListId: PARTNER_LIST,
-  Description: "partner api",
-};
+const SSH_FROM_LIST: Ec2SecurityGroupRule = PARTNER_LIST_RULES[0];
+const HTTPS_TO_LIST: Ec2SecurityGroupRule = PARTNER_LIST_RULES[1];
 const UNRELATED: Ec2SecurityGroupRule = {
   SecurityGroupRuleId: "sgr-0a1b2c3d4e5f60003",
   GroupId: "sg-0bbbbbbbbbbbbbbb2",

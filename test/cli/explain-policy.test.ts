@@ -15,6 +15,7 @@ import {
   fixturePath,
   type Json,
   loadFixture,
+  PARTNER_LIST_RULES,
   REPO_ROOT,
 } from "../support/domain-fixtures.js";
 
@@ -267,28 +268,7 @@ const CREATE = fixturePath("other/CreateSecurityGroup.json");
 const PREFIX_LIST = fixturePath("widening/ModifyManagedPrefixList/add-remove-cli.json");
 
 /** The region's rules: an SSH rule and an HTTPS egress rule name the partner list. */
-const REGION_RULES = [
-  {
-    SecurityGroupRuleId: "sgr-0a1b2c3d4e5f60001",
-    GroupId: "sg-0aaaaaaaaaaaaaaa1",
-    IsEgress: false,
-    IpProtocol: "tcp",
-    FromPort: 22,
-    ToPort: 22,
-    PrefixListId: "pl-04b7e2c9a1d3f5e68",
-    Description: "partner ssh",
-  },
-  {
-    SecurityGroupRuleId: "sgr-0a1b2c3d4e5f60002",
-    GroupId: "sg-0bbbbbbbbbbbbbbb2",
-    IsEgress: true,
-    IpProtocol: "tcp",
-    FromPort: 443,
-    ToPort: 443,
-    PrefixListId: "pl-04b7e2c9a1d3f5e68",
-    Description: "partner api",
-  },
-];
+const REGION_RULES = PARTNER_LIST_RULES;
 
 const policyFile = (rules: unknown[]) => tempFile("policy.json", JSON.stringify({ rules }));
 

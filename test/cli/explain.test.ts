@@ -13,6 +13,7 @@ import {
   fixturePath,
   type Json,
   loadFixture,
+  PARTNER_LIST,
   REPO_ROOT,
 } from "../support/domain-fixtures.js";
 
@@ -792,7 +793,6 @@ function expectBalancedQuotes(text: string): void {
 const CREATE = "other/CreateSecurityGroup.json";
 const CREATED_GROUP = "sg-0f3a9c2b7d1e4a5b6";
 const PREFIX_LIST_CLI = "widening/ModifyManagedPrefixList/add-remove-cli.json";
-const PARTNER_LIST = "pl-04b7e2c9a1d3f5e68";
 
 /** The region's rules (describe-security-group-rules): two groups name the partner list. */
 const REGION_RULES = {

@@ -76,3 +76,33 @@ export function parseFixture(name: string): ParseResult {
     return parseCloudTrailEvent(withGroupId(event, DEFAULT_GROUP_ID));
   }
 }
+
+/** The customer-managed prefix list of the ModifyManagedPrefixList fixtures (add-remove-cli.json). */
+export const PARTNER_LIST = "pl-04b7e2c9a1d3f5e68";
+
+/**
+ * Two rules of the region naming the partner list, as describe-security-group-rules lists them:
+ * SSH in to one group, HTTPS out of another.
+ */
+export const PARTNER_LIST_RULES = [
+  {
+    SecurityGroupRuleId: "sgr-0a1b2c3d4e5f60001",
+    GroupId: "sg-0aaaaaaaaaaaaaaa1",
+    IsEgress: false,
+    IpProtocol: "tcp",
+    FromPort: 22,
+    ToPort: 22,
+    PrefixListId: PARTNER_LIST,
+    Description: "partner ssh",
+  },
+  {
+    SecurityGroupRuleId: "sgr-0a1b2c3d4e5f60002",
+    GroupId: "sg-0bbbbbbbbbbbbbbb2",
+    IsEgress: true,
+    IpProtocol: "tcp",
+    FromPort: 443,
+    ToPort: 443,
+    PrefixListId: PARTNER_LIST,
+    Description: "partner api",
+  },
+] as const;
