@@ -93,9 +93,9 @@ export const EC2_PREFIX_LIST_WRITE_ACTIONS = ["ec2:ModifyManagedPrefixList"];
 export const MEMBER_PERMISSIONS = {
   revert: {
     dynamodb: [
-      "dynamodb:PutItem", // ledger.receive (the event's entry, once); baselines.openChange
-      "dynamodb:GetItem", // ledger.receive on a redelivery
-      "dynamodb:UpdateItem", // baselines.lease/release, ledger.record/markPublished, the meta item
+      "dynamodb:PutItem", // baselines.openChange
+      "dynamodb:GetItem", // ledger.receive on a redelivery of a handled event
+      "dynamodb:UpdateItem", // ledger.receive/record/release/markPublished, the meta item
       "dynamodb:Query", // baselines.read (the group's items), baselines.adopt (exempt)
       "dynamodb:BatchWriteItem", // baselines.update / .adopt
     ],
@@ -125,7 +125,9 @@ export const MEMBER_PERMISSIONS = {
       "dynamodb:GetItem", // baselines.installation; ledger.get (the outbox entry as it is now)
       "dynamodb:PutItem", // recordInstallation, recordDrift, openChange, setSuspect
       "dynamodb:UpdateItem", // lease/release, describe, ledger.record/markPublished
-      "dynamodb:Query", // baselines.read / adopt / retire; the byOutbox index (ledger.unpublished)
+      // baselines.read / adopt / retire, lease (events in flight); the byOutbox index
+      // (ledger.unpublished)
+      "dynamodb:Query",
       "dynamodb:Scan", // baselines.snapshot: every group's items
       "dynamodb:BatchWriteItem", // adopt, update, retire, setSuspect (clear)
     ],
@@ -138,9 +140,9 @@ export const MEMBER_PERMISSIONS = {
   },
   "revert-failed": {
     dynamodb: [
-      "dynamodb:GetItem", // ledger.get: was the event handled after all?
+      "dynamodb:GetItem", // ledger.receive: was the event handled after all?
       "dynamodb:PutItem", // baselines.openChange
-      "dynamodb:UpdateItem", // ledger.record, ledger.markPublished
+      "dynamodb:UpdateItem", // ledger.receive/record/markPublished
       "dynamodb:Query", // baselines.read
     ],
     outboxIndex: false,

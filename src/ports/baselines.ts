@@ -42,7 +42,10 @@ export interface GroupRecord {
   tags?: Record<string, string>;
   /** The last move of the approved baseline, and why. */
   lastChange?: BaselineWhy;
-  /** Set while a revert, an apply or the sweep works on the group: the sweep leaves it alone. */
+  /**
+   * Set while a revert (its event's receipt), an apply or the sweep works on the group: the sweep
+   * leaves it alone. The latest of them when several do.
+   */
   busyUntil?: string;
   open: OpenChange[];
   drifts: FiledDrift[];
@@ -72,8 +75,9 @@ export interface Baselines {
   /** Everything kept for the group, or undefined when nothing is. */
   read(groupId: string): Promise<GroupRecord | undefined>;
   /**
-   * Marks the group busy until `until`. `exclusive` (the sweep): only when nobody holds it; false
-   * when someone does. Not exclusive (a revert, an apply): always, as they must not wait.
+   * Marks the group busy until `until`. `exclusive` (the sweep): only when nobody holds it, the
+   * receipts of events being reverted included; false when someone does. Not exclusive (an
+   * apply): always, as it must not wait. A revert holds its group with its event's receipt.
    */
   lease(
     groupId: string,
@@ -107,9 +111,21 @@ export interface Baselines {
   recordInstallation(installation: Installation): Promise<boolean>;
 }
 
+/**
+ * Which event, and where its entry is kept: a change to one group with the group (`groupId`), so
+ * that its receipt, while the revert works on it, holds the group as a lease does; a change no one
+ * group holds (a prefix list's) on its own, as every entry was before groups kept theirs.
+ */
+export interface EventRef {
+  eventId: string;
+  groupId?: string;
+}
+
 /** What a member remembers of each event, so a redelivered event is not reverted twice. */
 export interface ProcessedEvent {
   eventId: string;
+  /** The group that keeps the entry, when one does (see EventRef). */
+  groupId?: string;
   /** When this member first received the event: the age rule measures to this, retries included. */
   receivedAt: string;
   /** When the revert was done; undefined while the first attempt has not finished. */
@@ -124,21 +140,32 @@ export interface ProcessedEvent {
 
 export interface EventLedger {
   /**
-   * Notes that the event arrived at `at`. Returns what was known of it before: undefined on its
-   * first receipt, the earlier entry on a retry.
+   * Notes that the event arrived at `at`, in one write. Returns what was known of it before:
+   * undefined on its first receipt, the earlier entry on a retry. `busyUntil` (a revert's): the
+   * drift check leaves the event's group alone until then, or until the event is recorded or
+   * released, as a lease of the group would; an event handled before is not held again.
    */
-  receive(eventId: string, at: string): Promise<ProcessedEvent | undefined>;
-  /** Records the event as handled, with the change and its outbox message; false when it was before. */
+  receive(
+    ref: EventRef,
+    at: string,
+    options?: { busyUntil?: string },
+  ): Promise<ProcessedEvent | undefined>;
+  /**
+   * Records the event as handled, with the change and its outbox message, and lets its group go;
+   * false when it was recorded before.
+   */
   record(entry: {
-    eventId: string;
+    ref: EventRef;
     pending?: string;
     handledAt: string;
     change: Change;
     requestId: string;
   }): Promise<boolean>;
-  get(eventId: string): Promise<ProcessedEvent | undefined>;
+  /** Lets the group go without recording the event (a revert that ended with nothing to file). */
+  release(ref: EventRef): Promise<void>;
+  get(ref: EventRef): Promise<ProcessedEvent | undefined>;
   /** Marks the outbox message as published. */
-  markPublished(eventId: string): Promise<void>;
+  markPublished(ref: EventRef): Promise<void>;
   /** Outbox messages not yet published (for the sweep), from a sparse index. */
   unpublished(): AsyncIterable<ProcessedEvent>;
   /** Keeps the result of applying a request; false (nothing written) when one was kept before. */

@@ -12,7 +12,9 @@ import {
   DynamoBaselines,
   DynamoEventLedger,
   EVENT_SK,
+  eventKey,
   eventPk,
+  groupEventSk,
 } from "../../src/adapters/dynamodb/baselines.js";
 import { batchWrite, type WriteRequest } from "../../src/adapters/dynamodb/batch.js";
 import { DynamoDbError } from "../../src/adapters/dynamodb/errors.js";
@@ -33,6 +35,7 @@ import {
   transition,
 } from "../../src/domain/request.js";
 import type { Rule } from "../../src/domain/rule.js";
+import type { EventRef } from "../../src/ports/baselines.js";
 import { ConflictError, NotFoundError } from "../../src/ports/errors.js";
 import { type DynamoClients, dynamoClients, startDynalite } from "../../src/sandbox/dynamodb.js";
 
@@ -481,11 +484,12 @@ function rule(i: number): Rule {
 
 const byRuleId = (a: Rule, b: Rule) => String(a.ruleId).localeCompare(String(b.ruleId));
 const sorted = (rules: readonly Rule[] | undefined) => [...(rules ?? [])].sort(byRuleId);
+/** A group of its own for each test. */
+const group = () => `sg-${ulid().toLowerCase().slice(-17)}`;
+const why = (by: string) => ({ at: "2025-03-01T10:00:00.000Z", by });
 
 describe("DynamoBaselines", () => {
   let baselines: DynamoBaselines;
-  const group = () => `sg-${ulid().toLowerCase().slice(-17)}`;
-  const why = (by: string) => ({ at: "2025-03-01T10:00:00.000Z", by });
 
   beforeAll(() => {
     baselines = new DynamoBaselines(clients.doc, DEFAULT_TABLE_NAMES.baselines);
@@ -560,7 +564,7 @@ describe("DynamoBaselines", () => {
     expect(sorted((await baselines.read(g))?.rules)).toEqual(sorted(all));
   });
 
-  it("lease: an exclusive lease only when nobody holds the group, a revert's always", async () => {
+  it("lease: an exclusive lease (the sweep's) only when nobody holds the group, an apply's always", async () => {
     const g = group();
     const now = "2025-03-01T10:00:00.000Z";
     expect(await baselines.lease(g, "2025-03-01T10:01:00.000Z", { exclusive: true, now })).toBe(
@@ -630,19 +634,26 @@ describe("DynamoBaselines", () => {
     const [x, y] = [group(), group()];
     await b.adopt(x, [rule(1)], why("install:x"), { name: "x" });
     await b.adopt(y, [rule(2), rule(3)], why("install:x"), { name: "y" });
+    // Handled events, kept with their group or not, are no group's record of their own.
+    const handled = { handledAt: "2025-03-01T10:00:00.000Z", requestId: "r-x" };
+    await ledger.record({ ref: { eventId: "e-x", groupId: x }, change: addChange(x), ...handled });
+    const gone = group();
     await ledger.record({
-      eventId: "e-snap",
-      handledAt: "2025-03-01T10:00:00.000Z",
-      change: addChange(x),
-      requestId: "r-x",
+      ref: { eventId: "e-gone", groupId: gone },
+      change: addChange(gone),
+      ...handled,
     });
+    await ledger.record({ ref: { eventId: "e-own" }, change: addChange(x), ...handled });
     const snap = await b.snapshot();
     expect([...snap.keys()].sort()).toEqual([x, y].sort());
+    expect(snap.get(x)?.busyUntil).toBeUndefined();
     expect(snap.get(y)?.name).toBe("y");
     expect(sorted(snap.get(y)?.rules)).toEqual([rule(2), rule(3)]);
     await b.retire(x);
     expect(await b.read(x)).toBeUndefined();
     expect([...(await b.snapshot()).keys()]).toEqual([y]);
+    // The group's events outlive it, for their retention: a redelivery is still known.
+    expect((await ledger.get({ eventId: "e-x", groupId: x }))?.handledAt).toBe(handled.handledAt);
   });
 
   it("the installation is recorded once", async () => {
@@ -669,66 +680,174 @@ describe("DynamoBaselines", () => {
 
 describe("DynamoEventLedger", () => {
   let ledger: DynamoEventLedger;
+  let baselines: DynamoBaselines;
   const handledAt = "2025-03-01T10:00:00.000Z";
+  /** An event of a fresh group (kept with it), as a revert's. */
+  const groupEvent = () => ({ eventId: ulid(), groupId: group() });
 
   beforeAll(() => {
     ledger = new DynamoEventLedger(clients.doc, DEFAULT_TABLE_NAMES.baselines);
+    baselines = new DynamoBaselines(clients.doc, DEFAULT_TABLE_NAMES.baselines);
+  });
+
+  it("an event of a group is kept in the group's partition; one of no group (a prefix list's) in its own", async () => {
+    const ref = groupEvent();
+    const own = { eventId: ulid() };
+    const entry = { handledAt, change: addChange(ref.groupId), requestId: "r-1" };
+    await ledger.record({ ref, ...entry });
+    await ledger.record({ ref: own, ...entry });
+    const table = DEFAULT_TABLE_NAMES.baselines;
+    expect(eventKey(ref)).toEqual({ pk: `group#${ref.groupId}`, sk: groupEventSk(ref.eventId) });
+    expect(await rawItem(table, eventKey(ref))).toMatchObject({ eventId: ref.eventId });
+    expect(await rawItem(table, { pk: eventPk(own.eventId), sk: EVENT_SK })).toMatchObject({
+      eventId: own.eventId,
+    });
+    expect(await ledger.get(ref)).toMatchObject({ groupId: ref.groupId, handledAt });
+    expect((await ledger.get(own))?.groupId).toBeUndefined();
   });
 
   it("records an event once, with its change and request id: true, then false without overwriting", async () => {
-    const eventId = ulid();
-    const change = addChange();
+    const ref = groupEvent();
+    const change = addChange(ref.groupId);
     expect(
-      await ledger.record({ eventId, pending: "first", handledAt, change, requestId: "r-1" }),
+      await ledger.record({ ref, pending: "first", handledAt, change, requestId: "r-1" }),
     ).toBe(true);
     expect(
-      await ledger.record({ eventId, pending: "second", handledAt, change, requestId: "r-2" }),
+      await ledger.record({ ref, pending: "second", handledAt, change, requestId: "r-2" }),
     ).toBe(false);
-    expect(await ledger.get(eventId)).toEqual({
-      eventId,
+    expect(await ledger.get(ref)).toEqual({
+      eventId: ref.eventId,
+      groupId: ref.groupId,
       receivedAt: handledAt,
       pending: "first",
       handledAt,
       change,
       requestId: "r-1",
     });
-    const item = await rawItem(DEFAULT_TABLE_NAMES.baselines, {
-      pk: eventPk(eventId),
-      sk: EVENT_SK,
-    });
+    const item = await rawItem(DEFAULT_TABLE_NAMES.baselines, eventKey(ref));
     expect(item?.ttl).toBe(Date.parse(handledAt) / 1000 + 45 * 86_400);
   });
 
   it("receive: undefined the first time, then the entry with the first receipt's time", async () => {
-    const eventId = ulid();
-    const first = "2025-03-01T09:59:00.000Z";
-    expect(await ledger.receive(eventId, first)).toBeUndefined();
-    // A retry before the first attempt finished: received, not handled.
-    expect(await ledger.receive(eventId, handledAt)).toEqual({ eventId, receivedAt: first });
-    const change = addChange();
+    const refs: EventRef[] = [groupEvent(), { eventId: ulid() }];
+    for (const ref of refs) {
+      const first = "2025-03-01T09:59:00.000Z";
+      expect(await ledger.receive(ref, first)).toBeUndefined();
+      // A retry before the first attempt finished: received, not handled.
+      expect(await ledger.receive(ref, handledAt)).toEqual({
+        ...ref,
+        receivedAt: first,
+      });
+      const change = addChange(ref.groupId);
+      expect(
+        await ledger.record({ ref, pending: "msg", handledAt, change, requestId: "r-1" }),
+      ).toBe(true);
+      expect(await ledger.receive(ref, "2025-03-01T11:00:00.000Z")).toEqual({
+        ...ref,
+        receivedAt: first,
+        handledAt,
+        pending: "msg",
+        change,
+        requestId: "r-1",
+      });
+      const item = await rawItem(DEFAULT_TABLE_NAMES.baselines, eventKey(ref));
+      // The TTL counts from the first receipt and is not moved by the record.
+      expect(item?.ttl).toBe(Date.parse(first) / 1000 + 45 * 86_400);
+    }
+  });
+
+  it("a receipt with busyUntil holds its group, as the lease does, until the event is recorded", async () => {
+    const ref = groupEvent();
+    const g = ref.groupId as string;
+    await baselines.adopt(g, [rule(1)], why("install:x"), {});
+    const now = "2025-03-01T10:00:00.000Z";
+    const until = "2025-03-01T10:01:00.000Z";
+    expect(await ledger.receive(ref, now, { busyUntil: until })).toBeUndefined();
+
+    // The sweep sees the group held, in its scan and when it tries to take the group.
+    expect((await baselines.snapshot()).get(g)?.busyUntil).toBe(until);
+    expect(await baselines.lease(g, "2025-03-01T10:00:30.000Z", { exclusive: true, now })).toBe(
+      false,
+    );
+    // Refused, the sweep left no lease of its own behind.
     expect(
-      await ledger.record({ eventId, pending: "msg", handledAt, change, requestId: "r-1" }),
+      await rawItem(DEFAULT_TABLE_NAMES.baselines, { pk: `group#${g}`, sk: "lease" }),
+    ).not.toHaveProperty("busyUntil");
+    // The group's own read is the group, never its events.
+    expect(await baselines.read(g)).toEqual({
+      groupId: g,
+      rules: [rule(1)],
+      lastChange: why("install:x"),
+      open: [],
+      drifts: [],
+    });
+    // Past busyUntil the receipt holds nothing (a revert that crashed).
+    const later = "2025-03-01T10:01:30.000Z";
+    expect(
+      await baselines.lease(g, "2025-03-01T10:02:30.000Z", { exclusive: true, now: later }),
     ).toBe(true);
-    expect(await ledger.receive(eventId, "2025-03-01T11:00:00.000Z")).toEqual({
-      eventId,
-      receivedAt: first,
-      handledAt,
-      pending: "msg",
+    await baselines.release(g);
+
+    // Recorded, the group is free.
+    await ledger.record({ ref, handledAt, change: addChange(g), requestId: "r-1" });
+    expect((await baselines.snapshot()).get(g)?.busyUntil).toBeUndefined();
+    expect(await baselines.lease(g, "2025-03-01T10:00:30.000Z", { exclusive: true, now })).toBe(
+      true,
+    );
+    await baselines.release(g);
+    // A redelivery of the handled event does not hold the group again.
+    expect((await ledger.receive(ref, now, { busyUntil: until }))?.handledAt).toBe(handledAt);
+    expect(await baselines.lease(g, "2025-03-01T10:00:30.000Z", { exclusive: true, now })).toBe(
+      true,
+    );
+  });
+
+  it("two reverts of one group: the group stays held until both are done", async () => {
+    const g = group();
+    const [a, b] = [
+      { eventId: ulid(), groupId: g },
+      { eventId: ulid(), groupId: g },
+    ];
+    const now = "2025-03-01T10:00:00.000Z";
+    await ledger.receive(a, now, { busyUntil: "2025-03-01T10:01:00.000Z" });
+    await ledger.receive(b, now, { busyUntil: "2025-03-01T10:01:05.000Z" });
+    expect((await baselines.snapshot()).get(g)?.busyUntil).toBe("2025-03-01T10:01:05.000Z");
+    await ledger.record({ ref: a, handledAt, change: addChange(g), requestId: "r-a" });
+    expect(await baselines.lease(g, "2025-03-01T10:00:30.000Z", { exclusive: true, now })).toBe(
+      false,
+    );
+    await ledger.release(b);
+    expect(await baselines.lease(g, "2025-03-01T10:00:30.000Z", { exclusive: true, now })).toBe(
+      true,
+    );
+  });
+
+  it("release lets the group go without recording, and never makes an entry", async () => {
+    const ref = groupEvent();
+    await ledger.receive(ref, handledAt, { busyUntil: "2025-03-01T10:01:00.000Z" });
+    await ledger.release(ref);
+    expect(await ledger.get(ref)).toEqual({ ...ref, receivedAt: handledAt });
+    expect((await baselines.snapshot()).get(ref.groupId as string)).toBeUndefined();
+    const unknown = groupEvent();
+    await ledger.release(unknown);
+    expect(await rawItem(DEFAULT_TABLE_NAMES.baselines, eventKey(unknown))).toBeUndefined();
+  });
+
+  it("get finds an event of a group recorded before groups kept their events, where it was", async () => {
+    const ref = groupEvent();
+    const change = addChange(ref.groupId);
+    await ledger.record({ ref: { eventId: ref.eventId }, handledAt, change, requestId: "r-old" });
+    expect(await ledger.get(ref)).toMatchObject({
+      eventId: ref.eventId,
+      requestId: "r-old",
       change,
-      requestId: "r-1",
     });
-    const item = await rawItem(DEFAULT_TABLE_NAMES.baselines, {
-      pk: eventPk(eventId),
-      sk: EVENT_SK,
-    });
-    // The TTL counts from the first receipt and is not moved by the record.
-    expect(item?.ttl).toBe(Date.parse(first) / 1000 + 45 * 86_400);
   });
 
   it("races: of 20 concurrent receipts of one event exactly one is the first", async () => {
-    const eventId = ulid();
+    const ref = groupEvent();
     const seen = await Promise.all(
-      Array.from({ length: 20 }, () => ledger.receive(eventId, handledAt)),
+      Array.from({ length: 20 }, () => ledger.receive(ref, handledAt, { busyUntil: handledAt })),
     );
     expect(seen.filter((s) => s === undefined)).toHaveLength(1);
   });
@@ -742,46 +861,46 @@ describe("DynamoEventLedger", () => {
   });
 
   it("get of an unknown event is undefined", async () => {
-    expect(await ledger.get(ulid())).toBeUndefined();
+    expect(await ledger.get(groupEvent())).toBeUndefined();
+    expect(await ledger.get({ eventId: ulid() })).toBeUndefined();
   });
 
   it("markPublished removes the outbox message; unknown events throw NotFoundError", async () => {
-    const eventId = ulid();
-    const change = addChange();
-    await ledger.record({ eventId, pending: "msg", handledAt, change, requestId: "r-1" });
-    await ledger.markPublished(eventId);
-    expect(await ledger.get(eventId)).toEqual({
-      eventId,
+    const ref = groupEvent();
+    const change = addChange(ref.groupId);
+    await ledger.record({ ref, pending: "msg", handledAt, change, requestId: "r-1" });
+    await ledger.markPublished(ref);
+    expect(await ledger.get(ref)).toEqual({
+      ...ref,
       receivedAt: handledAt,
       handledAt,
       change,
       requestId: "r-1",
     });
-    await expect(ledger.markPublished(ulid())).rejects.toBeInstanceOf(NotFoundError);
+    await expect(ledger.markPublished(groupEvent())).rejects.toBeInstanceOf(NotFoundError);
   });
 
-  it("unpublished lists only events whose message is still pending (from the sparse index)", async () => {
-    const [waiting, published, nothing] = [ulid(), ulid(), ulid()];
+  it("unpublished lists only events whose message is still pending (from the sparse index), each with where it is kept", async () => {
+    const [waiting, published, nothing] = [groupEvent(), groupEvent(), groupEvent()];
+    const own = { eventId: ulid() };
     const entry = { handledAt, change: addChange(), requestId: "r-1" };
-    await ledger.record({ eventId: waiting, pending: "to publish", ...entry });
-    await ledger.record({ eventId: published, pending: "done", ...entry });
-    await ledger.record({ eventId: nothing, ...entry });
+    await ledger.record({ ref: waiting, pending: "to publish", ...entry });
+    await ledger.record({ ref: own, pending: "to publish too", ...entry });
+    await ledger.record({ ref: published, pending: "done", ...entry });
+    await ledger.record({ ref: nothing, ...entry });
     await ledger.markPublished(published);
-    await new DynamoBaselines(clients.doc, DEFAULT_TABLE_NAMES.baselines).adopt(
-      GROUP,
-      [rule(7)],
-      { at: handledAt, by: "install:x" },
-      {},
-    );
+    await baselines.adopt(GROUP, [rule(7)], { at: handledAt, by: "install:x" }, {});
 
-    const found: string[] = [];
+    const found = new Map<string, string | undefined>();
     for await (const event of ledger.unpublished()) {
-      found.push(event.eventId);
+      found.set(event.eventId, event.groupId);
       expect(event.pending).toBeDefined();
     }
-    expect(found).toContain(waiting);
-    expect(found).not.toContain(published);
-    expect(found).not.toContain(nothing);
+    expect(found.get(waiting.eventId)).toBe(waiting.groupId);
+    expect(found.has(own.eventId)).toBe(true);
+    expect(found.get(own.eventId)).toBeUndefined();
+    expect(found.has(published.eventId)).toBe(false);
+    expect(found.has(nothing.eventId)).toBe(false);
   });
 });
 

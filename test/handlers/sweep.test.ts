@@ -21,6 +21,7 @@ import { ensureTables } from "../../src/adapters/dynamodb/tables.js";
 import { createEc2Client } from "../../src/adapters/ec2/client.js";
 import { Ec2SecurityGroups } from "../../src/adapters/ec2/security-groups.js";
 import { requestIdFor } from "../../src/adapters/ids.js";
+import { eventRef } from "../../src/app/member/deps.js";
 import type { MemberDeps, SweepResult } from "../../src/app/member/index.js";
 import { DRIFT_EVENT_NAME, type DriftChange, UNKNOWN_REQUESTER } from "../../src/domain/change.js";
 import type { ChangeMessage } from "../../src/domain/messages.js";
@@ -356,7 +357,7 @@ describe("untracked changes (no CloudTrail event) are drift", () => {
     expect(record?.lastChange?.by).toBe(`install:${DEPLOYMENT}`);
     expect(record?.suspect).toBeUndefined();
     expect(record?.drifts.map((d) => d.requestId)).toEqual([requestIdFor(change)]);
-    const ledger = await w.deps.ledger.get(change.eventId);
+    const ledger = await w.deps.ledger.get(eventRef(change));
     expect(ledger).toMatchObject({ requestId: requestIdFor(change), handledAt: at(now) });
     expect(ledger?.pending).toBeUndefined();
 
@@ -787,25 +788,27 @@ describe("bounds", () => {
     await w.sweep();
     const [added] = await authorize(untracked, app.id, [tcp(22, "0.0.0.0/0")]);
     now = T0 + MINUTE;
-    // As a revert holds it (not exclusive: a revert never waits).
-    await w.deps.baselines.lease(app.id, at(now + MINUTE), { exclusive: false, now: at(now) });
+    // A revert holds it with its event's receipt (a revert never waits).
+    const held = { eventId: "e-being-reverted", groupId: app.id };
+    await w.deps.ledger.receive(held, at(now), { busyUntil: at(now + MINUTE) });
     expect(await w.sweep()).toMatchObject({ busy: 1, drift: 0, suspected: 0 });
     expect(await live(app.id)).toContainEqual(added);
     expect(w.hub.sent).toEqual([]);
     expect(w.writes()).toEqual({});
 
-    await w.deps.baselines.release(app.id);
+    await w.deps.ledger.release(held);
     now += MINUTE;
     expect(await w.sweep()).toMatchObject({ busy: 0, drift: 1 });
     expect(await live(app.id)).toEqual(app.rules);
   });
 
-  it("a lease left by a crashed revert holds the group only until it expires", async () => {
+  it("a receipt left by a crashed revert holds the group only until it expires", async () => {
     const w = await world({ graceSeconds: 0 });
     const app = await group("app");
     await w.sweep();
     await authorize(untracked, app.id, [tcp(22, "0.0.0.0/0")]);
-    await w.deps.baselines.lease(app.id, at(T0 + MINUTE), { exclusive: false, now: at(T0) });
+    const crashed = { eventId: "e-crashed", groupId: app.id };
+    await w.deps.ledger.receive(crashed, at(T0), { busyUntil: at(T0 + MINUTE) });
     now = T0 + 2 * MINUTE;
     expect(await w.sweep()).toMatchObject({ busy: 0, drift: 1 });
   });

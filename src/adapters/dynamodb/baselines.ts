@@ -9,13 +9,20 @@
  *                       sk "open#<eventId>"   a change left live for a person to decide
  *                       sk "drift#<eventId>"  drift reverted and filed (a late event joins it)
  *                       sk "suspect"          a difference waiting out the grace window
+ *                       sk "~event#<id>"      an event of the group: received, then handled,
+ *                                             its change, its outbox message
  *   pk "member"         sk "install"          when the first sweep adopted the groups, by whom
- *   pk "event#<id>"     sk "event"            a handled event, its change, its outbox message
+ *   pk "event#<id>"     sk "event"            an event no one group keeps (a prefix list's), and
+ *                                             every event received before groups kept theirs
  *   pk "apply#<rid>"    sk "apply"            the result of a request's EC2 work
  *
  * The meta item exists once the group is adopted: a partition without one is a group the sweep
- * has not seen yet. Outbox messages are also in a sparse index (`outbox`), so the sweep reads
- * exactly the ones still to send.
+ * has not seen yet. A group's events sort after everything else of the group ("~"), so reading
+ * the group (a range below "~") reads none of them, however many the retention keeps. An event
+ * being reverted has `busyUntil`, and holds its group as the lease item does: the revert needs
+ * no write of its own for that, and releases it with the write that records the event.
+ * Outbox messages are also in a sparse index (`outbox`), so the sweep reads exactly the ones still
+ * to send.
  */
 import {
   type DynamoDBDocumentClient,
@@ -31,6 +38,7 @@ import type {
   Baselines,
   BaselineWhy,
   EventLedger,
+  EventRef,
   FiledDrift,
   GroupMeta,
   GroupRecord,
@@ -41,7 +49,7 @@ import type {
 import { NotFoundError } from "../../ports/errors.js";
 import { batchWrite, type WriteRequest } from "./batch.js";
 import { withoutUndefined } from "./client.js";
-import { call, conditional } from "./errors.js";
+import { call, conditional, dynamoError, isConditionalCheckFailed } from "./errors.js";
 import {
   BASELINES_TABLE,
   DRIFT_RETENTION_DAYS,
@@ -60,6 +68,10 @@ export const LEASE_SK = "lease";
 export const SUSPECT_SK = "suspect";
 export const openSk = (eventId: string) => `open#${eventId}`;
 export const driftSk = (eventId: string) => `drift#${eventId}`;
+/** Every item of a group but its events sorts below this; its events above. */
+const GROUP_EVENTS_FROM = "~";
+export const GROUP_EVENT_SK_PREFIX = `${GROUP_EVENTS_FROM}event#`;
+export const groupEventSk = (eventId: string) => `${GROUP_EVENT_SK_PREFIX}${eventId}`;
 export const INSTALL_KEY = { pk: "member", sk: "install" } as const;
 export const EVENT_PK_PREFIX = "event#";
 export const eventPk = (eventId: string) => `${EVENT_PK_PREFIX}${eventId}`;
@@ -70,6 +82,32 @@ export const APPLY_SK = "apply";
 const OUTBOX_PENDING = "pending";
 
 const KEY_ATTRIBUTES = ["pk", "sk"] as const;
+
+/** Where an event's entry is: in its group's partition, or (no group) in one of its own. */
+export function eventKey(ref: EventRef): { pk: string; sk: string } {
+  return ref.groupId
+    ? { pk: groupPk(ref.groupId), sk: groupEventSk(ref.eventId) }
+    : { pk: eventPk(ref.eventId), sk: EVENT_SK };
+}
+
+/** The event an entry is, from its keys (all an index's item may have). */
+function refOf(item: Item): EventRef {
+  const pk = String(item.pk);
+  return pk.startsWith(GROUP_PK_PREFIX)
+    ? {
+        eventId: String(item.sk).slice(GROUP_EVENT_SK_PREFIX.length),
+        groupId: pk.slice(GROUP_PK_PREFIX.length),
+      }
+    : { eventId: pk.slice(EVENT_PK_PREFIX.length) };
+}
+
+/** An event being reverted: it holds its group until its busyUntil. */
+const inFlight = (item: Item, now?: string): item is Item & { busyUntil: string } =>
+  typeof item.busyUntil === "string" &&
+  item.handledAt === undefined &&
+  (now === undefined || item.busyUntil > now);
+
+const later = (a: string | undefined, b: string): string => (a !== undefined && a > b ? a : b);
 const TTL = BASELINES_TABLE.ttlAttribute;
 
 function ruleIdOf(groupId: string, rule: Rule): string {
@@ -104,8 +142,10 @@ function recordOf(groupId: string, items: readonly Item[]): GroupRecord {
       }
       if (item.lastChange) record.lastChange = item.lastChange as BaselineWhy;
     } else if (sk.startsWith("rule#")) rules.push(item.rule as Rule);
-    else if (sk === LEASE_SK && typeof item.busyUntil === "string")
-      record.busyUntil = item.busyUntil;
+    else if (sk.startsWith(GROUP_EVENT_SK_PREFIX)) {
+      if (inFlight(item)) record.busyUntil = later(record.busyUntil, item.busyUntil);
+    } else if (sk === LEASE_SK && typeof item.busyUntil === "string")
+      record.busyUntil = later(record.busyUntil, item.busyUntil);
     else if (sk === SUSPECT_SK) {
       record.suspect = {
         fingerprint: String(item.fingerprint),
@@ -146,7 +186,7 @@ export class DynamoBaselines implements Baselines {
     until: string,
     options: { exclusive: boolean; now: string },
   ): Promise<boolean> {
-    return conditional("UpdateItem", this.table, () =>
+    const held = await conditional("UpdateItem", this.table, () =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.table,
@@ -161,6 +201,48 @@ export class DynamoBaselines implements Baselines {
         }),
       ),
     );
+    if (!held || !options.exclusive) return held;
+    // A revert holds the group with its event's receipt, which the condition cannot see.
+    if (!(await this.eventsInFlight(groupId, options.now))) return true;
+    await conditional("UpdateItem", this.table, () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: groupPk(groupId), sk: LEASE_SK },
+          UpdateExpression: "REMOVE busyUntil",
+          ConditionExpression: "busyUntil = :until",
+          ExpressionAttributeValues: { ":until": until },
+        }),
+      ),
+    );
+    return false;
+  }
+
+  /** Whether an event of the group is being reverted now (its receipt holds the group). */
+  private async eventsInFlight(groupId: string, now: string): Promise<boolean> {
+    let start: Item | undefined;
+    do {
+      const page = await call("Query", this.table, () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: "pk = :pk AND begins_with(sk, :events)",
+            FilterExpression: "busyUntil > :now AND attribute_not_exists(handledAt)",
+            ExpressionAttributeValues: {
+              ":pk": groupPk(groupId),
+              ":events": GROUP_EVENT_SK_PREFIX,
+              ":now": now,
+            },
+            ProjectionExpression: "pk",
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      if ((page.Items ?? []).length > 0) return true;
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return false;
   }
 
   async release(groupId: string): Promise<void> {
@@ -245,6 +327,8 @@ export class DynamoBaselines implements Baselines {
         ),
       );
       for (const item of page.Items ?? []) {
+        // A group's events matter to the sweep only while being reverted (they hold the group).
+        if (String(item.sk).startsWith(GROUP_EVENT_SK_PREFIX) && !inFlight(item)) continue;
         const groupId = String(item.pk).slice(GROUP_PK_PREFIX.length);
         const list = byGroup.get(groupId) ?? [];
         list.push(item);
@@ -333,7 +417,7 @@ export class DynamoBaselines implements Baselines {
     );
   }
 
-  /** Every item of a group, all pages, strongly consistent. */
+  /** Every item of a group but its events, all pages, strongly consistent. */
   private async groupItems(groupId: string): Promise<Item[]> {
     const items: Item[] = [];
     let start: Item | undefined;
@@ -342,8 +426,8 @@ export class DynamoBaselines implements Baselines {
         this.doc.send(
           new QueryCommand({
             TableName: this.table,
-            KeyConditionExpression: "pk = :pk",
-            ExpressionAttributeValues: { ":pk": groupPk(groupId) },
+            KeyConditionExpression: "pk = :pk AND sk < :events",
+            ExpressionAttributeValues: { ":pk": groupPk(groupId), ":events": GROUP_EVENTS_FROM },
             ConsistentRead: true,
             ExclusiveStartKey: start,
           }),
@@ -366,6 +450,8 @@ function fromEventItem(item: Item): ProcessedEvent {
     // Entries written before receipts were kept have only handledAt.
     receivedAt: String(item.receivedAt ?? item.handledAt),
   };
+  const { groupId } = refOf(item);
+  if (groupId) event.groupId = groupId;
   if (typeof item.handledAt === "string") event.handledAt = item.handledAt;
   if (typeof item.pending === "string") event.pending = item.pending;
   if (item.change) event.change = item.change as Change;
@@ -379,36 +465,58 @@ export class DynamoEventLedger implements EventLedger {
     private readonly table: string = BASELINES_TABLE.defaultName,
   ) {}
 
-  /** One conditional put; only a retry (the put loses) pays a second read. */
-  async receive(eventId: string, at: string): Promise<ProcessedEvent | undefined> {
-    const first = await conditional("PutItem", this.table, () =>
-      this.doc.send(
-        new PutCommand({
+  /**
+   * One conditional update, whatever came before: it creates the entry, or (a retry of an
+   * unfinished attempt) keeps its first receipt and holds the group again, and answers with the
+   * entry as it was. Only an event handled before (the condition lost) pays a second read.
+   */
+  async receive(
+    ref: EventRef,
+    at: string,
+    options: { busyUntil?: string } = {},
+  ): Promise<ProcessedEvent | undefined> {
+    const set = [
+      "eventId = :id",
+      "receivedAt = if_not_exists(receivedAt, :at)",
+      "#ttl = if_not_exists(#ttl, :ttl)",
+    ];
+    const values: Item = {
+      ":id": ref.eventId,
+      ":at": at,
+      ":ttl": ttlAfter(at, EVENT_RETENTION_DAYS),
+    };
+    if (options.busyUntil !== undefined) {
+      set.push("busyUntil = :until");
+      values[":until"] = options.busyUntil;
+    }
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
           TableName: this.table,
-          Item: {
-            pk: eventPk(eventId),
-            sk: EVENT_SK,
-            eventId,
-            receivedAt: at,
-            [TTL]: ttlAfter(at, EVENT_RETENTION_DAYS),
-          },
-          ConditionExpression: "attribute_not_exists(pk)",
+          Key: eventKey(ref),
+          UpdateExpression: `SET ${set.join(", ")}`,
+          ConditionExpression: "attribute_not_exists(handledAt)",
+          ExpressionAttributeNames: { "#ttl": TTL },
+          ExpressionAttributeValues: values,
+          ReturnValues: "ALL_OLD",
         }),
-      ),
-    );
-    if (first) return undefined;
-    const seen = await this.get(eventId);
-    if (!seen) throw new NotFoundError(`event ${eventId} was received but its entry is gone`);
+      );
+      return out.Attributes ? fromEventItem(out.Attributes) : undefined;
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw dynamoError("UpdateItem", this.table, err);
+    }
+    const seen = await this.get(ref);
+    if (!seen) throw new NotFoundError(`event ${ref.eventId} was handled but its entry is gone`);
     return seen;
   }
 
   /**
-   * Sets the change, its request id, the outbox message and handledAt, once: a second record for
-   * the event writes nothing. Works whether or not the receipt was written (DynamoDB may have
-   * failed then).
+   * Sets the change, its request id, the outbox message and handledAt, once, and lets the group
+   * go: a second record for the event writes nothing. Works whether or not the receipt was
+   * written (DynamoDB may have failed then).
    */
   async record(entry: {
-    eventId: string;
+    ref: EventRef;
     pending?: string;
     handledAt: string;
     change: Change;
@@ -424,7 +532,7 @@ export class DynamoEventLedger implements EventLedger {
     ];
     const values: Item = {
       ":handled": entry.handledAt,
-      ":id": entry.eventId,
+      ":id": entry.ref.eventId,
       ":change": withoutUndefined(entry.change),
       ":rid": entry.requestId,
       ":ttl": ttlAfter(entry.handledAt, EVENT_RETENTION_DAYS),
@@ -438,8 +546,8 @@ export class DynamoEventLedger implements EventLedger {
       this.doc.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: eventPk(entry.eventId), sk: EVENT_SK },
-          UpdateExpression: `SET ${set.join(", ")}`,
+          Key: eventKey(entry.ref),
+          UpdateExpression: `SET ${set.join(", ")} REMOVE busyUntil`,
           ConditionExpression: "attribute_not_exists(handledAt)",
           ExpressionAttributeNames: {
             "#ttl": TTL,
@@ -452,33 +560,52 @@ export class DynamoEventLedger implements EventLedger {
     );
   }
 
-  async get(eventId: string): Promise<ProcessedEvent | undefined> {
-    const out = await call("GetItem", this.table, () =>
+  async release(ref: EventRef): Promise<void> {
+    await conditional("UpdateItem", this.table, () =>
       this.doc.send(
-        new GetCommand({
+        new UpdateCommand({
           TableName: this.table,
-          Key: { pk: eventPk(eventId), sk: EVENT_SK },
-          ConsistentRead: true,
+          Key: eventKey(ref),
+          UpdateExpression: "REMOVE busyUntil",
+          // Never an entry made by the release itself.
+          ConditionExpression: "attribute_exists(pk)",
         }),
       ),
     );
-    return out.Item ? fromEventItem(out.Item) : undefined;
+  }
+
+  /**
+   * The entry where the event's ref says; an event of a group recorded before groups kept their
+   * events (a request still waiting for its approval) where it was kept then.
+   */
+  async get(ref: EventRef): Promise<ProcessedEvent | undefined> {
+    const item =
+      (await this.item(eventKey(ref))) ??
+      (ref.groupId && (await this.item(eventKey({ eventId: ref.eventId }))));
+    return item ? fromEventItem(item) : undefined;
+  }
+
+  private async item(key: { pk: string; sk: string }): Promise<Item | undefined> {
+    const out = await call("GetItem", this.table, () =>
+      this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true })),
+    );
+    return out.Item;
   }
 
   /** Removes the outbox message; NotFoundError for an event never recorded. */
-  async markPublished(eventId: string): Promise<void> {
+  async markPublished(ref: EventRef): Promise<void> {
     const updated = await conditional("UpdateItem", this.table, () =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: eventPk(eventId), sk: EVENT_SK },
+          Key: eventKey(ref),
           UpdateExpression: "REMOVE #pending, #outbox",
           ConditionExpression: "attribute_exists(pk)",
           ExpressionAttributeNames: { "#pending": "pending", "#outbox": "outbox" },
         }),
       ),
     );
-    if (!updated) throw new NotFoundError(`event ${eventId} was never recorded`);
+    if (!updated) throw new NotFoundError(`event ${ref.eventId} was never recorded`);
   }
 
   async recordApplyResult(requestId: string, result: string, at: string): Promise<boolean> {
@@ -531,7 +658,7 @@ export class DynamoEventLedger implements EventLedger {
       );
       for (const item of page.Items ?? []) {
         // The index may lag: take the entry as it is now.
-        const current = await this.get(String(item.pk).slice(EVENT_PK_PREFIX.length));
+        const current = await this.get(refOf(item));
         if (current?.pending) yield current;
       }
       start = page.LastEvaluatedKey;

@@ -28,6 +28,7 @@ import { applyPlanAgainst, type Ec2Operation, revertPlan } from "../../domain/pl
 import { contentKey, type Rule, ruleKey } from "../../domain/rule.js";
 import { LATE_EVENT_CODE, NOT_ENFORCED_CODE, NOTIFY_CODE } from "../../domain/slack/messages.js";
 import {
+  eventRef,
   leaseUntil,
   liveRules,
   type MemberDeps,
@@ -76,7 +77,7 @@ async function recordedChange(deps: MemberDeps, message: MemberMessage): Promise
   if (change.account !== deps.config.account || change.region !== deps.config.region) {
     refuse(`it is for ${change.account} ${change.region}, not this member's account and region`);
   }
-  const known = await deps.ledger.get(change.eventId);
+  const known = await deps.ledger.get(eventRef(change));
   if (!known?.change || !known.handledAt) return refuse("this member never recorded its event");
   if (known.requestId !== message.requestId) {
     return refuse(`its event belongs to request ${known.requestId}, not ${message.requestId}`);

@@ -54,9 +54,10 @@ export async function adoptCreatedGroup(
   if (ignored) return { status: "ignored", reason: ignored };
   const started = deps.clock();
   const { groupId, eventId } = created;
-  const seen = await deps.ledger.receive(eventId, started.toISOString());
+  const ref = { eventId, groupId };
+  const seen = await deps.ledger.receive(ref, started.toISOString());
   if (seen?.handledAt) {
-    if (seen.pending) await publishOutbox(deps, seen.eventId, seen.pending);
+    if (seen.pending) await publishOutbox(deps, ref, seen.pending);
     return { status: "duplicate", eventId: seen.eventId, republished: seen.pending !== undefined };
   }
   const [live, info, record] = await Promise.all([
@@ -88,7 +89,7 @@ export async function adoptCreatedGroup(
     // Handled: a redelivery adopts nothing twice. Nothing is filed, so nothing is pending.
     await deps.ledger
       .record({
-        eventId,
+        ref,
         handledAt: started.toISOString(),
         change,
         requestId: deps.ids.requestIdFor(change),

@@ -12,7 +12,7 @@ import type { PolicyConfig } from "../../domain/policy.js";
 import type { ApplyError } from "../../domain/request.js";
 import { matchingArnPattern, type Requester } from "../../domain/requester.js";
 import type { Rule } from "../../domain/rule.js";
-import type { Baselines, BaselineWhy, EventLedger } from "../../ports/baselines.js";
+import type { Baselines, BaselineWhy, EventLedger, EventRef } from "../../ports/baselines.js";
 import { OUTCOME_ERROR_CODES, SecurityGroupApiError } from "../../ports/errors.js";
 import type { HubLink } from "../../ports/hub-link.js";
 import type { Log } from "../../ports/log.js";
@@ -61,6 +61,12 @@ export const GROUP_LEASE_MS = 60_000;
 
 export const leaseUntil = (deps: MemberDeps) =>
   new Date(deps.clock().getTime() + GROUP_LEASE_MS).toISOString();
+
+/** Where the ledger keeps a change's event: with its group; a prefix list's, no one group's, apart. */
+export const eventRef = (change: Pick<Change, "kind" | "eventId" | "groupId">): EventRef =>
+  change.kind === "prefixList"
+    ? { eventId: change.eventId }
+    : { eventId: change.eventId, groupId: change.groupId };
 
 /** EC2 errors that mean a step is already done (a redelivered event, or a race). */
 function alreadyDone(op: Ec2Operation, err: unknown): boolean {

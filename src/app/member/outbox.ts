@@ -1,13 +1,14 @@
 /** The member's outbox: a change message is kept in the ledger until the hub has taken it. */
+import type { EventRef } from "../../ports/baselines.js";
 import type { MemberDeps } from "./deps.js";
 
 export async function publishOutbox(
   deps: MemberDeps,
-  eventId: string,
+  ref: EventRef,
   message: string,
 ): Promise<void> {
   await deps.hub.send("change", message);
-  await deps.ledger.markPublished(eventId);
+  await deps.ledger.markPublished(ref);
 }
 
 /** Sends every message still in the outbox; one failure does not stop the others. */
@@ -17,7 +18,7 @@ export async function flushOutbox(deps: MemberDeps): Promise<{ sent: number; fai
   for await (const entry of deps.ledger.unpublished()) {
     if (!entry.pending) continue;
     try {
-      await publishOutbox(deps, entry.eventId, entry.pending);
+      await publishOutbox(deps, entry, entry.pending);
       sent += 1;
     } catch (err) {
       failed += 1;

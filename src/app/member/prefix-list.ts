@@ -70,9 +70,11 @@ export async function revertPrefixListChange(
   }
   const started = deps.clock();
   const { eventId } = modification;
-  const seen = await deps.ledger.receive(eventId, started.toISOString());
+  // No one group keeps a prefix list's event (eventRef).
+  const ref = { eventId };
+  const seen = await deps.ledger.receive(ref, started.toISOString());
   if (seen?.handledAt) {
-    if (seen.pending) await publishOutbox(deps, seen.eventId, seen.pending);
+    if (seen.pending) await publishOutbox(deps, ref, seen.pending);
     return { status: "duplicate", eventId: seen.eventId, republished: seen.pending !== undefined };
   }
 

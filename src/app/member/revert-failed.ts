@@ -10,7 +10,7 @@ import { type Change, resolveChange } from "../../domain/change.js";
 import { parseCloudTrailEvent } from "../../domain/cloudtrail.js";
 import { explainsDrift } from "../../domain/drift.js";
 import type { ChangeMessage } from "../../domain/messages.js";
-import type { MemberDeps } from "./deps.js";
+import { eventRef, type MemberDeps } from "./deps.js";
 import { file } from "./revert.js";
 
 /** What Lambda sends an on-failure destination (an asynchronous invocation record). */
@@ -36,7 +36,9 @@ export async function fileFailedRevert(
   // When no attempt could note the event's receipt (DynamoDB down), it is noted as received at
   // its own time: it failed, it was not late, so the drift check reverts it once it can. An
   // earlier receipt stands (a late event that also failed stays for a person).
-  const known = await deps.ledger.receive(change.eventId, change.eventTime).catch(() => undefined);
+  const known = await deps.ledger
+    .receive(eventRef(change), change.eventTime)
+    .catch(() => undefined);
   if (known?.handledAt) {
     // The revert got as far as recording it; its outbox (kept or sent) is the request.
     return { filed: false, reason: "the event was handled", eventId: change.eventId };

@@ -1,8 +1,9 @@
 /**
  * revertSecurityGroup: undo a governed change at once and file it with the hub.
  *
- * Fail closed: the revert does not wait on DynamoDB. The event's receipt, the group's lease and
- * its approved baseline are asked for together; whatever of them fails, a change that adds rules
+ * Fail closed: the revert does not wait on DynamoDB. The event's receipt (kept with its group, it
+ * holds the group as a lease: the drift check leaves it alone until the event is recorded) and the
+ * group's approved baseline are asked for together; whatever of them fails, a change that adds rules
  * is still reverted, and the request still goes to the hub (which keeps it by its id, so a retry
  * files nothing twice). What needs the baseline to be undone exactly (a removal, an edit) is
  * reported as not reverted when the baseline cannot be read, for a person to decide. A failure
@@ -31,6 +32,7 @@ import { contentKey, type Rule, ruleKey } from "../../domain/rule.js";
 import type { GroupRecord } from "../../ports/baselines.js";
 import { decideChange, groupFacts, groupField, policyField, standingError } from "./decide.js";
 import {
+  eventRef,
   leaseUntil,
   liveRules,
   type MemberDeps,
@@ -171,28 +173,31 @@ export async function revertChange(deps: MemberDeps, event: unknown): Promise<Re
   const started = deps.clock();
   const { groupId, eventId } = change;
 
-  // Receipt, lease and baseline together; each may fail without stopping the revert.
-  const [receipt, , read] = await Promise.allSettled([
-    deps.ledger.receive(eventId, started.toISOString()),
-    deps.baselines.lease(groupId, leaseUntil(deps), {
-      exclusive: false,
-      now: started.toISOString(),
-    }),
+  // Receipt (which holds the group) and baseline together; each may fail without stopping the
+  // revert.
+  const ref = eventRef(change);
+  const [receipt, read] = await Promise.allSettled([
+    deps.ledger.receive(ref, started.toISOString(), { busyUntil: leaseUntil(deps) }),
     deps.baselines.read(groupId),
   ]);
   const seen = settled(deps, "the event's receipt", receipt);
   const group: GroupRecord | undefined | null =
     read.status === "fulfilled" ? read.value : (settled(deps, "the baseline", read) ?? null);
-  const release = () =>
-    deps.baselines
-      .release(groupId)
-      .catch((err: unknown) =>
-        deps.log.warn("could not release the group", { groupId, error: String(err) }),
-      );
+  // Recording the event lets its group go; every way out that records nothing does it here.
+  let recorded = false;
+  const record = async (entry: Omit<Parameters<typeof deps.ledger.record>[0], "ref">) => {
+    await deps.ledger.record({ ref, ...entry });
+    recorded = true;
+  };
+  const filed = async (message: ChangeMessage) => {
+    await file(deps, change, message);
+    recorded = true;
+  };
   try {
     // A retry of an event reverted before only delivers its outbox message.
     if (seen?.handledAt) {
-      if (seen.pending) await publishOutbox(deps, seen.eventId, seen.pending);
+      recorded = true; // it was, and the receipt did not hold the group again
+      if (seen.pending) await publishOutbox(deps, ref, seen.pending);
       return {
         status: "duplicate",
         eventId: seen.eventId,
@@ -213,7 +218,7 @@ export async function revertChange(deps: MemberDeps, event: unknown): Promise<Re
     // learns who made it, whoever that was.
     const drift = group?.drifts.find((d) => explainsDrift(change, d.change, d.at));
     if (drift) {
-      await file(deps, change, {
+      await filed({
         type: "change",
         change,
         joinsDrift: drift.requestId,
@@ -234,7 +239,7 @@ export async function revertChange(deps: MemberDeps, event: unknown): Promise<Re
         action === "exempt" ? `exempt:${change.requester.arn}` : `policy:${decided.decision.rule}`;
       await adoptStanding(deps, change, group === null ? undefined : group, by);
       const finished = deps.clock();
-      await file(deps, change, {
+      await filed({
         type: "change",
         change,
         ...extra,
@@ -251,16 +256,13 @@ export async function revertChange(deps: MemberDeps, event: unknown): Promise<Re
     let performed: Performed = { done: [], resync: false };
     const nothing = nothingToRevert(planRevert(change, approved));
     if (nothing) {
-      await deps.ledger
-        .record({
-          eventId,
-          handledAt: started.toISOString(),
-          change,
-          requestId: deps.ids.requestIdFor(change),
-        })
-        .catch((err: unknown) =>
-          deps.log.warn("could not record the event", { error: String(err) }),
-        );
+      await record({
+        handledAt: started.toISOString(),
+        change,
+        requestId: deps.ids.requestIdFor(change),
+      }).catch((err: unknown) =>
+        deps.log.warn("could not record the event", { error: String(err) }),
+      );
       return { status: "ignored", reason: nothing };
     }
     if (action === "notify") {
@@ -302,13 +304,19 @@ export async function revertChange(deps: MemberDeps, event: unknown): Promise<Re
       ...(live ? { revertError: live } : {}),
       policy: policyField(decided, action === "auto_deny" ? "auto_denied" : undefined),
     };
-    await file(deps, change, message);
+    await filed(message);
     const calls = plan.ops.length;
     return live
       ? { status: "revert_failed", message, calls }
       : { status: "reverted", message, calls };
   } finally {
-    await release();
+    if (!recorded) {
+      await deps.ledger
+        .release(ref)
+        .catch((err: unknown) =>
+          deps.log.warn("could not release the group", { groupId, error: String(err) }),
+        );
+    }
   }
 }
 
@@ -336,7 +344,7 @@ export async function file(
   try {
     // false: a concurrent delivery of the same event recorded it first, with its own outcome.
     await deps.ledger.record({
-      eventId: change.eventId,
+      ref: eventRef(change),
       ...(notSent ? { pending: raw } : {}),
       handledAt: deps.clock().toISOString(),
       change,

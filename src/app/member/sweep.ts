@@ -49,7 +49,15 @@ import {
   policyField,
   standingError,
 } from "./decide.js";
-import { leaseUntil, liveRules, type MemberDeps, perform, why, writeBaseline } from "./deps.js";
+import {
+  eventRef,
+  leaseUntil,
+  liveRules,
+  type MemberDeps,
+  perform,
+  why,
+  writeBaseline,
+} from "./deps.js";
 import { flushOutbox } from "./outbox.js";
 import { adoptStanding, file } from "./revert.js";
 
@@ -449,7 +457,7 @@ async function recoverFailedReverts(
 ): Promise<number | "busy"> {
   const failed: ProcessedEvent[] = [];
   for (const open of record.open) {
-    const event = await deps.ledger.get(open.eventId);
+    const event = await deps.ledger.get(eventRef(open.change));
     if (event?.handledAt && leftByFailure(deps, event, open, record)) failed.push(event);
   }
   if (failed.length === 0) return 0;
