@@ -51,6 +51,7 @@ export function ec2Client({ endpoint, key, region, account }: Caller): EC2Client
     region,
     credentials: { accessKeyId: key, secretAccessKey: "x" },
     maxAttempts: 5,
+    cacheMiddleware: true,
   });
   if (account) {
     // Straight to moto: name the account, as the proxy's pinUpstreamAccount does.

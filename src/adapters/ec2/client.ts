@@ -37,6 +37,10 @@ export function createEc2Client(options: Ec2ClientOptions = {}): EC2Client {
   const maxAttempts = options.maxAttempts ?? EC2_MAX_ATTEMPTS;
   const config: EC2ClientConfig = {
     maxAttempts,
+    // The middleware stack is resolved once per command type, not at every call: about 1 ms of
+    // the 4 ms of CPU an EC2 call takes here. Nothing adds middleware to a single command.
+    // (Not for DynamoDB: the document client's commands cannot share a cached stack.)
+    cacheMiddleware: true,
     requestHandler: new NodeHttpHandler({
       connectionTimeout: EC2_CONNECT_TIMEOUT_MS,
       requestTimeout: EC2_REQUEST_TIMEOUT_MS,
