@@ -1,6 +1,7 @@
 /** Member account, EventBridge (CloudTrail): revert a governed change and file it with the hub. */
 import type { Context } from "aws-lambda";
 import { adoptCreatedGroup, type CreateGroupOutcome } from "../app/member/create-group.js";
+import { LEFT_BY_POLICY } from "../app/member/decide.js";
 import { memberPolicy } from "../app/member/deps.js";
 import { type MemberDeps, revertChange } from "../app/member/index.js";
 import { revertPrefixListChange } from "../app/member/prefix-list.js";
@@ -29,7 +30,10 @@ export function createRevertHandler(getDeps: () => MemberDeps | Promise<MemberDe
     const { status } = outcome;
     if (status === "reverted" || status === "revert_failed") {
       const { change, revertMs, revertError } = outcome.message;
-      deps.log[revertError ? "error" : "info"](status, {
+      // Left live by policy (a late event, notify mode) is a person's to decide, not a failure:
+      // only a revert that failed is an error an operator's alarm should see.
+      const failed = revertError !== undefined && !LEFT_BY_POLICY.has(revertError.code);
+      deps.log[failed ? "error" : "info"](failed || !revertError ? status : "left_live", {
         eventId: change.eventId,
         groupId: change.groupId,
         revertMs,

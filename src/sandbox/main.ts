@@ -72,6 +72,10 @@ function flowLine(message: string, a: Record<string, unknown> = {}): string | un
       return `reverted ${a.groupId} in ${a.revertMs} ms (${a.calls} EC2 call${a.calls === 1 ? "" : "s"}), event ${a.eventId}`;
     case "revert_failed":
       return `could NOT revert ${a.groupId}: ${JSON.stringify(a.revertError)}`;
+    case "left_live": {
+      const why = a.revertError as { code?: string } | undefined;
+      return `left ${a.groupId} live for a person to decide (${why?.code}), event ${a.eventId}`;
+    }
     case "exempt":
       return `${message}: ${a.reason}`;
     case "ignored":

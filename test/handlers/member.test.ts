@@ -30,7 +30,7 @@ import { createRevertHandler } from "../../src/handlers/revertSecurityGroup.js";
 import { CountingMetrics } from "../../src/ports/metrics.js";
 import { snsEvent } from "../../src/sandbox/bus.js";
 import { dynamoClients, startDynalite } from "../../src/sandbox/dynamodb.js";
-import { fixture } from "../support/hub-harness.js";
+import { fixture, MemoryLog } from "../support/hub-harness.js";
 import { memberDepsOn } from "../support/member-deps.js";
 
 const NOW = new Date("2026-11-23T10:00:30Z");
@@ -284,7 +284,12 @@ describe("revertSecurityGroup", () => {
       ).ModifySecurityGroupRulesRequest.GroupId = "sg-0aaaaaaaaaaaaaaa4";
     });
     await adopt("sg-0aaaaaaaaaaaaaaa4", []);
-    expect(await revert()(e)).toBe("revert_failed");
+    const log = new MemoryLog();
+    expect(await createRevertHandler(() => ({ ...deps, log }))(e)).toBe("revert_failed");
+    // Not reverted for want of what to restore: an error, for the operator.
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({ level: "error", message: "revert_failed" }),
+    );
     expect(writes()).toHaveLength(0);
     expect(sent()[0]?.message.revertError.code).toBe("BaselineGap");
     const record = await deps.baselines.read("sg-0aaaaaaaaaaaaaaa4");
@@ -495,7 +500,13 @@ describe("revertSecurityGroup", () => {
     const stale = event("AuthorizeSecurityGroupIngress/ipv4-tcp-22.json", (d) => {
       d.eventTime = "2026-11-23T09:00:00Z";
     });
-    expect(await revert()(stale)).toBe("revert_failed");
+    const log = new MemoryLog();
+    expect(await createRevertHandler(() => ({ ...deps, log }))(stale)).toBe("revert_failed");
+    // A person's to decide, not a failure: no error for an operator's alarm.
+    expect(log.lines.filter((l) => l.level === "error")).toEqual([]);
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({ level: "info", message: "left_live" }),
+    );
     expect(writes()).toHaveLength(0);
     expect(sent()[0]?.message).toMatchObject({
       type: "change",
