@@ -20,6 +20,8 @@
  *      click) to Lambda: CPU in proportion to memory (a full vCPU at 1,769 MB), a Lambda core
  *      SPEED_FACTOR times slower than this machine's; buttonClickMinMb is the least memory that
  *      leaves IO_ALLOWANCE_MS for the calls within Slack's 3 s. infra/memory.ts sets it from this.
+ *      revertColdMsAt: the same for revertSecurityGroup's start (Node and the import), the time a
+ *      change stays live when the revert is cold; REVERT_MEMORY_MB is set from it.
  *   Before 3 and 4, unmeasured rounds of each (--warmup pairs in all, default 240, --burst at a
  *   time; 0: none) on groups of their own: both are measured warm, the JIT done and the
  *   connections open. Then 3 and 4 run alternately, --burst-rounds times (default 3), each
@@ -30,7 +32,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
-import { BUTTON_CLICK_MEMORY_MB } from "../infra/memory.js";
+import { BUTTON_CLICK_MEMORY_MB, REVERT_MEMORY_MB } from "../infra/memory.js";
 import { requestIdFor } from "../src/adapters/ids.js";
 import { type Change, isResolved } from "../src/domain/change.js";
 import {
@@ -229,6 +231,10 @@ async function main() {
       Math.ceil(
         (clickCpuMs * SPEED_FACTOR * FULL_VCPU_MB) / (SLACK_ANSWER_MS - IO_ALLOWANCE_MS) / 64,
       ) * 64;
+    // A cold revert: Node's start and the bundle's import, before its first EC2 call, while the
+    // change is live (its own calls come on top).
+    const revertCpuMs = cold.bare.cpuMs + (cold.coldStart.revertSecurityGroup?.cpuMs ?? 0);
+    const revertAt = (mb: number) => round((revertCpuMs * SPEED_FACTOR * FULL_VCPU_MB) / mb);
     const result = {
       machine: {
         cpus: cpus().length,
@@ -258,6 +264,10 @@ async function main() {
         /** What infra/memory.ts deploys, and whether it covers the least that fits. */
         buttonClickMemoryMb: BUTTON_CLICK_MEMORY_MB,
         buttonClickFits: BUTTON_CLICK_MEMORY_MB >= minMb,
+        revertCpuMs: round(revertCpuMs),
+        revertColdMsAt: { 256: revertAt(256), 1024: revertAt(1024), 1769: revertAt(1769) },
+        revertMemoryMb: REVERT_MEMORY_MB,
+        revertColdMs: revertAt(REVERT_MEMORY_MB),
       },
       bundles: cold.bundles,
       click: {
@@ -318,6 +328,10 @@ function printTable(r: {
     buttonClickMinMb: number;
     buttonClickMemoryMb: number;
     buttonClickFits: boolean;
+    revertCpuMs: number;
+    revertColdMsAt: Record<number, number>;
+    revertMemoryMb: number;
+    revertColdMs: number;
   };
   bundles: Record<string, { bytes: number; gzipBytes: number }>;
   click: Record<string, unknown>;
@@ -357,6 +371,11 @@ function printTable(r: {
   line(
     "buttonClick memory for a cold answer in 3 s",
     `at least ${r.coldStartModel.buttonClickMinMb} MB (CPU as modelled + ${r.coldStartModel.ioAllowanceMs} ms of AWS and Slack calls); deployed with ${r.coldStartModel.buttonClickMemoryMb} MB (infra/memory.ts): ${r.coldStartModel.buttonClickFits ? "fits" : "does NOT fit"}`,
+  );
+  const rv = r.coldStartModel.revertColdMsAt;
+  line(
+    "revert cold start (change live)",
+    `${r.coldStartModel.revertCpuMs} ms of CPU here; modelled on Lambda: ${rv[256]} ms at 256 MB, ${rv[1024]} ms at 1024 MB, ${rv[1769]} ms at 1769 MB; deployed with ${r.coldStartModel.revertMemoryMb} MB: ${r.coldStartModel.revertColdMs} ms`,
   );
   const c = r.click;
   console.log("");

@@ -23,6 +23,7 @@ import { GOVERNED_EVENT_PATTERN as DOMAIN_PATTERN } from "../src/domain/cloudtra
 import { metricAlarms } from "./alarms.js";
 import type { AppConfig, MemberTarget } from "./config.js";
 import { deadLetterQueue, Handler, output, REPO_ROOT } from "./handler.js";
+import { REVERT_MEMORY_MB } from "./memory.js";
 import {
   acknowledge,
   acknowledgeWildcards,
@@ -270,6 +271,7 @@ export class Member extends Construct {
       description: string,
       timeout: Duration,
       onFailure?: LambdaDestination,
+      memorySize?: number,
     ) =>
       new Handler(this, cid, {
         entry,
@@ -279,6 +281,7 @@ export class Member extends Construct {
         timeout,
         async: true,
         ...(onFailure ? { onFailure } : {}),
+        ...(memorySize ? { memorySize } : {}),
       });
     const revertFailed = handler(
       "RevertFailed",
@@ -297,6 +300,8 @@ export class Member extends Construct {
         Duration.minutes(1),
         // Past Lambda's retries, the invocation record (with the event) goes to revertFailed.
         new LambdaDestination(revertFailed.fn, { responseOnly: false }),
+        // A cold start is time the change stays live (infra/memory.ts).
+        REVERT_MEMORY_MB,
       ),
       apply: handler(
         "ApplySecurityGroupChange",

@@ -8,6 +8,7 @@ import * as z from "zod";
 import { memberTargets } from "../../infra/config.js";
 import { BUNDLING } from "../../infra/handler.js";
 import { SECRET_PLACEHOLDER } from "../../infra/hub.js";
+import { REVERT_MEMORY_MB } from "../../infra/memory.js";
 import { BUSES, busArn, roleArn, roleName, SLACK_SECRET_NAMES, TOPICS } from "../../infra/names.js";
 import { BASELINES_TABLE, REQUESTS_TABLE } from "../../src/adapters/dynamodb/tables.js";
 import { HUB_DETAIL_TYPES, MEMBER_EVENT_SOURCE } from "../../src/adapters/events/hub-link.js";
@@ -216,6 +217,19 @@ describe("multi-account app (hub + 2 member accounts x 2 regions)", () => {
           "RevertSecurityGroupDeadLetters",
         );
         expect(targets[0]?.RetryPolicy).toBeDefined();
+      }
+    });
+
+    it("gives the revert the memory its cold start asks (infra/memory.ts), every other member function 256 MB", () => {
+      for (const m of members) {
+        const memory = Object.fromEntries(
+          ourFunctions(s, m).map(([id, r]) => [id.replace(/Function.*$/, ""), props(r).MemorySize]),
+        );
+        expect(memory).toMatchObject({ MemberRevertSecurityGroup: REVERT_MEMORY_MB });
+        expect(REVERT_MEMORY_MB).toBeGreaterThan(256);
+        for (const [id, mb] of Object.entries(memory)) {
+          if (id !== "MemberRevertSecurityGroup") expect({ id, mb }).toEqual({ id, mb: 256 });
+        }
       }
     });
 
