@@ -29,6 +29,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  type QueryCommandInput,
   ScanCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
@@ -220,28 +221,18 @@ export class DynamoBaselines implements Baselines {
 
   /** Whether an event of the group is being reverted now (its receipt holds the group). */
   private async eventsInFlight(groupId: string, now: string): Promise<boolean> {
-    let start: Item | undefined;
-    do {
-      const page = await call("Query", this.table, () =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: "pk = :pk AND begins_with(sk, :events)",
-            FilterExpression: "busyUntil > :now AND attribute_not_exists(handledAt)",
-            ExpressionAttributeValues: {
-              ":pk": groupPk(groupId),
-              ":events": GROUP_EVENT_SK_PREFIX,
-              ":now": now,
-            },
-            ProjectionExpression: "pk",
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      if ((page.Items ?? []).length > 0) return true;
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const _ of this.query({
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :events)",
+      FilterExpression: "busyUntil > :now AND attribute_not_exists(handledAt)",
+      ExpressionAttributeValues: {
+        ":pk": groupPk(groupId),
+        ":events": GROUP_EVENT_SK_PREFIX,
+        ":now": now,
+      },
+      ProjectionExpression: "pk",
+    })) {
+      return true;
+    }
     return false;
   }
 
@@ -420,23 +411,34 @@ export class DynamoBaselines implements Baselines {
   /** Every item of a group but its events, all pages, strongly consistent. */
   private async groupItems(groupId: string): Promise<Item[]> {
     const items: Item[] = [];
+    for await (const item of this.query({
+      KeyConditionExpression: "pk = :pk AND sk < :events",
+      ExpressionAttributeValues: { ":pk": groupPk(groupId), ":events": GROUP_EVENTS_FROM },
+    })) {
+      items.push(item);
+    }
+    return items;
+  }
+
+  /** The items a query selects, page by page, strongly consistent. */
+  private async *query(
+    input: Omit<QueryCommandInput, "TableName" | "ConsistentRead" | "ExclusiveStartKey">,
+  ): AsyncGenerator<Item> {
     let start: Item | undefined;
     do {
       const page = await call("Query", this.table, () =>
         this.doc.send(
           new QueryCommand({
             TableName: this.table,
-            KeyConditionExpression: "pk = :pk AND sk < :events",
-            ExpressionAttributeValues: { ":pk": groupPk(groupId), ":events": GROUP_EVENTS_FROM },
+            ...input,
             ConsistentRead: true,
             ExclusiveStartKey: start,
           }),
         ),
       );
-      items.push(...(page.Items ?? []));
+      yield* page.Items ?? [];
       start = page.LastEvaluatedKey;
     } while (start);
-    return items;
   }
 
   private write(requests: WriteRequest[]): Promise<void> {
